@@ -1,0 +1,171 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/mymmrac/telego"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/config"
+	"marketingbot/pkg/intake"
+	"marketingbot/pkg/obs"
+	"marketingbot/pkg/redisx"
+	"marketingbot/pkg/telegram"
+)
+
+// BotOptions adjust the bot role for in-process use.
+type BotOptions struct {
+	Registry *prometheus.Registry // nil: a new one
+}
+
+// Bot is the always-up front: it turns updates into tasks, serves the Mini
+// App and its API, and never calls Sheets or Gemini.
+type Bot struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	rdb    redis.UniversalClient
+	client *asynq.Client
+	tg     *telego.Bot
+	HTTP   *obs.Server
+	intake *intake.Intake
+	poller *intake.Poller
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	failed chan error
+}
+
+// NewBot builds the bot role; nothing is started and no connection is made.
+func NewBot(cfg *config.Config, log *slog.Logger, o BotOptions) (*Bot, error) {
+	reg := o.Registry
+	if reg == nil {
+		reg = obs.NewRegistry()
+	}
+	rdb, err := redisx.NewClient(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	tg, err := telegram.NewBot(cfg.Telegram, log)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	b := &Bot{cfg: cfg, log: log, reg: reg, rdb: rdb, tg: tg, failed: make(chan error, 1)}
+	b.client = asynq.NewClientFromRedisClient(rdb)
+	b.intake = intake.New(b.client, cfg.Telegram.OperatorsChatID, cfg.Worker.UpdateRetention, intake.NewMetrics(reg), log)
+	b.HTTP = obs.NewServer(cfg.HTTP.BotAddr, reg, log)
+	b.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
+	b.HTTP.AddCheck("intake", func(ctx context.Context) error {
+		if b.poller != nil {
+			return b.poller.Healthy()
+		}
+		return b.intake.Healthy()
+	})
+	if cfg.Telegram.WebhookURL != "" {
+		b.HTTP.Mux.Handle("POST "+cfg.Telegram.WebhookPath, b.intake.Webhook(cfg.Telegram.WebhookSecret))
+	}
+	return b, nil
+}
+
+// Start serves HTTP and begins taking updates (webhook or long polling).
+func (b *Bot) Start(ctx context.Context) error {
+	if err := b.HTTP.Start(); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.cancel = cancel
+	if b.cfg.Telegram.WebhookURL != "" {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.registerWebhook(runCtx)
+		}()
+		return nil
+	}
+	b.poller = intake.NewPoller(b.tg, b.intake, b.cfg.Telegram.PollTimeout, b.log)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.dropWebhook(runCtx)
+		_ = b.poller.Run(runCtx)
+	}()
+	return nil
+}
+
+// registerWebhook points Telegram at us, retrying until it succeeds.
+func (b *Bot) registerWebhook(ctx context.Context) {
+	params := &telego.SetWebhookParams{
+		URL:            b.cfg.Telegram.WebhookURL,
+		SecretToken:    b.cfg.Telegram.WebhookSecret,
+		AllowedUpdates: intake.AllowedUpdates,
+		MaxConnections: 40,
+	}
+	retry(ctx, b.log, "setWebhook", func() error { return b.tg.SetWebhook(ctx, params) })
+}
+
+// dropWebhook makes long polling possible (pending updates are kept).
+func (b *Bot) dropWebhook(ctx context.Context) {
+	retry(ctx, b.log, "deleteWebhook", func() error { return b.tg.DeleteWebhook(ctx, &telego.DeleteWebhookParams{}) })
+}
+
+func retry(ctx context.Context, log *slog.Logger, what string, f func() error) {
+	wait := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		err := f()
+		if err == nil {
+			return
+		}
+		log.Warn("telegram call failed; retrying", "method", what, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 10*time.Second)
+	}
+}
+
+// Stop stops intake first (the poll loop confirms what it stored), then HTTP.
+func (b *Bot) Stop(ctx context.Context) error {
+	if b.cancel != nil {
+		b.cancel()
+	}
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	var errs []error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("bot: intake did not stop in time: %w", ctx.Err()))
+	}
+	errs = append(errs, b.HTTP.Shutdown(ctx), b.client.Close(), b.rdb.Close())
+	return errors.Join(errs...)
+}
+
+// Check verifies Redis and Telegram (getMe).
+func (b *Bot) Check(ctx context.Context) error {
+	if err := redisx.Ping(ctx, b.rdb); err != nil {
+		return err
+	}
+	if _, err := b.tg.GetMe(ctx); err != nil {
+		return fmt.Errorf("telegram: getMe: %w", err)
+	}
+	return nil
+}
+
+// Failed never fires for the bot: every failure is retried in place.
+func (b *Bot) Failed() <-chan error { return b.failed }
+
+// Addr is the bound HTTP address.
+func (b *Bot) Addr() string { return b.HTTP.Addr() }
+
+// Registry exposes the metrics registry (tests, sandbox).
+func (b *Bot) Registry() *prometheus.Registry { return b.reg }

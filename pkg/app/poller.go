@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/config"
+	"marketingbot/pkg/obs"
+	"marketingbot/pkg/poller"
+	"marketingbot/pkg/redisx"
+)
+
+// PollerOptions adjust the poller role for in-process use.
+type PollerOptions struct {
+	Registry *prometheus.Registry
+}
+
+// Poller runs the periodic scanners.
+type Poller struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	rdb    redis.UniversalClient
+	client *asynq.Client
+	sched  *poller.Scheduler
+	HTTP   *obs.Server
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	failed chan error
+}
+
+// NewPoller builds the poller role with every scanner that works in this build.
+func NewPoller(cfg *config.Config, log *slog.Logger, o PollerOptions) (*Poller, error) {
+	reg := o.Registry
+	if reg == nil {
+		reg = obs.NewRegistry()
+	}
+	rdb, err := redisx.NewClient(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	p := &Poller{cfg: cfg, log: log, reg: reg, rdb: rdb, failed: make(chan error, 1)}
+	p.client = asynq.NewClientFromRedisClient(rdb)
+	p.sched = poller.NewScheduler(reg, log)
+	p.HTTP = obs.NewServer(cfg.HTTP.PollerAddr, reg, log)
+	p.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
+	return p, nil
+}
+
+// Start serves HTTP and starts the scanners.
+func (p *Poller) Start(ctx context.Context) error {
+	if err := p.HTTP.Start(); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p.cancel = cancel
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.sched.Run(runCtx)
+	}()
+	return nil
+}
+
+// Stop waits for running scans to return.
+func (p *Poller) Stop(ctx context.Context) error {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return errors.Join(p.HTTP.Shutdown(ctx), p.client.Close(), p.rdb.Close())
+}
+
+// Check verifies Redis.
+func (p *Poller) Check(ctx context.Context) error { return redisx.Ping(ctx, p.rdb) }
+
+// Failed never fires.
+func (p *Poller) Failed() <-chan error { return p.failed }
+
+// Addr is the bound HTTP address.
+func (p *Poller) Addr() string { return p.HTTP.Addr() }

@@ -1,0 +1,95 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/mymmrac/telego"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/config"
+	"marketingbot/pkg/obs"
+	"marketingbot/pkg/redisx"
+	"marketingbot/pkg/telegram"
+	"marketingbot/pkg/worker"
+)
+
+// WorkerOptions adjust the worker role for in-process use.
+type WorkerOptions struct {
+	Registry *prometheus.Registry
+}
+
+// Worker runs the asynq server: every side effect on Sheets, Gemini and
+// outgoing Telegram messages happens here.
+type Worker struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	rdb    redis.UniversalClient
+	tg     *telego.Bot
+	srv    *worker.Server
+	HTTP   *obs.Server
+	failed chan error
+}
+
+// NewWorker builds the worker role and registers every handler that works in this build.
+func NewWorker(cfg *config.Config, log *slog.Logger, o WorkerOptions) (*Worker, error) {
+	reg := o.Registry
+	if reg == nil {
+		reg = obs.NewRegistry()
+	}
+	rdb, err := redisx.NewClient(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	tg, err := telegram.NewBot(cfg.Telegram, log)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	w := &Worker{cfg: cfg, log: log, reg: reg, rdb: rdb, tg: tg, failed: make(chan error, 1)}
+	w.srv = worker.New(rdb, worker.Options{
+		Concurrency:     cfg.Worker.Concurrency,
+		ShutdownTimeout: cfg.Worker.ShutdownTimeout,
+		Logger:          log,
+		Registry:        reg,
+	})
+	w.HTTP = obs.NewServer(cfg.HTTP.WorkerAddr, reg, log)
+	w.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
+	return w, nil
+}
+
+// Start serves HTTP and begins processing tasks.
+func (w *Worker) Start(ctx context.Context) error {
+	if err := w.HTTP.Start(); err != nil {
+		return err
+	}
+	return w.srv.Start()
+}
+
+// Stop stops fetching tasks, lets in-flight ones finish within the shutdown
+// timeout (the rest go back to the queue), then closes connections.
+func (w *Worker) Stop(ctx context.Context) error {
+	w.srv.Shutdown()
+	return errors.Join(w.HTTP.Shutdown(ctx), w.rdb.Close())
+}
+
+// Check verifies Redis and Telegram.
+func (w *Worker) Check(ctx context.Context) error {
+	if err := redisx.Ping(ctx, w.rdb); err != nil {
+		return err
+	}
+	if _, err := w.tg.GetMe(ctx); err != nil {
+		return fmt.Errorf("telegram: getMe: %w", err)
+	}
+	return nil
+}
+
+// Failed never fires: asynq reconnects to Redis by itself.
+func (w *Worker) Failed() <-chan error { return w.failed }
+
+// Addr is the bound HTTP address.
+func (w *Worker) Addr() string { return w.HTTP.Addr() }

@@ -1,0 +1,82 @@
+// Package gemini emulates the Gemini API (generativelanguage.googleapis.com,
+// v1beta) well enough that the unmodified google.golang.org/genai client,
+// pointed at it with HTTPOptions.BaseURL, works end to end in tests and the
+// local sandbox without touching the internet.
+//
+// # Wire protocol
+//
+// Paths are /{v1beta|v1|v1alpha}/models/{model}:{action}; the API key comes
+// in the x-goog-api-key header (what genai sends) or the key query
+// parameter.
+//
+//	POST :generateContent                one JSON GenerateContentResponse
+//	POST :streamGenerateContent?alt=sse  "data: {…}\r\n\r\n" events; the last
+//	                                     carries finishReason (without alt=sse:
+//	                                     one JSON array of the same chunks)
+//	POST :embedContent                   {"embedding":{"values":[…]}}
+//	POST :batchEmbedContents             {"embeddings":[{"values":[…]}]}
+//	                                     (genai's EmbedContent uses this one)
+//	POST :countTokens                    {"totalTokens":N}
+//	GET  /v1beta/models[?pageSize&pageToken], /v1beta/models/{model}
+//
+// Answers come from Respond, a deterministic offline responder (see its
+// documentation for the rules), and embeddings from Embed. Token counts are
+// estimated at four characters a token. generationConfig is validated
+// (temperature, topP, candidateCount, stopSequences) and partly honoured:
+// candidateCount repeats the answer, stopSequences cut it, maxOutputTokens
+// truncates it with finishReason MAX_TOKENS, and responseMimeType
+// "application/json" returns the answer as a JSON string. Safety settings
+// and tools are accepted and ignored. Only the camelCase JSON field names
+// genai sends are understood.
+//
+// Errors use Google's shape {"error":{"code","message","status","details"}}
+// so genai returns them as genai.APIError:
+//
+//	no key                 403 PERMISSION_DENIED
+//	wrong key              400 INVALID_ARGUMENT "API key not valid. Please pass a valid API key."
+//	model not allowed, or  404 NOT_FOUND "models/x is not found for API version v1beta,
+//	  wrong kind of model        or is not supported for generateContent."
+//	malformed request      400 INVALID_ARGUMENT
+//	injected 429           RESOURCE_EXHAUSTED with QuotaFailure, Help and
+//	                       google.rpc.RetryInfo{retryDelay:"1s"} details
+//	injected 500/503/504   INTERNAL / UNAVAILABLE "The model is overloaded.
+//	                       Please try again later." / DEADLINE_EXCEEDED
+//
+// Model names containing "embedding" only embed; other models only generate
+// (countTokens works for both), like the real API.
+//
+// # Control API
+//
+// Under /_emulator/, JSON, permissive CORS (as is the Gemini API itself),
+// no API key:
+//
+//	GET    /_emulator/requests[?limit=N][&model=x][&method=m]
+//	       log of API calls, oldest first, newest last (last RequestLogLimit):
+//	       [{"id","time","model","method","status","request":<raw body>,
+//	         "response_text","error","duration_ms"}]
+//	       Status 499 means the client went away before the answer.
+//	GET    /_emulator/stats
+//	       {"requests","in_flight","by_status":{"200":N,"429":N},
+//	        "by_method":{"generateContent":N},"by_model":{…}}
+//	POST   /_emulator/faults
+//	       {"status":429|500|503|504,"count":N,"duration_ms":D,
+//	        "retry_delay_s":S,"models":[…],"methods":[…]} → 201 {"id"}
+//	       The next N matching calls fail (or all for D ms; both: whichever
+//	       ends first; neither: until cleared). retry_delay_s (default 1) is
+//	       the RetryInfo delay of a 429. Faults hit calls on a model, not
+//	       model listing, and are checked after request validation.
+//	GET    /_emulator/faults     rules still in force
+//	DELETE /_emulator/faults     remove all rules → 204
+//	POST   /_emulator/latency    {"ms":800,"jitter_ms":100} → added before
+//	       each generate call (not embeddings); uniformly random in
+//	       [ms-jitter_ms, ms+jitter_ms]. A cancelled client ends the wait.
+//	GET    /_emulator/latency    current setting
+//	POST   /_emulator/reset      clear log, stats and faults; latency back to
+//	       Options → 204
+//
+// The same operations are methods on Server (Requests, Stats, InjectFault,
+// ClearFaults, Faults, SetLatency, Reset) for tests in the same process.
+//
+// The server is safe for concurrent use and never serializes calls: each
+// waits out its own latency, so hundreds of concurrent slow calls overlap.
+package gemini

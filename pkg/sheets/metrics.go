@@ -1,0 +1,58 @@
+package sheets
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"marketingbot/pkg/obs"
+)
+
+type metrics struct {
+	requests           *prometheus.CounterVec
+	latency            *prometheus.HistogramVec
+	quotaWait          *prometheus.HistogramVec
+	retries            prometheus.Counter
+	breakerState       prometheus.Gauge
+	breakerTransitions *prometheus.CounterVec
+	batchSize          *prometheus.HistogramVec
+	ops                *prometheus.CounterVec
+	indexRebuilds      *prometheus.CounterVec
+	rowMoved           *prometheus.CounterVec
+	cacheHits          *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "requests_total",
+			Help: "Sheets API requests by method and HTTP status (or error)."}, []string{"method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "request_duration_seconds",
+			Help: "Sheets API request latency by method.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"method"}),
+		quotaWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "quota_wait_seconds",
+			Help: "Time spent waiting for the shared read/write request budget.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, []string{"kind"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "retries_total",
+			Help: "Sheets requests retried (429, 5xx, timeouts, open breaker)."}),
+		breakerState: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "breaker_state",
+			Help: "Circuit breaker state: 0 closed, 1 open, 2 half-open."}),
+		breakerTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "breaker_transitions_total",
+			Help: "Circuit breaker state changes by new state."}, []string{"to"}),
+		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "batch_operations",
+			Help: "Caller operations carried by one request (coalescing).", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128}}, []string{"kind"}),
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "operations_total",
+			Help: "Caller operations (before coalescing) by kind and outcome."}, []string{"kind", "outcome"}),
+		indexRebuilds: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "index_rebuilds_total",
+			Help: "Row index rebuilds by sheet (rows moved or unknown keys)."}, []string{"sheet"}),
+		rowMoved: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "row_moved_total",
+			Help: "Guarded writes refused because the row was not where the index said."}, []string{"sheet"}),
+		cacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "cache_total",
+			Help: "Sheet cache lookups by sheet and result (hit, miss)."}, []string{"sheet", "result"}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.quotaWait, m.retries, m.breakerState, m.breakerTransitions,
+		m.batchSize, m.ops, m.indexRebuilds, m.rowMoved, m.cacheHits)
+	return m
+}
+
+func (m *metrics) observe(method string, err error, d time.Duration) {
+	m.requests.WithLabelValues(method, statusCode(err)).Inc()
+	m.latency.WithLabelValues(method).Observe(d.Seconds())
+}

@@ -1,0 +1,49 @@
+// Package telegram is our side of the Telegram Bot API: the telego client
+// built from config (pointed at api.telegram.org or the emulator), and the
+// outgoing-message path every worker shares — a Redis-backed limiter that keeps
+// the whole fleet under Telegram's flood limits with chat replies ahead of
+// broadcasts, retry on 429 honouring retry_after, and classification of
+// permanent errors (blocked by the user, chat not found, entity errors).
+package telegram
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mymmrac/telego"
+
+	"marketingbot/pkg/config"
+	"marketingbot/pkg/obs"
+)
+
+// NewBot builds the telego client. It uses net/http (with a timeout longer
+// than the long-poll timeout) rather than telego's default fasthttp client so
+// that contexts cancel in-flight calls on shutdown.
+func NewBot(cfg config.Telegram, log *slog.Logger) (*telego.Bot, error) {
+	timeout := cfg.RequestTimeout
+	if min := cfg.PollTimeout + 10*time.Second; timeout < min {
+		timeout = min
+	}
+	client := &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+		},
+	}
+	bot, err := telego.NewBot(cfg.Token,
+		telego.WithAPIServer(strings.TrimRight(cfg.APIURL, "/")),
+		telego.WithHTTPClient(client),
+		telego.WithLogger(obs.TelegoLogger{L: log, Token: cfg.Token}),
+	)
+	if err != nil {
+		// telego's message may include the token; never log or return it.
+		return nil, fmt.Errorf("telegram: create client: %s", strings.ReplaceAll(err.Error(), cfg.Token, "BOT_TOKEN"))
+	}
+	return bot, nil
+}

@@ -1,0 +1,155 @@
+// Package worker is the asynq server every cmd/worker instance runs: all
+// queues with their priorities, task metrics, retry policy (rate limits retry
+// after the server's delay without counting as failures), and a mux that
+// archives unknown task types with a clear error instead of retrying them.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/obs"
+	"marketingbot/pkg/tasks"
+)
+
+// Options configure the server.
+type Options struct {
+	Concurrency     int
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	Registry        prometheus.Registerer
+	// DelayedTaskCheckInterval is how often retries and scheduled tasks are
+	// moved to pending; small values shorten rate-limit waits.
+	DelayedTaskCheckInterval time.Duration
+}
+
+// Server wraps asynq.Server with our mux and metrics.
+type Server struct {
+	srv *asynq.Server
+	mux *asynq.ServeMux
+	log *slog.Logger
+	m   *metrics
+}
+
+type metrics struct {
+	processed *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	inflight  *prometheus.GaugeVec
+}
+
+// New builds the server on an existing Redis connection.
+func New(rdb redis.UniversalClient, o Options) *Server {
+	if o.DelayedTaskCheckInterval == 0 {
+		o.DelayedTaskCheckInterval = time.Second
+	}
+	m := &metrics{
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Name: "tasks_processed_total",
+			Help: "Tasks handled, by type and outcome (ok, retry, deferred, failed, skipped)."}, []string{"type", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Name: "task_duration_seconds",
+			Help: "Task handling time by type.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"type"}),
+		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: obs.Namespace, Name: "tasks_in_flight",
+			Help: "Tasks being handled now, by type."}, []string{"type"}),
+	}
+	o.Registry.MustRegister(m.processed, m.duration, m.inflight)
+	s := &Server{mux: asynq.NewServeMux(), log: o.Logger, m: m}
+	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              o.Concurrency,
+		Queues:                   tasks.Queues(),
+		ShutdownTimeout:          o.ShutdownTimeout,
+		Logger:                   obs.AsynqLogger{L: o.Logger},
+		LogLevel:                 asynq.WarnLevel,
+		IsFailure:                isFailure,
+		RetryDelayFunc:           retryDelay,
+		DelayedTaskCheckInterval: o.DelayedTaskCheckInterval,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			if _, ok := tasks.AsRetryAfter(err); ok {
+				return
+			}
+			retried, _ := asynq.GetRetryCount(ctx)
+			maxRetry, _ := asynq.GetMaxRetry(ctx)
+			id, _ := asynq.GetTaskID(ctx)
+			lvl := slog.LevelWarn
+			if retried >= maxRetry || errors.Is(err, asynq.SkipRetry) {
+				lvl = slog.LevelError
+			}
+			o.Logger.Log(ctx, lvl, "task failed", "task_type", t.Type(), "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
+		}),
+	})
+	return s
+}
+
+// Handle registers the handler of a task type.
+func (s *Server) Handle(typ string, h asynq.Handler) { s.mux.Handle(typ, h) }
+
+// HandleFunc registers a handler function.
+func (s *Server) HandleFunc(typ string, h func(context.Context, *asynq.Task) error) {
+	s.mux.HandleFunc(typ, h)
+}
+
+// Start begins processing in the background.
+func (s *Server) Start() error {
+	if err := s.srv.Start(s); err != nil {
+		return fmt.Errorf("worker: start: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops fetching new tasks, waits up to the shutdown timeout for
+// in-flight ones and hands the rest back to the queue.
+func (s *Server) Shutdown() { s.srv.Shutdown() }
+
+// ProcessTask dispatches with metrics; unknown types are archived (SkipRetry).
+func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	h, pattern := s.mux.Handler(t)
+	typ := t.Type()
+	if pattern == "" {
+		s.m.processed.WithLabelValues("unknown", "skipped").Inc()
+		return fmt.Errorf("worker: no handler for task type %q in this build; archived: %w", typ, asynq.SkipRetry)
+	}
+	s.m.inflight.WithLabelValues(typ).Inc()
+	start := time.Now()
+	err := h.ProcessTask(ctx, t)
+	s.m.inflight.WithLabelValues(typ).Dec()
+	s.m.duration.WithLabelValues(typ).Observe(time.Since(start).Seconds())
+	s.m.processed.WithLabelValues(typ, outcome(err)).Inc()
+	return err
+}
+
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, asynq.SkipRetry):
+		return "skipped"
+	default:
+		if _, ok := tasks.AsRetryAfter(err); ok {
+			return "deferred"
+		}
+		return "retry"
+	}
+}
+
+func isFailure(err error) bool {
+	_, deferred := tasks.AsRetryAfter(err)
+	return !deferred
+}
+
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if r, ok := tasks.AsRetryAfter(err); ok {
+		return r.After
+	}
+	// Capped exponential backoff with jitter: 1s, 2s, 4s … 5 min. asynq's
+	// default grows as n^4 and reaches hours, too slow for a chat.
+	d := time.Second << min(n, 9)
+	if d > 5*time.Minute {
+		d = 5 * time.Minute
+	}
+	return d/2 + time.Duration(float64(d/2)*jitter())
+}
