@@ -7,6 +7,7 @@
 package telegram
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mymmrac/telego"
+	ta "github.com/mymmrac/telego/telegoapi"
 
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/obs"
@@ -38,7 +40,7 @@ func NewBot(cfg config.Telegram, log *slog.Logger) (*telego.Bot, error) {
 	}
 	bot, err := telego.NewBot(cfg.Token,
 		telego.WithAPIServer(strings.TrimRight(cfg.APIURL, "/")),
-		telego.WithHTTPClient(client),
+		telego.WithAPICaller(redactingCaller{inner: ta.HTTPCaller{Client: client}, token: cfg.Token}),
 		telego.WithLogger(obs.TelegoLogger{L: log, Token: cfg.Token}),
 	)
 	if err != nil {
@@ -47,3 +49,27 @@ func NewBot(cfg config.Telegram, log *slog.Logger) (*telego.Bot, error) {
 	}
 	return bot, nil
 }
+
+// redactingCaller keeps the bot token out of error messages: net/http puts
+// the request URL, which contains the token, into its errors, and those end
+// up in logs.
+type redactingCaller struct {
+	inner ta.Caller
+	token string
+}
+
+func (c redactingCaller) Call(ctx context.Context, url string, data *ta.RequestData) (*ta.Response, error) {
+	resp, err := c.inner.Call(ctx, url, data)
+	if err != nil {
+		return resp, &redactedError{msg: strings.ReplaceAll(err.Error(), c.token, "BOT_TOKEN"), err: err}
+	}
+	return resp, nil
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

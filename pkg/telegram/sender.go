@@ -1,0 +1,272 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/mymmrac/telego"
+	ta "github.com/mymmrac/telego/telegoapi"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"marketingbot/pkg/obs"
+)
+
+// Permanent errors callers branch on.
+var (
+	// ErrBlocked: the user blocked the bot (or deleted the account). Never retried.
+	ErrBlocked = errors.New("telegram: bot blocked by the user")
+	// ErrChatNotFound: the chat does not exist for this bot.
+	ErrChatNotFound = errors.New("telegram: chat not found")
+	// ErrBadEntities: Telegram rejected the HTML; callers resend as plain text.
+	ErrBadEntities = errors.New("telegram: can't parse entities")
+	// ErrNotModified: an edit with identical content; harmless.
+	ErrNotModified = errors.New("telegram: message is not modified")
+	// ErrMessageGone: the message to edit/delete/copy does not exist.
+	ErrMessageGone = errors.New("telegram: message not found")
+)
+
+// FloodError is a 429 that could not be waited out within the caller's budget.
+type FloodError struct{ RetryAfter time.Duration }
+
+func (e *FloodError) Error() string { return fmt.Sprintf("telegram: flood control, retry after %s", e.RetryAfter) }
+
+// Sender is the one way workers talk to users: every call passes the shared
+// limiter, 429 answers are waited out (retry_after), transient failures are
+// retried briefly, and permanent ones are classified.
+type Sender struct {
+	Bot     *telego.Bot
+	Limiter *Limiter
+	log     *slog.Logger
+
+	calls   *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+	waits   *prometheus.HistogramVec
+}
+
+// NewSender builds the sender and registers its metrics.
+func NewSender(bot *telego.Bot, lim *Limiter, reg prometheus.Registerer, log *slog.Logger) *Sender {
+	s := &Sender{Bot: bot, Limiter: lim, log: log,
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "telegram", Name: "calls_total",
+			Help: "Bot API calls by method and result (ok, blocked, flood, error…)."}, []string{"method", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "telegram", Name: "call_duration_seconds",
+			Help: "Bot API call latency by method.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 13)}, []string{"method"}),
+		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "telegram", Name: "limiter_wait_seconds",
+			Help: "Time spent waiting for the shared outgoing-message limiter, by priority.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, []string{"priority"}),
+	}
+	reg.MustRegister(s.calls, s.latency, s.waits)
+	return s
+}
+
+// Options of one send.
+type Options struct {
+	Priority Priority
+	// MaxWait bounds the limiter wait (0 = until ctx ends). Broadcasts use a
+	// short one and reschedule instead of holding a worker.
+	MaxWait time.Duration
+	// Limited says whether the call counts against the message limits (sends do; edits and chat actions don't).
+	Limited bool
+}
+
+func prioName(p Priority) string {
+	if p == PriorityBroadcast {
+		return "broadcast"
+	}
+	return "chat"
+}
+
+// do runs one Bot API call under the limiter with retries.
+func (s *Sender) do(ctx context.Context, method string, chatID int64, o Options, call func(ctx context.Context) error) error {
+	backoff := 200 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		if o.Limited && s.Limiter != nil {
+			start := time.Now()
+			d, err := s.Limiter.Wait(ctx, chatID, o.Priority, o.MaxWait)
+			s.waits.WithLabelValues(prioName(o.Priority)).Observe(time.Since(start).Seconds())
+			if err != nil {
+				return err
+			}
+			if d > 0 {
+				return &FloodError{RetryAfter: d}
+			}
+		}
+		start := time.Now()
+		err := call(ctx)
+		s.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		err = classify(err)
+		s.calls.WithLabelValues(method, result(err)).Inc()
+		if err == nil {
+			return nil
+		}
+		var flood *FloodError
+		switch {
+		case errors.As(err, &flood):
+			if o.MaxWait > 0 && flood.RetryAfter > o.MaxWait {
+				return err
+			}
+			s.log.Warn("telegram flood control", "method", method, "chat_id", chatID, "retry_after", flood.RetryAfter)
+			if sleep(ctx, flood.RetryAfter) != nil {
+				return err
+			}
+		case transient(err) && attempt < 4:
+			if sleep(ctx, backoff) != nil {
+				return err
+			}
+			backoff *= 2
+		default:
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var apiErr *ta.Error
+	if !errors.As(err, &apiErr) {
+		return err
+	}
+	d := strings.ToLower(apiErr.Description)
+	switch {
+	case apiErr.ErrorCode == 429:
+		ra := 1
+		if apiErr.Parameters != nil && apiErr.Parameters.RetryAfter > 0 {
+			ra = apiErr.Parameters.RetryAfter
+		}
+		return &FloodError{RetryAfter: time.Duration(ra) * time.Second}
+	case apiErr.ErrorCode == 403:
+		return fmt.Errorf("%w: %s", ErrBlocked, apiErr.Description)
+	case strings.Contains(d, "chat not found") || strings.Contains(d, "user not found"):
+		return fmt.Errorf("%w: %s", ErrChatNotFound, apiErr.Description)
+	case strings.Contains(d, "can't parse entities"):
+		return fmt.Errorf("%w: %s", ErrBadEntities, apiErr.Description)
+	case strings.Contains(d, "message is not modified"):
+		return fmt.Errorf("%w: %s", ErrNotModified, apiErr.Description)
+	case strings.Contains(d, "message to edit not found") || strings.Contains(d, "message to delete not found") ||
+		strings.Contains(d, "message to copy not found") || strings.Contains(d, "message can't be"):
+		return fmt.Errorf("%w: %s", ErrMessageGone, apiErr.Description)
+	}
+	return err
+}
+
+func transient(err error) bool {
+	var apiErr *ta.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode >= 500
+	}
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+func result(err error) string {
+	var flood *FloodError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrBlocked):
+		return "blocked"
+	case errors.As(err, &flood):
+		return "flood"
+	case errors.Is(err, ErrChatNotFound):
+		return "chat_not_found"
+	case errors.Is(err, ErrBadEntities):
+		return "bad_entities"
+	case errors.Is(err, ErrNotModified):
+		return "not_modified"
+	default:
+		return "error"
+	}
+}
+
+func chatIDOf(id telego.ChatID) int64 { return id.ID }
+
+// SendMessage sends text (limited).
+func (s *Sender) SendMessage(ctx context.Context, p *telego.SendMessageParams, o Options) (*telego.Message, error) {
+	o.Limited = true
+	var msg *telego.Message
+	err := s.do(ctx, "sendMessage", chatIDOf(p.ChatID), o, func(ctx context.Context) error {
+		var err error
+		msg, err = s.Bot.SendMessage(ctx, p)
+		return err
+	})
+	return msg, err
+}
+
+// SendDocument sends a file (limited).
+func (s *Sender) SendDocument(ctx context.Context, p *telego.SendDocumentParams, o Options) (*telego.Message, error) {
+	o.Limited = true
+	var msg *telego.Message
+	err := s.do(ctx, "sendDocument", chatIDOf(p.ChatID), o, func(ctx context.Context) error {
+		var err error
+		msg, err = s.Bot.SendDocument(ctx, p)
+		return err
+	})
+	return msg, err
+}
+
+// SendPhoto sends a picture with a caption (limited).
+func (s *Sender) SendPhoto(ctx context.Context, p *telego.SendPhotoParams, o Options) (*telego.Message, error) {
+	o.Limited = true
+	var msg *telego.Message
+	err := s.do(ctx, "sendPhoto", chatIDOf(p.ChatID), o, func(ctx context.Context) error {
+		var err error
+		msg, err = s.Bot.SendPhoto(ctx, p)
+		return err
+	})
+	return msg, err
+}
+
+// CopyMessage copies a message into another chat (limited).
+func (s *Sender) CopyMessage(ctx context.Context, p *telego.CopyMessageParams, o Options) (*telego.MessageID, error) {
+	o.Limited = true
+	var id *telego.MessageID
+	err := s.do(ctx, "copyMessage", chatIDOf(p.ChatID), o, func(ctx context.Context) error {
+		var err error
+		id, err = s.Bot.CopyMessage(ctx, p)
+		return err
+	})
+	return id, err
+}
+
+// EditMessageText edits a message (not counted against send limits).
+func (s *Sender) EditMessageText(ctx context.Context, p *telego.EditMessageTextParams) error {
+	return s.do(ctx, "editMessageText", chatIDOf(p.ChatID), Options{}, func(ctx context.Context) error {
+		_, err := s.Bot.EditMessageText(ctx, p)
+		return err
+	})
+}
+
+// EditMessageReplyMarkup changes a message's buttons.
+func (s *Sender) EditMessageReplyMarkup(ctx context.Context, p *telego.EditMessageReplyMarkupParams) error {
+	return s.do(ctx, "editMessageReplyMarkup", chatIDOf(p.ChatID), Options{}, func(ctx context.Context) error {
+		_, err := s.Bot.EditMessageReplyMarkup(ctx, p)
+		return err
+	})
+}
+
+// AnswerCallbackQuery acknowledges a button press.
+func (s *Sender) AnswerCallbackQuery(ctx context.Context, p *telego.AnswerCallbackQueryParams) error {
+	return s.do(ctx, "answerCallbackQuery", 0, Options{}, func(ctx context.Context) error {
+		return s.Bot.AnswerCallbackQuery(ctx, p)
+	})
+}
+
+// Typing shows "typing…" in the chat; best effort.
+func (s *Sender) Typing(ctx context.Context, chatID int64) {
+	err := s.Bot.SendChatAction(ctx, &telego.SendChatActionParams{ChatID: telego.ChatID{ID: chatID}, Action: telego.ChatActionTyping})
+	s.calls.WithLabelValues("sendChatAction", result(classify(err))).Inc()
+}

@@ -1,0 +1,149 @@
+// Package texts loads the bot's user-facing messages (configs/messages.ru.yaml
+// by default; Russian) so they can be edited without code changes. Every key
+// is required: a missing or broken one stops the role at start naming it.
+package texts
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"text/template"
+
+	"go.yaml.in/yaml/v3"
+
+	"marketingbot/configs"
+)
+
+// Texts are the messages. Fields hold Go templates ({{.Name}}).
+type Texts struct {
+	StartUnauthorized     string `yaml:"start_unauthorized"`
+	SharePhoneButton      string `yaml:"share_phone_button"`
+	AuthPrompt            string `yaml:"auth_prompt"`
+	AuthCodeAccepted      string `yaml:"auth_code_accepted"`
+	AuthCodeUnknown       string `yaml:"auth_code_unknown"`
+	AuthForeignContact    string `yaml:"auth_foreign_contact"`
+	AuthPhoneUnknown      string `yaml:"auth_phone_unknown"`
+	AuthCodePhoneMismatch string `yaml:"auth_code_phone_mismatch"`
+	AuthTooMany           string `yaml:"auth_too_many"`
+	AuthSuccess           string `yaml:"auth_success"`
+	AuthAlready           string `yaml:"auth_already"`
+	SupportDefault        string `yaml:"support_default"`
+
+	StartAuthorized      string `yaml:"start_authorized"`
+	Help                 string `yaml:"help"`
+	MenuAnalyticsButton  string `yaml:"menu_analytics_button"`
+	MenuPromotionsButton string `yaml:"menu_promotions_button"`
+	MenuOperatorButton   string `yaml:"menu_operator_button"`
+
+	Escalated         string `yaml:"escalated"`
+	EscalatedAlready  string `yaml:"escalated_already"`
+	OperatorJoined    string `yaml:"operator_joined"`
+	OperatorReply     string `yaml:"operator_reply"`
+	Resolved          string `yaml:"resolved"`
+	AIFallback        string `yaml:"ai_fallback"`
+	Throttled         string `yaml:"throttled"`
+	MediaUnsupported  string `yaml:"media_unsupported"`
+	LocationUnsupport string `yaml:"location_unsupported"`
+	EmptyText         string `yaml:"empty_text"`
+	EditedPrefix      string `yaml:"edited_prefix"`
+	ProcessingFailed  string `yaml:"processing_failed"`
+	AlreadyAuthorized string `yaml:"already_authorized_contact"`
+
+	OperatorCard           string `yaml:"operator_card"`
+	OperatorCardTaken      string `yaml:"operator_card_taken"`
+	OperatorCardResolved   string `yaml:"operator_card_resolved"`
+	OperatorTakeButton     string `yaml:"operator_take_button"`
+	OperatorResolveButton  string `yaml:"operator_resolve_button"`
+	OperatorUserMessage    string `yaml:"operator_user_message"`
+	OperatorUserMedia      string `yaml:"operator_user_media"`
+	OperatorDeliveryFailed string `yaml:"operator_delivery_failed"`
+	OperatorNotEscalated   string `yaml:"operator_not_escalated"`
+	OperatorBlockedReason  string `yaml:"operator_blocked_reason"`
+
+	HistoryEscalated     string `yaml:"history_escalated"`
+	HistoryTaken         string `yaml:"history_taken"`
+	HistoryResolved      string `yaml:"history_resolved"`
+	HistoryAIUnavailable string `yaml:"history_ai_unavailable"`
+	HistoryContinued     string `yaml:"history_continued"`
+	HistoryThrottled     string `yaml:"history_throttled"`
+
+	MediaLabels map[string]string `yaml:"media_labels"`
+
+	templates map[string]*template.Template
+}
+
+// Load reads path; "" means the built-in default (configs/messages.ru.yaml).
+func Load(path string) (*Texts, error) {
+	raw := configs.MessagesRU
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("texts: %w", err)
+		}
+		raw = b
+	}
+	return Parse(raw)
+}
+
+// Parse reads messages from YAML and checks every key.
+func Parse(raw []byte) (*Texts, error) {
+	var t Texts
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("texts: %w", err)
+	}
+	t.templates = map[string]*template.Template{}
+	v := reflect.ValueOf(&t).Elem()
+	typ := v.Type()
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		key := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if key == "" || f.Type.Kind() != reflect.String {
+			continue
+		}
+		s := v.Field(i).String()
+		if strings.TrimSpace(s) == "" {
+			return nil, fmt.Errorf("texts: %s is missing", key)
+		}
+		tpl, err := template.New(key).Option("missingkey=error").Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("texts: %s: %w", key, err)
+		}
+		t.templates[s] = tpl
+	}
+	for _, k := range []string{"photo", "video", "voice", "document", "sticker", "location", "contact", "other"} {
+		if t.MediaLabels[k] == "" {
+			return nil, fmt.Errorf("texts: media_labels.%s is missing", k)
+		}
+	}
+	return &t, nil
+}
+
+// Render fills a message's placeholders. A text without placeholders is
+// returned as is; a failing template (wrong field) returns the raw text so
+// the user still gets something readable.
+func (t *Texts) Render(msg string, data any) string {
+	if !strings.Contains(msg, "{{") {
+		return msg
+	}
+	tpl := t.templates[msg]
+	if tpl == nil {
+		return msg
+	}
+	var b strings.Builder
+	if err := tpl.Execute(&b, data); err != nil {
+		return msg
+	}
+	return b.String()
+}
+
+// Media returns the placeholder for a kind of non-text message.
+func (t *Texts) Media(kind string) string {
+	if s := t.MediaLabels[kind]; s != "" {
+		return s
+	}
+	return t.MediaLabels["other"]
+}
