@@ -32,7 +32,9 @@ var (
 // FloodError is a 429 that could not be waited out within the caller's budget.
 type FloodError struct{ RetryAfter time.Duration }
 
-func (e *FloodError) Error() string { return fmt.Sprintf("telegram: flood control, retry after %s", e.RetryAfter) }
+func (e *FloodError) Error() string {
+	return fmt.Sprintf("telegram: flood control, retry after %s", e.RetryAfter)
+}
 
 // Sender is the one way workers talk to users: every call passes the shared
 // limiter, 429 answers are waited out (retry_after), transient failures are
