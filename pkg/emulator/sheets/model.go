@@ -428,7 +428,6 @@ func serialFromTime(t time.Time) float64 {
 	return float64(t.Sub(sheetsEpoch)) / float64(24*time.Hour)
 }
 
-
 // tooLong reports whether s exceeds MaxCellChars, counted as Google counts:
 // in UTF-16 code units.
 func tooLong(s string) bool {
