@@ -69,6 +69,36 @@ type Texts struct {
 	HistoryContinued     string `yaml:"history_continued"`
 	HistoryThrottled     string `yaml:"history_throttled"`
 
+	MenuButtonText         string `yaml:"menu_button_text"`
+	AnalyticsInvite        string `yaml:"analytics_invite"`
+	AnalyticsOpenButton    string `yaml:"analytics_open_button"`
+	AnalyticsResultHeader  string `yaml:"analytics_result_header"`
+	AnalyticsReportCaption string `yaml:"analytics_report_caption"`
+	AnalyticsError         string `yaml:"analytics_error"`
+	AnalyticsNotFound      string `yaml:"analytics_not_found"`
+	AnalyticsInvalidObject string `yaml:"analytics_invalid_object"`
+	AnalyticsTimeout       string `yaml:"analytics_timeout"`
+	AnalyticsFailed        string `yaml:"analytics_failed"`
+	MiniAppUnauthorized    string `yaml:"miniapp_unauthorized"`
+	MiniAppExpired         string `yaml:"miniapp_expired"`
+	MiniAppNotPartner      string `yaml:"miniapp_not_partner"`
+	MiniAppBadCode         string `yaml:"miniapp_bad_code"`
+	MiniAppRateLimited     string `yaml:"miniapp_rate_limited"`
+	MiniAppNotFound        string `yaml:"miniapp_not_found"`
+	MiniAppUnavailable     string `yaml:"miniapp_unavailable"`
+
+	PromoOpenButton    string `yaml:"promo_open_button"`
+	PromoUsage         string `yaml:"promo_usage"`
+	PromoNotFound      string `yaml:"promo_not_found"`
+	PromoBadStatus     string `yaml:"promo_bad_status"`
+	PromoDryRun        string `yaml:"promo_dry_run"`
+	PromoConfirmButton string `yaml:"promo_confirm_button"`
+	PromoCancelButton  string `yaml:"promo_cancel_button"`
+	PromoStarted       string `yaml:"promo_started"`
+	PromoDismissed     string `yaml:"promo_dismissed"`
+	PromoFinished      string `yaml:"promo_finished"`
+	PromoStopped       string `yaml:"promo_stopped"`
+
 	MediaLabels map[string]string `yaml:"media_labels"`
 
 	templates map[string]*template.Template
