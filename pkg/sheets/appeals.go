@@ -52,6 +52,14 @@ func (g *Gateway) CurrentAppeal(ctx context.Context, telegramID int64) (domain.A
 // rebuildAppealsIndex reads A:D of the Appeals sheet and indexes each user's
 // newest row. Concurrent rebuilds share one read (same range, same batch).
 func (g *Gateway) rebuildAppealsIndex(ctx context.Context) (map[string]indexEntry, error) {
+	v, err, _ := g.cache.sf.Do("rebuild:"+idxAppeals, func() (any, error) { return g.readAppealsIndex(ctx) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]indexEntry), nil
+}
+
+func (g *Gateway) readAppealsIndex(ctx context.Context) (map[string]indexEntry, error) {
 	t := g.o.Titles.Appeals
 	g.m.indexRebuilds.WithLabelValues(t).Inc()
 	rows, err := g.b.read(ctx, a1.Range{Sheet: t, StartCol: 0, StartRow: firstDataRow, EndCol: 3, EndRow: a1.Unbounded}.String())

@@ -56,9 +56,11 @@ var ErrNotFound = errors.New("sheets: not found")
 
 // quotaLimit builds the shared budget: `rate` requests per window with a
 // burst chosen so that no sliding window of that length ever sees more than
-// Google's 60 (GCRA admits at most burst + rate in any window).
+// Google's 60: GCRA admits at most burst + rate in any window, and two
+// requests are kept in hand for the clock difference between Redis (which
+// admits) and Google (which counts on arrival).
 func quotaLimit(rate int, window time.Duration, googleMax int) redis_rate.Limit {
-	burst := googleMax - rate
+	burst := googleMax - rate - 2
 	if burst < 1 {
 		burst = 1
 	}

@@ -1,0 +1,195 @@
+package sheets_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"marketingbot/internal/fixtures"
+	"marketingbot/internal/testutil"
+	"marketingbot/pkg/domain"
+	sheetsemu "marketingbot/pkg/emulator/sheets"
+	"marketingbot/pkg/sheets"
+)
+
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for k, v := range labels {
+				if !hasLabel(m, k, v) {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func hasLabel(m *dto.Metric, k, v string) bool {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == k && l.GetValue() == v {
+			return true
+		}
+	}
+	return false
+}
+
+// stormSeconds is 60 as the brief asks; MARKETINGBOT_STORM_SECONDS shortens
+// it for local iterations.
+func stormSeconds() int {
+	if s, err := strconv.Atoi(os.Getenv("MARKETINGBOT_STORM_SECONDS")); err == nil && s > 0 {
+		return s
+	}
+	return 60
+}
+
+// A 60-second storm of 503, then 429, then 500 answers: nothing is lost or
+// applied twice, the breaker opens and closes again, and a caller whose
+// deadline falls inside the storm sees its error only at its deadline.
+func TestStormNothingLostNothingDoubled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	t.Parallel()
+	storm := time.Duration(stormSeconds()) * time.Second
+	const users = 20
+	reg := prometheus.NewRegistry()
+	e := setup(t, fixtures.Data{Appeals: seedAppeals(users)}, &sheetsemu.Quota{}, func(o *sheets.Options) {
+		o.Registry = reg
+		o.RequestTimeout = 2 * time.Second
+		o.RetryMaxDelay = 3 * time.Second
+		o.BreakerDelay = 2 * time.Second
+		o.ReadsPerWindow, o.WritesPerWindow, o.QuotaWindow = 50, 50, 10*time.Second
+	})
+	run, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := map[int64]int{}
+	for i := 0; i < users; i++ {
+		id := int64(1000 + i)
+		done[id] = 0
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 1; run.Err() == nil; n++ {
+				opCtx, c := context.WithTimeout(context.Background(), storm+60*time.Second)
+				err := rmw(opCtx, e.g, id, n)
+				c()
+				if err != nil {
+					t.Errorf("user %d op %d failed although its deadline was after the storm: %v", id, n, err)
+					return
+				}
+				mu.Lock()
+				done[id] = n
+				mu.Unlock()
+				time.Sleep(200 * time.Millisecond)
+			}
+		}()
+	}
+	var appended atomic.Int64
+	wg.Add(1)
+	go func() { // appends are not idempotent: the verify path must keep them single
+		defer wg.Done()
+		for n := 1; run.Err() == nil; n++ {
+			opCtx, c := context.WithTimeout(context.Background(), storm+60*time.Second)
+			now := time.Now()
+			_, err := e.g.AppendRequest(opCtx, domain.AnalyticsRequest{ID: fmt.Sprintf("req-%04d", n), CreatedAt: now, ObjectCode: "MSK-1", Status: domain.RequestStatusNew, UpdatedAt: now})
+			c()
+			if err != nil {
+				t.Errorf("append %d: %v", n, err)
+				return
+			}
+			appended.Store(int64(n))
+			time.Sleep(300 * time.Millisecond)
+		}
+	}()
+
+	time.Sleep(2 * time.Second) // normal traffic first
+	phase := storm / 3
+	start := time.Now()
+	for _, status := range []int{503, 429, 500} {
+		if err := e.emu.InjectFault(sheetsemu.Fault{Status: status, DurationMS: int(phase / time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+		if status == 503 {
+			// A caller with a short deadline inside the storm: error only at its deadline.
+			dl := 3 * time.Second
+			c, cancel := context.WithTimeout(context.Background(), dl)
+			t0 := time.Now()
+			_, _, err := e.g.CurrentAppeal(c, 1000)
+			cancel()
+			if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("short-deadline caller: got %v, want its deadline error", err)
+			}
+			if el := time.Since(t0); el < dl-100*time.Millisecond {
+				t.Errorf("short-deadline caller failed after %s, before its %s deadline", el, dl)
+			}
+		}
+		time.Sleep(phase - time.Since(start)%phase)
+	}
+	time.Sleep(time.Until(start.Add(storm)))
+	opened := metricValue(t, reg, "marketingbot_sheets_breaker_transitions_total", map[string]string{"to": "open"})
+	// Recovery: everything goes through again without help.
+	recovered := time.Now()
+	testutil.Eventually(t, 60*time.Second, "gateway recovery", func() bool {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _, err := e.g.CurrentAppeal(c, 1001)
+		return err == nil
+	})
+	t.Logf("storm of %s: recovered %s after it ended", storm, time.Since(recovered).Round(100*time.Millisecond))
+	time.Sleep(3 * time.Second)
+	stop()
+	wg.Wait()
+
+	if opened == 0 {
+		t.Error("the circuit breaker never opened during the storm")
+	}
+	if st := metricValue(t, reg, "marketingbot_sheets_breaker_state", nil); st != 0 {
+		t.Errorf("breaker state %v after recovery, want 0 (closed)", st)
+	}
+	closed := metricValue(t, reg, "marketingbot_sheets_breaker_transitions_total", map[string]string{"to": "closed"})
+	t.Logf("breaker opened %v times, closed %v times; %v retries", opened, closed, metricValue(t, reg, "marketingbot_sheets_retries_total", nil))
+	checkMarkers(t, e.sheet(t, "Обращения"), done)
+	queue := e.sheet(t, "Очередь")
+	ids := map[string]int{}
+	for _, r := range queue[1:] {
+		ids[fmt.Sprint(r[0])]++
+	}
+	for n := 1; n <= int(appended.Load()); n++ {
+		if c := ids[fmt.Sprintf("req-%04d", n)]; c != 1 {
+			t.Errorf("request req-%04d appears %d times", n, c)
+		}
+	}
+	total := 0
+	for _, n := range done {
+		total += n
+	}
+	t.Logf("%d read-modify-writes and %d appends acknowledged, all present exactly once", total, appended.Load())
+}
+
