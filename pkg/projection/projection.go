@@ -38,7 +38,9 @@ type Partner struct {
 	Phone      string `json:"phone"`
 }
 
-func (s *Store) partnerKey(id int64) string { return s.keys.Key("proj", "partner", strconv.FormatInt(id, 10)) }
+func (s *Store) partnerKey(id int64) string {
+	return s.keys.Key("proj", "partner", strconv.FormatInt(id, 10))
+}
 
 // PutPartner records an authorized user for ttl.
 func (s *Store) PutPartner(ctx context.Context, p Partner, ttl time.Duration) error {

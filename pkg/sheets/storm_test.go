@@ -192,4 +192,3 @@ func TestStormNothingLostNothingDoubled(t *testing.T) {
 	}
 	t.Logf("%d read-modify-writes and %d appends acknowledged, all present exactly once", total, appended.Load())
 }
-
