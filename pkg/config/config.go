@@ -735,3 +735,24 @@ func Keys() []string {
 	}
 	return out
 }
+
+// MiniAppURL is where the Mini App is served: telegram.mini_app_url, else
+// http.public_url + "/app/", else the bot's HTTP address (sandbox, tests).
+func (c *Config) MiniAppURL() string {
+	switch {
+	case c.Telegram.MiniAppURL != "":
+		return c.Telegram.MiniAppURL
+	case c.HTTP.PublicURL != "":
+		return strings.TrimRight(c.HTTP.PublicURL, "/") + "/app/"
+	default:
+		return "http://" + c.HTTP.BotAddr + "/app/"
+	}
+}
+
+// PublicBaseURL is how users reach the bot's HTTP server (links to reports).
+func (c *Config) PublicBaseURL() string {
+	if c.HTTP.PublicURL != "" {
+		return strings.TrimRight(c.HTTP.PublicURL, "/")
+	}
+	return "http://" + c.HTTP.BotAddr
+}
