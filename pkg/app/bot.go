@@ -60,7 +60,7 @@ func NewBot(cfg *config.Config, log *slog.Logger, o BotOptions) (*Bot, error) {
 	}
 	b := &Bot{cfg: cfg, log: log, reg: reg, rdb: rdb, tg: tg, failed: make(chan error, 1)}
 	b.client = asynq.NewClientFromRedisClient(rdb)
-	b.intake = intake.New(b.client, cfg.Telegram.OperatorsChatID, cfg.Worker.UpdateRetention, intake.NewMetrics(reg), log)
+	b.intake = intake.New(b.client, intake.NewRedisSequencer(rdb, cfg.Redis.KeyPrefix, 7*24*time.Hour), cfg.Telegram.OperatorsChatID, cfg.Worker.UpdateRetention, intake.NewMetrics(reg), log)
 	b.HTTP = obs.NewServer(cfg.HTTP.BotAddr, reg, log)
 	b.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
 	b.HTTP.AddCheck("intake", func(ctx context.Context) error {

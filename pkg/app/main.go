@@ -205,3 +205,8 @@ func Execute(role config.Role, args []string) int {
 	}
 	return code
 }
+
+func fileMissing(path string) bool {
+	_, err := os.Stat(path)
+	return path == "" || errors.Is(err, os.ErrNotExist)
+}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -27,7 +26,7 @@ type Poller struct {
 	log    *slog.Logger
 	reg    *prometheus.Registry
 	rdb    redis.UniversalClient
-	client *asynq.Client
+	d      *deps
 	sched  *poller.Scheduler
 	HTTP   *obs.Server
 
@@ -46,9 +45,16 @@ func NewPoller(cfg *config.Config, log *slog.Logger, o PollerOptions) (*Poller, 
 	if err != nil {
 		return nil, err
 	}
-	p := &Poller{cfg: cfg, log: log, reg: reg, rdb: rdb, failed: make(chan error, 1)}
-	p.client = asynq.NewClientFromRedisClient(rdb)
+	d, err := newDeps(context.Background(), cfg, log, reg, rdb, false)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	p := &Poller{cfg: cfg, log: log, reg: reg, rdb: rdb, d: d, failed: make(chan error, 1)}
 	p.sched = poller.NewScheduler(reg, log)
+	chat := d.chatService(nil)
+	p.sched.Add(cfg.Poller.AuthInterval, chat.AuthScanner())
+	p.sched.Add(cfg.Poller.Interval, chat.SweepScanner())
 	p.HTTP = obs.NewServer(cfg.HTTP.PollerAddr, reg, log)
 	p.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
 	return p, nil
@@ -80,11 +86,17 @@ func (p *Poller) Stop(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
-	return errors.Join(p.HTTP.Shutdown(ctx), p.client.Close(), p.rdb.Close())
+	p.d.close()
+	return errors.Join(p.HTTP.Shutdown(ctx), p.rdb.Close())
 }
 
-// Check verifies Redis.
-func (p *Poller) Check(ctx context.Context) error { return redisx.Ping(ctx, p.rdb) }
+// Check verifies Redis and the spreadsheet.
+func (p *Poller) Check(ctx context.Context) error {
+	if err := redisx.Ping(ctx, p.rdb); err != nil {
+		return err
+	}
+	return p.d.sheets.Check(ctx)
+}
 
 // Failed never fires.
 func (p *Poller) Failed() <-chan error { return p.failed }

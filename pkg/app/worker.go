@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/mymmrac/telego"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/obs"
 	"marketingbot/pkg/redisx"
-	"marketingbot/pkg/telegram"
+	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/worker"
 )
 
@@ -29,7 +28,7 @@ type Worker struct {
 	log    *slog.Logger
 	reg    *prometheus.Registry
 	rdb    redis.UniversalClient
-	tg     *telego.Bot
+	d      *deps
 	srv    *worker.Server
 	HTTP   *obs.Server
 	failed chan error
@@ -45,18 +44,24 @@ func NewWorker(cfg *config.Config, log *slog.Logger, o WorkerOptions) (*Worker, 
 	if err != nil {
 		return nil, err
 	}
-	tg, err := telegram.NewBot(cfg.Telegram, log)
+	d, err := newDeps(context.Background(), cfg, log, reg, rdb, true)
 	if err != nil {
 		rdb.Close()
 		return nil, err
 	}
-	w := &Worker{cfg: cfg, log: log, reg: reg, rdb: rdb, tg: tg, failed: make(chan error, 1)}
+	w := &Worker{cfg: cfg, log: log, reg: reg, rdb: rdb, d: d, failed: make(chan error, 1)}
 	w.srv = worker.New(rdb, worker.Options{
 		Concurrency:     cfg.Worker.Concurrency,
 		ShutdownTimeout: cfg.Worker.ShutdownTimeout,
 		Logger:          log,
 		Registry:        reg,
 	})
+	chat := d.chatService(nil)
+	w.srv.HandleFunc(tasks.TypeChatMessage, chat.HandleMessage)
+	w.srv.HandleFunc(tasks.TypeChatCallback, chat.HandleCallback)
+	w.srv.HandleFunc(tasks.TypeOperatorMessage, chat.HandleOperatorMessage)
+	w.srv.HandleFunc(tasks.TypeChatMember, chat.HandleMember)
+	w.srv.HandleFunc(tasks.TypeChatDrain, chat.HandleDrain)
 	w.HTTP = obs.NewServer(cfg.HTTP.WorkerAddr, reg, log)
 	w.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
 	return w, nil
@@ -74,15 +79,19 @@ func (w *Worker) Start(ctx context.Context) error {
 // timeout (the rest go back to the queue), then closes connections.
 func (w *Worker) Stop(ctx context.Context) error {
 	w.srv.Shutdown()
+	w.d.close()
 	return errors.Join(w.HTTP.Shutdown(ctx), w.rdb.Close())
 }
 
-// Check verifies Redis and Telegram.
+// Check verifies Redis, the spreadsheet (every sheet present) and Telegram.
 func (w *Worker) Check(ctx context.Context) error {
 	if err := redisx.Ping(ctx, w.rdb); err != nil {
 		return err
 	}
-	if _, err := w.tg.GetMe(ctx); err != nil {
+	if err := w.d.sheets.Check(ctx); err != nil {
+		return err
+	}
+	if _, err := w.d.tg.GetMe(ctx); err != nil {
 		return fmt.Errorf("telegram: getMe: %w", err)
 	}
 	return nil

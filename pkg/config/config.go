@@ -220,7 +220,7 @@ func Defaults() Config {
 		Admin:     Admin{ReadOnly: true},
 		Worker:    Worker{Concurrency: 64, ShutdownTimeout: 8 * time.Second, UpdateRetention: time.Hour},
 		Poller:    Poller{Interval: 15 * time.Second, PromotionsInterval: time.Minute, AuthInterval: 30 * time.Second, ProcessingTimeout: 10 * time.Minute},
-		Chat:      Chat{UserMessagesPerMinute: 20, AuthFailuresPerHour: 5, LockTTL: 60 * time.Second},
+		Chat:      Chat{UserMessagesPerMinute: 20, AuthFailuresPerHour: 5, LockTTL: 30 * time.Second},
 		Analytics: Analytics{Engine: "builtin", ObjectCodePattern: `^[A-Z]{2,4}-\d{3,8}$`, RequestsPerHour: 20, InitDataMaxAge: 24 * time.Hour, ReportTTL: 7 * 24 * time.Hour},
 		Promo:     Promo{ProgressEvery: 50},
 	}

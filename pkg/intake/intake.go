@@ -64,9 +64,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// Sequencer links each user's updates into a chain (see tasks.UpdatePayload.Prev).
+type Sequencer interface {
+	Chain(ctx context.Context, userID, updateID int64) (prev int64, err error)
+}
+
 // Intake classifies updates and enqueues them as tasks.
 type Intake struct {
 	enq             Enqueuer
+	seq             Sequencer
 	operatorsChatID int64
 	retention       time.Duration
 	m               *Metrics
@@ -77,8 +83,8 @@ type Intake struct {
 
 // New builds an Intake. retention keeps completed update tasks (and their ids) so
 // that late re-deliveries are recognised at enqueue time.
-func New(enq Enqueuer, operatorsChatID int64, retention time.Duration, m *Metrics, log *slog.Logger) *Intake {
-	return &Intake{enq: enq, operatorsChatID: operatorsChatID, retention: retention, m: m, log: log, now: time.Now}
+func New(enq Enqueuer, seq Sequencer, operatorsChatID int64, retention time.Duration, m *Metrics, log *slog.Logger) *Intake {
+	return &Intake{enq: enq, seq: seq, operatorsChatID: operatorsChatID, retention: retention, m: m, log: log, now: time.Now}
 }
 
 // Healthy reports the last enqueue error (nil after a success).
@@ -100,6 +106,16 @@ func (in *Intake) Accept(ctx context.Context, raw json.RawMessage) (Outcome, err
 		return Ignored, nil
 	}
 	p.ReceivedAt = in.now().UTC()
+	if in.seq != nil && chained(typ, p) {
+		prev, err := in.seq.Chain(ctx, p.UserID, p.UpdateID)
+		if err != nil {
+			in.m.EnqueueErrors.Inc()
+			err = fmt.Errorf("intake: sequence update %d: %w", p.UpdateID, err)
+			in.lastErr.Store(&err)
+			return 0, err
+		}
+		p.Prev = prev
+	}
 	task, err := tasks.NewUpdateTask(typ, p, in.retention)
 	if err != nil {
 		in.m.Ignored.WithLabelValues("encode").Inc()
@@ -250,6 +266,18 @@ func Classify(raw json.RawMessage, operatorsChatID int64) (typ string, p tasks.U
 		p.Kind = tasks.KindIgnored
 		return "", p, "unhandled_type"
 	}
+}
+
+// chained: updates that land in their sender's own inbox (private messages
+// and button presses in the private chat) are ordered by the chain.
+func chained(typ string, p tasks.UpdatePayload) bool {
+	switch typ {
+	case tasks.TypeChatMessage:
+		return p.UserID != 0
+	case tasks.TypeChatCallback:
+		return p.UserID != 0 && p.ChatID == p.UserID
+	}
+	return false
 }
 
 // AllowedUpdates is what the bot asks Telegram for.

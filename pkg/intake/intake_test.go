@@ -65,7 +65,7 @@ func newIntake(t *testing.T, url string) (*intake.Intake, *asynq.Inspector, *int
 	insp := asynq.NewInspector(opt)
 	t.Cleanup(func() { insp.Close() })
 	m := intake.NewMetrics(prometheus.NewRegistry())
-	return intake.New(client, operators, time.Hour, m, slog.New(slog.NewTextHandler(io.Discard, nil))), insp, m
+	return intake.New(client, nil, operators, time.Hour, m, slog.New(slog.NewTextHandler(io.Discard, nil))), insp, m
 }
 
 // pending counts the queue's pending tasks straight from Redis: after a Redis

@@ -91,7 +91,11 @@ type UpdatePayload struct {
 	UserID     int64           `json:"user_id,omitempty"`
 	ChatID     int64           `json:"chat_id,omitempty"`
 	ReceivedAt time.Time       `json:"received_at"`
-	Update     json.RawMessage `json:"update"`
+	// Prev is the id of the same user's previous update (0 = none known). asynq
+	// runs tasks concurrently, so a later update may reach the worker first;
+	// the chat drains a user's inbox only along this chain.
+	Prev   int64           `json:"prev,omitempty"`
+	Update json.RawMessage `json:"update"`
 }
 
 // UpdateTaskID is the idempotency key of an update: Telegram's update_id is

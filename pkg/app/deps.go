@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/mymmrac/telego"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/configs"
+	"marketingbot/pkg/ai"
+	"marketingbot/pkg/chat"
+	"marketingbot/pkg/config"
+	"marketingbot/pkg/projection"
+	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/telegram"
+	"marketingbot/pkg/texts"
+)
+
+// deps are the adapters shared by the worker's and the poller's features.
+type deps struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	rdb    redis.UniversalClient
+	tasks  *asynq.Client
+	sheets *sheets.Gateway
+	proj   *projection.Store
+	texts  *texts.Texts
+	tg     *telego.Bot      // nil in the poller
+	sender *telegram.Sender // nil in the poller
+	ai     *ai.Client       // nil in the poller
+	prompt *ai.PromptFile
+}
+
+func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, rdb redis.UniversalClient, withTelegram bool) (*deps, error) {
+	tx, err := loadTexts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	gw, err := sheets.New(ctx, sheets.FromConfig(cfg, rdb, reg, log))
+	if err != nil {
+		return nil, err
+	}
+	d := &deps{cfg: cfg, log: log, reg: reg, rdb: rdb, tasks: asynq.NewClientFromRedisClient(rdb), sheets: gw,
+		proj: projection.New(rdb, cfg.Redis.KeyPrefix), texts: tx,
+		prompt: ai.NewPromptFile(cfg.Gemini.SystemPromptFile, configs.SystemPrompt, log)}
+	if withTelegram {
+		if d.tg, err = telegram.NewBot(cfg.Telegram, log); err != nil {
+			gw.Close()
+			return nil, err
+		}
+		lim := telegram.NewLimiter(rdb, cfg.Redis.KeyPrefix, cfg.Telegram.GlobalPerSecond, cfg.Telegram.ChatPerSecond, cfg.Telegram.ChatBurst, cfg.Telegram.GroupPerMinute)
+		d.sender = telegram.NewSender(d.tg, lim, reg, log)
+		d.ai, err = ai.New(ctx, ai.Options{APIKey: cfg.Gemini.APIKey, BaseURL: cfg.Gemini.BaseURL, ChatModel: cfg.Gemini.ChatModel,
+			Timeout: cfg.Gemini.Timeout, RetryBudget: cfg.Gemini.RetryBudget, Temperature: cfg.Gemini.Temperature,
+			MaxOutputTokens: cfg.Gemini.MaxOutputTokens, Registry: reg, Logger: log})
+		if err != nil {
+			gw.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// loadTexts reads the messages file; when the configured file is absent the
+// built-in default (configs/messages.ru.yaml) is used, and said so.
+func loadTexts(cfg *config.Config) (*texts.Texts, error) {
+	tx, err := texts.Load(cfg.App.MessagesFile)
+	if err == nil {
+		return tx, nil
+	}
+	if fileMissing(cfg.App.MessagesFile) {
+		return texts.Load("")
+	}
+	return nil, &config.Error{Key: "app.messages_file", Msg: fmt.Sprintf("is unusable: %v", err)}
+}
+
+func (d *deps) close() {
+	d.sheets.Close()
+	d.tasks.Close()
+}
+
+// chatService builds the chat feature; in the poller only its scanners are used.
+func (d *deps) chatService(ops chat.OperatorExtension) *chat.Service {
+	var gen chat.Generator
+	if d.ai != nil {
+		gen = d.ai
+	}
+	return chat.New(chat.Deps{Store: d.sheets, AI: gen, Sender: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
+		Texts: d.texts, Prompt: d.prompt, Config: d.cfg, Operators: ops, Log: d.log, Registry: d.reg, Now: time.Now})
+}

@@ -1,0 +1,29 @@
+// Package chat is the core job of the bot: authorization of partners, AI
+// answers from the appeal's history kept in the spreadsheet (stateless: read
+// at every turn), escalation to human operators in a Telegram group and the
+// way back. Its handlers run on the workers.
+//
+// # Per-user order
+//
+// Every update that concerns a user — their messages, edits, button presses,
+// and operators' replies and buttons aimed at them — goes into that user's
+// inbox in Redis (a sorted set keyed by Telegram's update_id, which orders
+// them as they happened). The task that brought it then tries to take the
+// user's lease lock; the holder drains the inbox in order (several quick text
+// messages become one AI turn), releases the lock and looks again. A task that
+// finds the lock taken simply returns: the holder drains. If a holder dies the
+// lease expires, asynq re-runs its task, and the poller's sweeper enqueues a
+// drain for any inbox left without a holder. So a user's history cell is only
+// ever written by one worker at a time and answers leave in the order the
+// messages came.
+//
+// # Idempotent effects
+//
+// asynq delivers at least once and a worker can die anywhere. Each unit of
+// work records its finished steps in Redis (reply generated and its text,
+// parts sent, card posted…) and the history cell carries a message id per
+// line, so a re-run skips what was done: a user gets exactly one answer per
+// message and the history never has a duplicate line. A unit that keeps
+// failing is given up after a few attempts with an apology, so one poisoned
+// message cannot block a user's inbox forever.
+package chat

@@ -1,0 +1,200 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/redisx"
+	"marketingbot/pkg/tasks"
+)
+
+// item is one inbox entry: an update routed to a user.
+type item struct {
+	Type    string              `json:"type"` // task type that brought it
+	Payload tasks.UpdatePayload `json:"payload"`
+}
+
+type inbox struct {
+	rdb  redis.UniversalClient
+	keys redisx.Keys
+	ttl  time.Duration
+}
+
+func uidStr(uid int64) string { return strconv.FormatInt(uid, 10) }
+
+func (ib *inbox) itemsKey(uid int64) string { return ib.keys.Key("chat", "inbox", uidStr(uid)) }
+func (ib *inbox) lockKey(uid int64) string  { return ib.keys.Key("chat", "lock", uidStr(uid)) }
+func (ib *inbox) doneKey(uid int64) string  { return ib.keys.Key("chat", "done", uidStr(uid)) }
+func (ib *inbox) usersKey() string          { return ib.keys.Key("chat", "inboxes") }
+func (ib *inbox) stepKey(uid int64, updateID int64, step string) string {
+	return ib.keys.Key("chat", "step", uidStr(uid), strconv.FormatInt(updateID, 10), step)
+}
+func (ib *inbox) attemptsKey(uid int64) string { return ib.keys.Key("chat", "attempts", uidStr(uid)) }
+
+// push adds an update unless it is already there or already processed.
+// added is false for a duplicate.
+func (ib *inbox) push(ctx context.Context, uid int64, it item) (added bool, err error) {
+	done, err := ib.rdb.ZScore(ctx, ib.doneKey(uid), strconv.FormatInt(it.Payload.UpdateID, 10)).Result()
+	if err == nil && done > 0 {
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("chat: inbox: %w", err)
+	}
+	b, err := json.Marshal(it)
+	if err != nil {
+		return false, fmt.Errorf("chat: inbox: %w", err)
+	}
+	pipe := ib.rdb.TxPipeline()
+	// The member is the update id so the same update can never be in twice,
+	// whatever the payload bytes; the payload lives in a hash beside it.
+	n := pipe.ZAddNX(ctx, ib.itemsKey(uid), redis.Z{Score: float64(it.Payload.UpdateID), Member: it.Payload.UpdateID})
+	pipe.HSetNX(ctx, ib.itemsKey(uid)+":data", strconv.FormatInt(it.Payload.UpdateID, 10), b)
+	pipe.Expire(ctx, ib.itemsKey(uid), ib.ttl)
+	pipe.Expire(ctx, ib.itemsKey(uid)+":data", ib.ttl)
+	pipe.SAdd(ctx, ib.usersKey(), uid)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, fmt.Errorf("chat: inbox: %w", err)
+	}
+	return n.Val() == 1, nil
+}
+
+// isDone reports whether an update was processed.
+func (ib *inbox) isDone(ctx context.Context, uid, updateID int64) (bool, error) {
+	_, err := ib.rdb.ZScore(ctx, ib.doneKey(uid), strconv.FormatInt(updateID, 10)).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("chat: inbox: %w", err)
+	}
+	return true, nil
+}
+
+// pending returns the user's inbox in update order.
+func (ib *inbox) pending(ctx context.Context, uid int64) ([]item, error) {
+	ids, err := ib.rdb.ZRange(ctx, ib.itemsKey(uid), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("chat: inbox: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	raw, err := ib.rdb.HMGet(ctx, ib.itemsKey(uid)+":data", ids...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("chat: inbox: %w", err)
+	}
+	out := make([]item, 0, len(ids))
+	for i, r := range raw {
+		s, _ := r.(string)
+		var it item
+		if s == "" || json.Unmarshal([]byte(s), &it) != nil {
+			// A payload we cannot read: drop it rather than block the user.
+			id, _ := strconv.ParseInt(ids[i], 10, 64)
+			_ = ib.complete(ctx, uid, id)
+			continue
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// complete removes processed updates and remembers them (for late duplicates).
+func (ib *inbox) complete(ctx context.Context, uid int64, updateIDs ...int64) error {
+	if len(updateIDs) == 0 {
+		return nil
+	}
+	pipe := ib.rdb.TxPipeline()
+	for _, id := range updateIDs {
+		s := strconv.FormatInt(id, 10)
+		pipe.ZRem(ctx, ib.itemsKey(uid), id)
+		pipe.HDel(ctx, ib.itemsKey(uid)+":data", s)
+		pipe.ZAdd(ctx, ib.doneKey(uid), redis.Z{Score: float64(id), Member: s})
+		pipe.HDel(ctx, ib.attemptsKey(uid), s)
+	}
+	pipe.ZRemRangeByRank(ctx, ib.doneKey(uid), 0, -2001) // keep the last 2,000
+	pipe.Expire(ctx, ib.doneKey(uid), 30*24*time.Hour)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("chat: inbox complete: %w", err)
+	}
+	return nil
+}
+
+// attempt counts a try at an update; used to give up on poisoned ones.
+func (ib *inbox) attempt(ctx context.Context, uid, updateID int64) (int64, error) {
+	k := ib.attemptsKey(uid)
+	n, err := ib.rdb.HIncrBy(ctx, k, strconv.FormatInt(updateID, 10), 1).Result()
+	if err == nil {
+		ib.rdb.Expire(ctx, k, 7*24*time.Hour)
+	}
+	return n, err
+}
+
+// lease is a held per-user lock.
+type lease struct {
+	ib    *inbox
+	uid   int64
+	token string
+}
+
+var errLocked = errors.New("chat: user is being processed by another worker")
+
+func (ib *inbox) lock(ctx context.Context, uid int64, ttl time.Duration) (*lease, error) {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	tok := hex.EncodeToString(b[:])
+	ok, err := ib.rdb.SetNX(ctx, ib.lockKey(uid), tok, ttl).Result()
+	if err != nil {
+		return nil, fmt.Errorf("chat: lock: %w", err)
+	}
+	if !ok {
+		return nil, errLocked
+	}
+	return &lease{ib: ib, uid: uid, token: tok}, nil
+}
+
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`)
+
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+// renew extends the lease; false means it was lost (expired and taken).
+func (l *lease) renew(ctx context.Context, ttl time.Duration) (bool, error) {
+	n, err := renewScript.Run(ctx, l.ib.rdb, []string{l.ib.lockKey(l.uid)}, l.token, ttl.Milliseconds()).Int()
+	return n == 1, err
+}
+
+func (l *lease) release(ctx context.Context) {
+	_ = releaseScript.Run(ctx, l.ib.rdb, []string{l.ib.lockKey(l.uid)}, l.token).Err()
+}
+
+// step runs fn once per (user, update, name): a finished step is recorded and
+// skipped on re-runs. value is stored with it (e.g. the generated reply).
+func (ib *inbox) stepDone(ctx context.Context, uid, updateID int64, name string) (string, bool, error) {
+	v, err := ib.rdb.Get(ctx, ib.stepKey(uid, updateID, name)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("chat: step %s: %w", name, err)
+	}
+	return v, true, nil
+}
+
+func (ib *inbox) markStep(ctx context.Context, uid, updateID int64, name, value string) error {
+	if err := ib.rdb.Set(ctx, ib.stepKey(uid, updateID, name), value, 7*24*time.Hour).Err(); err != nil {
+		return fmt.Errorf("chat: step %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"marketingbot/pkg/poller"
+	"marketingbot/pkg/projection"
+	"marketingbot/pkg/tasks"
+)
+
+// AuthScanner keeps the authorization projection the bot and the Mini App
+// read in step with the Auth sheet: one read per scan; users whose access was
+// revoked in the sheet disappear at once.
+func (s *Service) AuthScanner() poller.Scanner {
+	return poller.ScanFunc{N: "auth", F: func(ctx context.Context) error {
+		ps, err := s.d.Store.RefreshPartners(ctx)
+		if err != nil {
+			return err
+		}
+		var out []projection.Partner
+		for _, p := range ps {
+			if p.Authorized() && !p.Blocked() {
+				out = append(out, projection.Partner{TelegramID: p.TelegramID, Code: p.Code, Name: p.FullName, Phone: p.Phone})
+			}
+		}
+		return s.d.Projection.SyncPartners(ctx, out, partnerTTL)
+	}}
+}
+
+// SweepScanner finds inboxes that hold updates but no lease (their holder
+// died after the lease expired and before its task was re-run) and enqueues a
+// drain for them; the drain task id makes duplicates harmless.
+func (s *Service) SweepScanner() poller.Scanner {
+	return poller.ScanFunc{N: "inboxes", F: func(ctx context.Context) error {
+		ids, err := s.d.Redis.SMembers(ctx, s.ib.usersKey()).Result()
+		if err != nil {
+			return fmt.Errorf("chat: sweep: %w", err)
+		}
+		for _, v := range ids {
+			uid, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				s.d.Redis.SRem(ctx, s.ib.usersKey(), v)
+				continue
+			}
+			n, err := s.d.Redis.ZCard(ctx, s.ib.itemsKey(uid)).Result()
+			if err != nil {
+				return fmt.Errorf("chat: sweep: %w", err)
+			}
+			if n == 0 {
+				continue
+			}
+			locked, err := s.d.Redis.Exists(ctx, s.ib.lockKey(uid)).Result()
+			if err != nil {
+				return fmt.Errorf("chat: sweep: %w", err)
+			}
+			if locked > 0 {
+				continue
+			}
+			t, err := tasks.NewDrainTask(uid)
+			if err != nil {
+				return err
+			}
+			if _, err := s.d.Tasks.EnqueueContext(ctx, t); err != nil && !tasks.IsDuplicate(err) {
+				return fmt.Errorf("chat: sweep: enqueue drain: %w", err)
+			}
+		}
+		return nil
+	}}
+}
