@@ -22,13 +22,13 @@ type PollerOptions struct {
 
 // Poller runs the periodic scanners.
 type Poller struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	reg    *prometheus.Registry
-	rdb    redis.UniversalClient
-	d      *deps
-	sched  *poller.Scheduler
-	HTTP   *obs.Server
+	cfg   *config.Config
+	log   *slog.Logger
+	reg   *prometheus.Registry
+	rdb   redis.UniversalClient
+	d     *deps
+	sched *poller.Scheduler
+	HTTP  *obs.Server
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

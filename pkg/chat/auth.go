@@ -61,7 +61,9 @@ func (s *Service) authorize(ctx context.Context, uid int64, u unit) error {
 	}
 }
 
-func (s *Service) pendingCodeKey(uid int64) string { return s.keys.Key("chat", "auth_code", uidStr(uid)) }
+func (s *Service) pendingCodeKey(uid int64) string {
+	return s.keys.Key("chat", "auth_code", uidStr(uid))
+}
 
 // tooManyFailures counts a failed attempt; true when the hourly limit is exceeded.
 func (s *Service) tooManyFailures(ctx context.Context, uid int64) (bool, error) {
@@ -177,4 +179,3 @@ func (s *Service) authorizeContact(ctx context.Context, uid int64, u unit, m *te
 // partnerTTL bounds the authorization projection; the poller's auth scan
 // refreshes it and removes revoked users at once.
 const partnerTTL = time.Hour
-

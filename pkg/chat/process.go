@@ -28,16 +28,16 @@ const maxAttempts = 6
 type unitKind int
 
 const (
-	unitText      unitKind = iota // plain text: an AI turn (mergeable)
-	unitEdited                    // an edited message: an AI turn on the new text
-	unitCommand                   // /start, /help, /operator, /analytics
-	unitEscalate                  // keyword, /operator or the button
-	unitContact                   // a shared contact
-	unitMedia                     // photo, voice, sticker, location…
-	unitEmpty                     // whitespace only
-	unitCallback                  // a user's button press
-	unitOperatorAction            // take / resolve pressed in the operators' group
-	unitOperatorReply             // an operator's reply in the group
+	unitText           unitKind = iota // plain text: an AI turn (mergeable)
+	unitEdited                         // an edited message: an AI turn on the new text
+	unitCommand                        // /start, /help, /operator, /analytics
+	unitEscalate                       // keyword, /operator or the button
+	unitContact                        // a shared contact
+	unitMedia                          // photo, voice, sticker, location…
+	unitEmpty                          // whitespace only
+	unitCallback                       // a user's button press
+	unitOperatorAction                 // take / resolve pressed in the operators' group
+	unitOperatorReply                  // an operator's reply in the group
 )
 
 // unit is what is processed in one go: usually one update, several for

@@ -86,11 +86,11 @@ const (
 // UpdatePayload carries one Telegram update. The raw JSON is kept so that the
 // worker sees exactly what Telegram sent.
 type UpdatePayload struct {
-	UpdateID   int64           `json:"update_id"`
-	Kind       UpdateKind      `json:"kind"`
-	UserID     int64           `json:"user_id,omitempty"`
-	ChatID     int64           `json:"chat_id,omitempty"`
-	ReceivedAt time.Time       `json:"received_at"`
+	UpdateID   int64      `json:"update_id"`
+	Kind       UpdateKind `json:"kind"`
+	UserID     int64      `json:"user_id,omitempty"`
+	ChatID     int64      `json:"chat_id,omitempty"`
+	ReceivedAt time.Time  `json:"received_at"`
 	// Prev is the id of the same user's previous update (0 = none known). asynq
 	// runs tasks concurrently, so a later update may reach the worker first;
 	// the chat drains a user's inbox only along this chain.

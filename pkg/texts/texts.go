@@ -86,6 +86,12 @@ type Texts struct {
 	MiniAppRateLimited     string `yaml:"miniapp_rate_limited"`
 	MiniAppNotFound        string `yaml:"miniapp_not_found"`
 	MiniAppUnavailable     string `yaml:"miniapp_unavailable"`
+	MiniAppBadRequest      string `yaml:"miniapp_bad_request"`
+
+	CommandStart     string `yaml:"command_start"`
+	CommandHelp      string `yaml:"command_help"`
+	CommandAnalytics string `yaml:"command_analytics"`
+	CommandOperator  string `yaml:"command_operator"`
 
 	PromoOpenButton    string `yaml:"promo_open_button"`
 	PromoUsage         string `yaml:"promo_usage"`
