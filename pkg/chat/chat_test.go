@@ -244,3 +244,7 @@ func TestPromptCarriesSystemHistoryAndKnowledge(t *testing.T) {
 		t.Errorf("last user text: %q", last.LastUserText())
 	}
 }
+
+func gememuFilter() gememu.RequestFilter {
+	return gememu.RequestFilter{Method: gememu.MethodGenerateContent}
+}

@@ -152,26 +152,33 @@ func classify(err error) error {
 		}
 		return &FloodError{RetryAfter: time.Duration(ra) * time.Second}
 	case apiErr.ErrorCode == 403:
-		return fmt.Errorf("%w: %s", ErrBlocked, apiErr.Description)
+		return fmt.Errorf("%w: %w", ErrBlocked, apiErr)
 	case strings.Contains(d, "chat not found") || strings.Contains(d, "user not found"):
-		return fmt.Errorf("%w: %s", ErrChatNotFound, apiErr.Description)
+		return fmt.Errorf("%w: %w", ErrChatNotFound, apiErr)
 	case strings.Contains(d, "can't parse entities"):
-		return fmt.Errorf("%w: %s", ErrBadEntities, apiErr.Description)
+		return fmt.Errorf("%w: %w", ErrBadEntities, apiErr)
 	case strings.Contains(d, "message is not modified"):
-		return fmt.Errorf("%w: %s", ErrNotModified, apiErr.Description)
+		return fmt.Errorf("%w: %w", ErrNotModified, apiErr)
 	case strings.Contains(d, "message to edit not found") || strings.Contains(d, "message to delete not found") ||
 		strings.Contains(d, "message to copy not found") || strings.Contains(d, "message can't be"):
-		return fmt.Errorf("%w: %s", ErrMessageGone, apiErr.Description)
+		return fmt.Errorf("%w: %w", ErrMessageGone, apiErr)
 	}
 	return err
 }
 
+// transient: worth a quick retry — 5xx and network failures, not the
+// classified permanent answers or other 4xx.
 func transient(err error) bool {
+	for _, permanent := range []error{ErrBlocked, ErrChatNotFound, ErrBadEntities, ErrNotModified, ErrMessageGone, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, permanent) {
+			return false
+		}
+	}
 	var apiErr *ta.Error
 	if errors.As(err, &apiErr) {
 		return apiErr.ErrorCode >= 500
 	}
-	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	return true
 }
 
 func result(err error) string {

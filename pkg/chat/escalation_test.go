@@ -1,0 +1,195 @@
+package chat_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"marketingbot/internal/e2e"
+	tgemu "marketingbot/pkg/emulator/telegram"
+)
+
+func groupMessages(t *testing.T, e *e2e.Env) []tgemu.TranscriptMessage {
+	t.Helper()
+	tr, err := e.Telegram.Transcript(e.OperatorsChat, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Messages
+}
+
+func waitGroup(t *testing.T, e *e2e.Env, n int) []tgemu.TranscriptMessage {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		ms := groupMessages(t, e)
+		if len(ms) >= n {
+			return ms
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("operators' group has %d messages, want %d", len(ms), n)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+func callbackData(t *testing.T, markup json.RawMessage, prefix string) string {
+	t.Helper()
+	var kb struct {
+		InlineKeyboard [][]struct {
+			CallbackData string `json:"callback_data"`
+		} `json:"inline_keyboard"`
+	}
+	_ = json.Unmarshal(markup, &kb)
+	for _, row := range kb.InlineKeyboard {
+		for _, b := range row {
+			if strings.HasPrefix(b.CallbackData, prefix) {
+				return b.CallbackData
+			}
+		}
+	}
+	t.Fatalf("no button %q in %s", prefix, markup)
+	return ""
+}
+
+func appealStatus(e *e2e.Env, uid int64) []string {
+	var out []string
+	for _, r := range appealRows(e, uid) {
+		out = append(out, e2e.Cell([][]any{r}, 0, 5))
+	}
+	return out
+}
+
+// keyword → В работе → card in the group → operator reply reaches the user and
+// the sheet → "Решено" → the AI answers again in a new appeal row.
+func TestEscalationRoundTrip(t *testing.T) {
+	const uid = 9101
+	e := e2e.New(t, e2e.Options{Data: authorizedData(uid)})
+	e.StartAll()
+	e.AddUser(uid, "Партнёр1", "")
+
+	e.Send(uid, "Здравствуйте, какая комиссия?")
+	e.WaitBotMessages(uid, 1, wait)
+	e.Send(uid, "Позовите, пожалуйста, живой человек нужен")
+	msgs := e.WaitBotMessages(uid, 2, wait)
+	if !strings.Contains(msgs[1].Text, "Передаю ваш вопрос оператору") {
+		t.Fatalf("escalation answer: %q", msgs[1].Text)
+	}
+	card := waitGroup(t, e, 1)[0]
+	if !strings.Contains(card.Text, "Новое обращение") || !strings.Contains(card.Text, "P-0001") || !strings.Contains(card.Text, "какая комиссия") {
+		t.Fatalf("card: %q", card.Text)
+	}
+	testutilEventually(t, func() error {
+		if st := appealStatus(e, uid); len(st) != 1 || st[0] != "В работе" {
+			return fmt.Errorf("status %v", st)
+		}
+		return nil
+	})
+	geminiCalls := len(e.Gemini.Requests(gememuFilter()))
+
+	// While escalated, the user's messages go to the operators, not the AI.
+	e.Send(uid, "Уточню: объект в Казани")
+	fwd := waitGroup(t, e, 2)[1]
+	if !strings.Contains(fwd.Text, "Уточню: объект в Казани") {
+		t.Fatalf("forwarded: %q", fwd.Text)
+	}
+
+	// The operator takes it and replies to the card.
+	take := callbackData(t, card.ReplyMarkup, "op:take:")
+	if _, err := e.Telegram.Press(e.Operator.ID, e.OperatorsChat, card.MessageID, take); err != nil {
+		t.Fatal(err)
+	}
+	msgs = e.WaitBotMessages(uid, 3, wait)
+	if !strings.Contains(msgs[2].Text, "Ольга Оператор подключился") {
+		t.Fatalf("operator joined: %q", msgs[2].Text)
+	}
+	if _, err := e.Telegram.GroupSend(tgemu.GroupMessage{ChatID: e.OperatorsChat, UserID: e.Operator.ID, Text: "Добрый день! Комиссия в Казани — 2,5 %.", ReplyToMessageID: fwd.MessageID}); err != nil {
+		t.Fatal(err)
+	}
+	msgs = e.WaitBotMessages(uid, 4, wait)
+	if !strings.Contains(msgs[3].Text, "Комиссия в Казани — 2,5 %") {
+		t.Fatalf("relayed: %q", msgs[3].Text)
+	}
+	testutilEventually(t, func() error {
+		rows := appealRows(e, uid)
+		if len(rows) != 1 {
+			return fmt.Errorf("%d rows", len(rows))
+		}
+		h := fmt.Sprint(rows[0][4])
+		if !strings.Contains(h, "Оператор Ольга Оператор #o") || !strings.Contains(h, "Уточню: объект в Казани") || e2e.Cell(rows, 0, 7) != "Ольга Оператор" {
+			return fmt.Errorf("history/operator not written: %q / %q", h, e2e.Cell(rows, 0, 7))
+		}
+		return nil
+	})
+	if n := len(e.Gemini.Requests(gememuFilter())); n != geminiCalls {
+		t.Fatalf("the AI was called while escalated (%d → %d)", geminiCalls, n)
+	}
+
+	// Resolved from the group: the user is told, the row says Решено.
+	card = groupMessages(t, e)[0]
+	resolve := callbackData(t, card.ReplyMarkup, "op:res:")
+	if _, err := e.Telegram.Press(e.Operator.ID, e.OperatorsChat, card.MessageID, resolve); err != nil {
+		t.Fatal(err)
+	}
+	msgs = e.WaitBotMessages(uid, 5, wait)
+	if !strings.Contains(msgs[4].Text, "Обращение закрыто") {
+		t.Fatalf("resolved: %q", msgs[4].Text)
+	}
+	testutilEventually(t, func() error {
+		if st := appealStatus(e, uid); len(st) != 1 || st[0] != "Решено" {
+			return fmt.Errorf("status %v", st)
+		}
+		return nil
+	})
+	if c := groupMessages(t, e)[0]; !strings.Contains(c.Text, "✅ Решено: Ольга Оператор") {
+		t.Fatalf("card not updated: %q", c.Text)
+	}
+
+	// Next message: the AI answers again, in a new appeal row.
+	e.Send(uid, "Спасибо! А как зафиксировать клиента?")
+	e.WaitBotMessages(uid, 6, wait)
+	testutilEventually(t, func() error {
+		if st := appealStatus(e, uid); len(st) != 2 || st[1] != "Ответ ИИ" {
+			return fmt.Errorf("status %v", st)
+		}
+		return nil
+	})
+}
+
+// "Решено" typed into the sheet by hand also closes the appeal.
+func TestResolvedInSheetReenablesAI(t *testing.T) {
+	const uid = 9102
+	e := e2e.New(t, e2e.Options{Data: authorizedData(uid)})
+	e.StartAll()
+	e.AddUser(uid, "П", "")
+	e.Send(uid, "/operator")
+	e.WaitBotMessages(uid, 1, wait)
+	testutilEventually(t, func() error {
+		if st := appealStatus(e, uid); len(st) != 1 || st[0] != "В работе" {
+			return fmt.Errorf("status %v", st)
+		}
+		return nil
+	})
+	snap, _ := e.Sheets.Snapshot(e.SpreadsheetID)
+	for i := range snap.Sheets {
+		if snap.Sheets[i].Title == "Обращения" {
+			snap.Sheets[i].Rows[1][5] = "Решено"
+		}
+	}
+	if err := e.Sheets.Load(e.SpreadsheetID, snap); err != nil {
+		t.Fatal(err)
+	}
+	e.Send(uid, "Какая комиссия?")
+	msgs := e.WaitBotMessages(uid, 2, wait)
+	if !strings.Contains(strings.ToLower(msgs[1].Text), "комисс") {
+		t.Fatalf("AI did not answer: %q", msgs[1].Text)
+	}
+	testutilEventually(t, func() error {
+		if st := appealStatus(e, uid); len(st) != 2 {
+			return fmt.Errorf("status %v", st)
+		}
+		return nil
+	})
+}
