@@ -181,13 +181,23 @@ func TestUserWhoBlockedTheBotIsMarkedNotRetried(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(2 * time.Second)
-	sends := 0
-	for _, c := range e.Telegram.Calls("") {
-		if c.Method == "sendMessage" && fmt.Sprint(c.Params["chat_id"]) == fmt.Sprint(uid) {
-			sends++
+	attempts := func() int {
+		n := 0
+		for _, c := range e.Telegram.Calls("") {
+			if c.Method == "sendMessage" && fmt.Sprint(c.Params["chat_id"]) == fmt.Sprint(uid) {
+				n++
+			}
 		}
+		return n
 	}
+	testutilEventually(t, func() error {
+		if attempts() == 0 {
+			return fmt.Errorf("the answer was never attempted")
+		}
+		return nil
+	})
+	time.Sleep(3 * time.Second) // room for (wrong) retries
+	sends := attempts()
 	if sends != 1 {
 		for _, c := range e.Telegram.Calls("") {
 			t.Logf("%s %v %d", c.Method, c.Params["chat_id"], c.Status)
