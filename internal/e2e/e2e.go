@@ -281,3 +281,15 @@ func Cell(rows [][]any, row, col int) string {
 	}
 	return fmt.Sprint(rows[row][col])
 }
+
+// Ready reports the role's readiness (nil = ready), as /readyz would.
+func (r *Role) Ready() error {
+	if rd, ok := r.Role.(interface {
+		Ready(ctx context.Context) error
+	}); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		return rd.Ready(ctx)
+	}
+	return nil
+}

@@ -15,9 +15,13 @@ import (
 
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/intake"
+	"marketingbot/pkg/miniapp"
 	"marketingbot/pkg/obs"
+	"marketingbot/pkg/projection"
 	"marketingbot/pkg/redisx"
 	"marketingbot/pkg/telegram"
+	"marketingbot/pkg/texts"
+	"marketingbot/pkg/worker"
 )
 
 // BotOptions adjust the bot role for in-process use.
@@ -33,6 +37,9 @@ type Bot struct {
 	reg    *prometheus.Registry
 	rdb    redis.UniversalClient
 	client *asynq.Client
+	insp   *asynq.Inspector
+	texts  *texts.Texts
+	api    *miniapp.API
 	tg     *telego.Bot
 	HTTP   *obs.Server
 	intake *intake.Intake
@@ -72,6 +79,21 @@ func NewBot(cfg *config.Config, log *slog.Logger, o BotOptions) (*Bot, error) {
 	if cfg.Telegram.WebhookURL != "" {
 		b.HTTP.Mux.Handle("POST "+cfg.Telegram.WebhookPath, b.intake.Webhook(cfg.Telegram.WebhookSecret))
 	}
+	tx, err := loadTexts(cfg)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	b.texts = tx
+	b.api = miniapp.New(miniapp.Deps{Projection: projection.New(rdb, cfg.Redis.KeyPrefix), Tasks: b.client, Redis: rdb,
+		Texts: tx, Config: cfg, Log: log, Registry: reg, Now: time.Now})
+	b.api.Mount(b.HTTP.Mux)
+	b.insp = asynq.NewInspectorFromRedisClient(rdb)
+	reg.MustRegister(worker.NewQueueCollector(b.insp))
+	if err := mountAdmin(b.HTTP.Mux, cfg); err != nil {
+		rdb.Close()
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -82,6 +104,12 @@ func (b *Bot) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		// The menu button opens the Mini App; commands get their Russian descriptions.
+		retry(runCtx, b.log, "setChatMenuButton/setMyCommands", func() error { return miniapp.SetupBot(runCtx, b.tg, b.cfg, b.texts) })
+	}()
 	if b.cfg.Telegram.WebhookURL != "" {
 		b.wg.Add(1)
 		go func() {
@@ -146,7 +174,7 @@ func (b *Bot) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("bot: intake did not stop in time: %w", ctx.Err()))
 	}
-	errs = append(errs, b.HTTP.Shutdown(ctx), b.client.Close(), b.rdb.Close())
+	errs = append(errs, b.HTTP.Shutdown(ctx), b.rdb.Close()) // the asynq client shares rdb
 	return errors.Join(errs...)
 }
 
@@ -169,3 +197,6 @@ func (b *Bot) Addr() string { return b.HTTP.Addr() }
 
 // Registry exposes the metrics registry (tests, sandbox).
 func (b *Bot) Registry() *prometheus.Registry { return b.reg }
+
+// Ready runs the readiness checks (/readyz).
+func (b *Bot) Ready(ctx context.Context) error { return b.HTTP.Ready(ctx) }

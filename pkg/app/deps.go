@@ -16,6 +16,7 @@ import (
 	"marketingbot/pkg/chat"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/projection"
+	"marketingbot/pkg/reports"
 	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/texts"
@@ -80,9 +81,18 @@ func loadTexts(cfg *config.Config) (*texts.Texts, error) {
 	return nil, &config.Error{Key: "app.messages_file", Msg: fmt.Sprintf("is unusable: %v", err)}
 }
 
-func (d *deps) close() {
-	d.sheets.Close()
-	d.tasks.Close()
+// close releases what deps own; the asynq client shares the role's Redis
+// connection, which the role closes.
+func (d *deps) close() { d.sheets.Close() }
+
+// reportsService builds Analytics 360; Sender and AI are nil in the poller.
+func (d *deps) reportsService() *reports.Service {
+	var pol reports.Polisher
+	if d.ai != nil {
+		pol = d.ai
+	}
+	return reports.New(reports.Deps{Sheets: d.sheets, Sender: d.sender, Tasks: d.tasks, Projection: d.proj, AI: pol,
+		Texts: d.texts, Config: d.cfg, Log: d.log, Registry: d.reg, Redis: d.rdb, Now: time.Now})
 }
 
 // chatService builds the chat feature; in the poller only its scanners are used.

@@ -18,6 +18,7 @@ import (
 
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/obs"
+	"marketingbot/pkg/redisx"
 )
 
 // Role is a running process role.
@@ -88,6 +89,7 @@ func (m *Main) Load() error {
 	}
 	m.Config = cfg
 	m.Logger = obs.NewLogger(m.Stdout, cfg.Log.Level, cfg.Log.Format).With("role", string(m.Role))
+	redisx.QuietLogs(m.Logger)
 	return nil
 }
 
@@ -134,6 +136,7 @@ func (m *Main) Check(ctx context.Context) int {
 		return ExitFail
 	}
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	redisx.QuietLogs(m.Logger)
 	role, err := NewRole(m.Role, m.Config, m.Logger)
 	if err != nil {
 		fmt.Fprintf(m.Stdout, "FAIL %s: %v\n", m.Role, err)

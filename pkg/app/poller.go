@@ -55,7 +55,9 @@ func NewPoller(cfg *config.Config, log *slog.Logger, o PollerOptions) (*Poller, 
 	chat := d.chatService(nil)
 	p.sched.Add(cfg.Poller.AuthInterval, chat.AuthScanner())
 	p.sched.Add(cfg.Poller.Interval, chat.SweepScanner())
+	p.sched.Add(cfg.Poller.Interval, d.reportsService().Scanner())
 	p.HTTP = obs.NewServer(cfg.HTTP.PollerAddr, reg, log)
+	p.HTTP.EnablePprof()
 	p.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
 	return p, nil
 }
@@ -103,3 +105,6 @@ func (p *Poller) Failed() <-chan error { return p.failed }
 
 // Addr is the bound HTTP address.
 func (p *Poller) Addr() string { return p.HTTP.Addr() }
+
+// Ready runs the readiness checks (/readyz).
+func (p *Poller) Ready(ctx context.Context) error { return p.HTTP.Ready(ctx) }

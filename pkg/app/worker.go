@@ -62,7 +62,12 @@ func NewWorker(cfg *config.Config, log *slog.Logger, o WorkerOptions) (*Worker, 
 	w.srv.HandleFunc(tasks.TypeOperatorMessage, chat.HandleOperatorMessage)
 	w.srv.HandleFunc(tasks.TypeChatMember, chat.HandleMember)
 	w.srv.HandleFunc(tasks.TypeChatDrain, chat.HandleDrain)
+	rep := d.reportsService()
+	w.srv.HandleFunc(tasks.TypeAnalyticsRequest, rep.HandleRequest)
+	w.srv.HandleFunc(tasks.TypeAnalyticsProcess, rep.HandleProcess)
+	w.srv.HandleFunc(tasks.TypeAnalyticsDeliver, rep.HandleDeliver)
 	w.HTTP = obs.NewServer(cfg.HTTP.WorkerAddr, reg, log)
+	w.HTTP.EnablePprof()
 	w.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
 	return w, nil
 }
@@ -102,3 +107,6 @@ func (w *Worker) Failed() <-chan error { return w.failed }
 
 // Addr is the bound HTTP address.
 func (w *Worker) Addr() string { return w.HTTP.Addr() }
+
+// Ready runs the readiness checks (/readyz).
+func (w *Worker) Ready(ctx context.Context) error { return w.HTTP.Ready(ctx) }

@@ -43,5 +43,11 @@ func (t TelegoLogger) Debugf(format string, args ...any) {
 }
 
 func (t TelegoLogger) Errorf(format string, args ...any) {
-	t.L.Error(t.redact(fmt.Sprintf(format, args...)), "component", "telego")
+	msg := t.redact(fmt.Sprintf(format, args...))
+	if strings.Contains(msg, "context canceled") {
+		// A call cancelled by our own shutdown is not an error.
+		t.L.Debug(msg, "component", "telego")
+		return
+	}
+	t.L.Warn(msg, "component", "telego")
 }

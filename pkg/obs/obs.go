@@ -67,9 +67,7 @@ type Server struct {
 	checks map[string]Check
 }
 
-// NewServer prepares a server on addr with /healthz, /readyz, /metrics and
-// /debug/pprof (profiling the roles under load is part of operating them; the
-// address is meant to be private).
+// NewServer prepares a server on addr with /healthz, /readyz and /metrics.
 func NewServer(addr string, reg *prometheus.Registry, log *slog.Logger) *Server {
 	s := &Server{Mux: http.NewServeMux(), addr: addr, log: log, checks: map[string]Check{}}
 	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -78,11 +76,17 @@ func NewServer(addr string, reg *prometheus.Registry, log *slog.Logger) *Server 
 	})
 	s.Mux.HandleFunc("GET /readyz", s.ready)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return s
+}
+
+// EnablePprof mounts /debug/pprof: profiling the roles under load is part of
+// operating them. Only for private addresses (worker, poller), never the
+// bot's public one.
+func (s *Server) EnablePprof() {
 	s.Mux.HandleFunc("/debug/pprof/", pprof.Index)
 	s.Mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	s.Mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	s.Mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return s
 }
 
 // AddCheck registers a readiness check.

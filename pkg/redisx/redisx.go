@@ -7,12 +7,24 @@ package redisx
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/config"
 )
+
+// QuietLogs sends go-redis's own messages (connection pool dial failures
+// while Redis is down) to slog at debug level instead of stderr: the roles
+// report Redis trouble through /readyz and their own logs, once.
+func QuietLogs(log *slog.Logger) { redis.SetLogger(redisLog{log}) }
+
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.Debug(fmt.Sprintf(format, v...), "component", "go-redis")
+}
 
 // NewClient connects according to cfg. It does not ping: roles must start
 // even while Redis is down and report not-ready instead.

@@ -104,6 +104,10 @@ type Texts struct {
 	PromoDismissed     string `yaml:"promo_dismissed"`
 	PromoFinished      string `yaml:"promo_finished"`
 	PromoStopped       string `yaml:"promo_stopped"`
+	PromoFailed        string `yaml:"promo_failed"`
+	PromoRepeated      string `yaml:"promo_repeated"`
+	PromoReasonEmpty   string `yaml:"promo_reason_empty"`
+	PromoReasonTooLong string `yaml:"promo_reason_too_long"`
 
 	MediaLabels map[string]string `yaml:"media_labels"`
 
