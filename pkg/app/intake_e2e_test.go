@@ -58,7 +58,7 @@ func TestIntakeLosesNothingWhileRedisIsDown(t *testing.T) {
 	}
 	testutil.Eventually(t, 10*time.Second, "bot reports not ready", func() bool { return bot.Ready() != nil })
 	time.Sleep(2 * time.Second) // the bot keeps trying; nothing must be confirmed meanwhile
-	e.Redis.Start()            // an empty Redis: the pre-outage task is gone with it
+	e.Redis.Start()             // an empty Redis: the pre-outage task is gone with it
 	testutil.Eventually(t, 30*time.Second, "50 updates enqueued after the outage", func() bool { return pendingUpdates(t, rdb) >= 50 })
 	time.Sleep(time.Second)
 	if n := pendingUpdates(t, rdb); n != 50 {
