@@ -143,9 +143,12 @@ func TestEscalationRoundTrip(t *testing.T) {
 		}
 		return nil
 	})
-	if c := groupMessages(t, e)[0]; !strings.Contains(c.Text, "✅ Решено: Ольга Оператор") {
-		t.Fatalf("card not updated: %q", c.Text)
-	}
+	testutilEventually(t, func() error { // the card is edited after the sheet is written
+		if c := groupMessages(t, e)[0]; !strings.Contains(c.Text, "✅ Решено: Ольга Оператор") {
+			return fmt.Errorf("card not updated: %q", c.Text)
+		}
+		return nil
+	})
 
 	// Next message: the AI answers again, in a new appeal row.
 	e.Send(uid, "Спасибо! А как зафиксировать клиента?")

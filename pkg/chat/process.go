@@ -331,10 +331,13 @@ func msgTime(m *telego.Message) time.Time {
 
 func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u unit) error {
 	userTurns, question := s.userTurns(u)
+	t0 := time.Now()
+	s.metrics.stage.WithLabelValues("queued").Observe(t0.Sub(u.items[len(u.items)-1].Payload.ReceivedAt).Seconds())
 	ap, err := s.loadAppeal(ctx, uid, p, u.message(0).From, userTurns[0].Time)
 	if err != nil {
 		return err
 	}
+	s.metrics.stage.WithLabelValues("load").Observe(time.Since(t0).Seconds())
 	aiID := "a" + strconv.FormatInt(u.lastID(), 10)
 	if history.Contains(ap.a.History, aiID) {
 		return nil // finished before a crash; only the inbox was not cleared
@@ -342,17 +345,21 @@ func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u uni
 	if ap.a.Status == domain.AppealStatusEscalated {
 		return s.forwardToOperators(ctx, uid, p, ap, u, userTurns)
 	}
+	t1 := time.Now()
 	gen, err := s.generate(ctx, uid, p, u, ap, question)
 	if err != nil {
 		return err
 	}
+	s.metrics.stage.WithLabelValues("generate").Observe(time.Since(t1).Seconds())
 	turns := append([]history.Turn(nil), userTurns...)
 	status := ap.a.Status
 	switch gen.Kind {
 	case "ai":
+		t2 := time.Now()
 		if err := s.sendReply(ctx, uid, u, gen.Text); err != nil {
 			return err
 		}
+		s.metrics.stage.WithLabelValues("send").Observe(time.Since(t2).Seconds())
 		turns = append(turns, history.Turn{ID: aiID, Role: history.RoleAI, Time: gen.Time, Text: gen.Text})
 		status = domain.AppealStatusAIAnswered
 		s.metrics.merged.Observe(float64(len(u.items)))
@@ -375,7 +382,10 @@ func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u uni
 		turns = append(turns, history.Turn{ID: "s-th-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: gen.Time, Text: s.tx.HistoryThrottled})
 	}
 	s.metrics.turns.WithLabelValues(gen.Kind).Inc()
-	return s.saveAppeal(ctx, uid, u, ap, turns, status, nil)
+	t3 := time.Now()
+	err = s.saveAppeal(ctx, uid, u, ap, turns, status, nil)
+	s.metrics.stage.WithLabelValues("save").Observe(time.Since(t3).Seconds())
+	return err
 }
 
 // generate runs the "gen" step once: throttle check, then the model.
@@ -497,8 +507,21 @@ func (s *Service) loadAppeal(ctx context.Context, uid int64, p domain.Partner, u
 	if found && !a.Closed() {
 		return appealState{a: a, exists: true}, nil
 	}
-	return appealState{a: domain.Appeal{CreatedAt: first.Truncate(time.Second), TelegramID: uid, PartnerCode: p.Code,
+	return appealState{a: domain.Appeal{CreatedAt: afterAppeal(first, a, found), TelegramID: uid, PartnerCode: p.Code,
 		UserName: displayName(p, user), Status: domain.AppealStatusNew}}, nil
+}
+
+// afterAppeal is the created_at of a new row that follows prev: t to the
+// second, but later than prev's. A row is known by (Telegram ID, created_at),
+// so a new appeal opened within the second its predecessor was created must
+// not take the predecessor's key (it would be mistaken for it, and never
+// appended).
+func afterAppeal(t time.Time, prev domain.Appeal, hasPrev bool) time.Time {
+	t = t.Truncate(time.Second)
+	if hasPrev && !t.After(prev.CreatedAt) {
+		t = prev.CreatedAt.Truncate(time.Second).Add(time.Second)
+	}
+	return t
 }
 
 // saveAppeal appends turns (skipping ids already there), sets status and
@@ -533,7 +556,7 @@ func (s *Service) saveAppeal(ctx context.Context, uid int64, u unit, ap appealSt
 		return err
 	}
 	// Continuation row: same status, a pointer back, the turns that did not fit.
-	next := domain.Appeal{CreatedAt: cont[0].Time.Truncate(time.Second), UserName: a.UserName, PartnerCode: a.PartnerCode,
+	next := domain.Appeal{CreatedAt: afterAppeal(cont[0].Time, a, true), UserName: a.UserName, PartnerCode: a.PartnerCode,
 		TelegramID: uid, Status: a.Status, Operator: a.Operator, UpdatedAt: s.now()}
 	note := history.Turn{ID: "s-cont-" + cont[0].ID, Role: history.RoleSystem, Time: cont[0].Time,
 		Text: s.tx.Render(s.tx.HistoryContinued, map[string]any{"Created": a.CreatedAt.In(s.loc).Format("02.01.2006 15:04")})}

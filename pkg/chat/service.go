@@ -94,6 +94,7 @@ type metrics struct {
 	replyDelay prometheus.Histogram
 	escalation *prometheus.CounterVec
 	auth       *prometheus.CounterVec
+	stage      *prometheus.HistogramVec
 }
 
 // New builds the service.
@@ -122,8 +123,11 @@ func New(d Deps) *Service {
 			Help: "Escalation events: escalated, taken, resolved, operator_reply."}, []string{"event"}),
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "authorizations_total",
 			Help: "Authorization attempts by outcome."}, []string{"outcome"}),
+		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "stage_seconds",
+			Help:    "Time of each stage of an AI turn: queued (update to start), load (appeal read), generate, send, save.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"stage"}),
 	}
-	d.Registry.MustRegister(s.metrics.turns, s.metrics.merged, s.metrics.replyDelay, s.metrics.escalation, s.metrics.auth)
+	d.Registry.MustRegister(s.metrics.turns, s.metrics.merged, s.metrics.replyDelay, s.metrics.escalation, s.metrics.auth, s.metrics.stage)
 	return s
 }
 

@@ -68,6 +68,9 @@ func New(rdb redis.UniversalClient, o Options) *Server {
 		IsFailure:                isFailure,
 		RetryDelayFunc:           retryDelay,
 		DelayedTaskCheckInterval: o.DelayedTaskCheckInterval,
+		// asynq sleeps this long when it finds every queue empty; its default
+		// (1 s) would add up to a second to every chat answer.
+		TaskCheckInterval: 100 * time.Millisecond,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			if _, ok := tasks.AsRetryAfter(err); ok {
 				return

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -94,8 +95,9 @@ func (s *Server) getUpdates(ctx context.Context, p *params) (any, *apiError) {
 		}
 		s.mu.Unlock()
 	}()
-	if allowedSet {
+	if allowedSet && !slices.Equal(s.allowedUpdates, allowed) {
 		s.allowedUpdates = allowed
+		s.markDirtyLocked()
 	}
 	s.confirmLocked(offset)
 

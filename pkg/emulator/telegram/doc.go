@@ -149,7 +149,43 @@
 // Times in emulator-only fields (calls' "time", chat_action's "until") are
 // RFC 3339; Telegram fields ("date", "edit_date") are Unix seconds.
 //
+// # Persistence
+//
+// Snapshot returns the State a person expects to find again after a
+// restart, and Restore puts one back: users (phones, blocked flags),
+// groups, every transcript with all message fields, edits, deletions and
+// reply markups, stored files, the updates the bot has not confirmed (it
+// fetches them after the restart, with their original update_id), callback
+// queries, commands, menu buttons, the webhook and allowed_updates, and the
+// update_id, message_id and callback id counters, so that ids keep
+// increasing. Not kept: the calls log, stats, faults and flood buckets
+// (they start fresh), chat actions, webhook delivery errors, and the
+// confirmed updates Redeliver draws on. File bytes are kept for the newest
+// files up to 20 MB in total; older files beyond that are dropped with
+// their bytes (their messages stay, without a download URL; getFile says
+// "wrong file_id") and State.FilesDropped counts them.
+//
+// SaveFile writes the State as JSON (file bytes base64), atomically (a
+// temporary file in the same directory, fsync, rename), mode 0600 since it
+// holds phone numbers and the webhook's secret token. LoadFile reads it: a
+// missing file is nothing to restore, an unusable one an error wrapping
+// ErrCorruptState that leaves the Server unchanged. State.Version guards
+// the layout; another version is refused, not guessed at.
+//
+// For a process that restarts (the sandbox) NewWithState does all of it:
+//
+//	srv, err := telegram.NewWithState(telegram.Options{StatePath: filepath.Join(dataDir, "telegram.json")})
+//	if err != nil { … } // a corrupt file is reported, never silently replaced
+//	defer srv.Close()   // saves a last time
+//
+// It loads StatePath, saves about StateSaveDelay (1 s) after each change,
+// and saves on Close (Flush reports the error of that final save). New
+// panics when given a StatePath, since it has no way to report a file it
+// cannot load.
+//
 // A Server is safe for concurrent use. State sits behind one mutex that is
-// never held during network I/O; the calls log and the flood buckets have
-// their own locks.
+// never held during network I/O or file writes; the calls log and the
+// flood buckets have their own locks. Snapshot holds the mutex only to copy
+// message structs and references to bytes the Server never modifies; the
+// JSON encoding and the write happen after it is released.
 package telegram

@@ -24,6 +24,7 @@ type storedFile struct {
 	data []byte // nil for external URLs
 	url  string // the external URL; never fetched
 	path string // file_path for getFile and /file/bot<token>/<path>
+	seq  int64  // order of storage; the newest files win a place in the state file
 }
 
 // newFileID returns an opaque id shaped like Telegram's (URL-safe base64).
@@ -105,6 +106,9 @@ func detectMime(name, declared string, data []byte) string {
 }
 
 func (s *Server) addFileLocked(f *storedFile) {
+	s.fileSeq++
+	f.seq = s.fileSeq
+	s.markDirtyLocked()
 	s.files[f.ref.FileID] = f
 	if f.path != "" {
 		s.filesByPath[f.path] = f

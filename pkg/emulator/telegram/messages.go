@@ -446,6 +446,7 @@ func (s *Server) setMyCommands(_ context.Context, p *params) (any, *apiError) {
 	scope, lang, key := commandKey(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.markDirtyLocked()
 	if len(commands) == 0 {
 		delete(s.commands, key)
 		return true, nil
@@ -468,6 +469,7 @@ func (s *Server) deleteMyCommands(_ context.Context, p *params) (any, *apiError)
 	_, _, key := commandKey(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.markDirtyLocked()
 	delete(s.commands, key)
 	return true, nil
 }
@@ -498,6 +500,7 @@ func (s *Server) setChatMenuButton(_ context.Context, p *params) (any, *apiError
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.markDirtyLocked()
 	if !p.has("chat_id") {
 		s.menuDefault = button
 		return true, nil

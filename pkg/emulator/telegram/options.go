@@ -32,6 +32,11 @@ type Options struct {
 	MaxLongPoll time.Duration
 	// Logger receives webhook delivery failures and similar (discarded by default).
 	Logger *slog.Logger
+	// StatePath is the file NewWithState keeps the state in (see State);
+	// New refuses it. StateSaveDelay (1 s) is how long after a change the
+	// state is saved, so that a burst of changes costs one write.
+	StatePath      string
+	StateSaveDelay time.Duration
 }
 
 // FloodLimits are token buckets over the message-sending methods
@@ -126,6 +131,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxLongPoll <= 0 {
 		o.MaxLongPoll = 50 * time.Second
+	}
+	if o.StateSaveDelay <= 0 {
+		o.StateSaveDelay = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

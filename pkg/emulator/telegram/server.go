@@ -51,6 +51,16 @@ type Server struct {
 	menuDefault    json.RawMessage
 	menuByChat     map[int64]json.RawMessage
 	seq            int64 // numbers callback query ids
+	fileSeq        int64 // numbers stored files, oldest first
+	gen            int64 // counts changes of the state Snapshot captures
+
+	// Persistence (NewWithState). saveMu orders saves and guards savedGen
+	// and filesDropped; it is taken before mu, never while holding it.
+	autosavePath string
+	dirty        chan struct{} // a token after each change, for the autosaver
+	saveMu       sync.Mutex
+	savedGen     int64 // gen of the last save to autosavePath
+	filesDropped int   // files left out of the last save
 }
 
 // CommandSet is the command list setMyCommands installed for one scope
@@ -78,8 +88,12 @@ func (s *Server) endPollLocked(reason string) {
 }
 
 // New returns a running emulator. It starts the webhook pusher, which
-// Close stops.
+// Close stops. New panics if opts.StatePath is set: loading a state file
+// can fail, so use NewWithState.
 func New(opts Options) *Server {
+	if opts.StatePath != "" {
+		panic("telegram emulator: Options.StatePath needs NewWithState")
+	}
 	opts = opts.withDefaults()
 	s := &Server{
 		opts:     opts,
@@ -92,6 +106,7 @@ func New(opts Options) *Server {
 	s.updatesSignal = make(chan struct{})
 	s.chatsSignal = make(chan struct{})
 	s.webhookSignal = make(chan struct{})
+	s.dirty = make(chan struct{}, 1)
 	s.resetLocked()
 	s.control = s.controlRoutes()
 	s.wg.Add(1)
@@ -100,11 +115,16 @@ func New(opts Options) *Server {
 }
 
 // Close stops webhook delivery and ends waiting long polls with an empty
-// result. The Server must not be used afterwards.
+// result. With a StatePath it saves the state a last time; a failure is
+// logged (call Flush first to get the error). The Server must not be used
+// afterwards.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.cancel()
 		s.wg.Wait()
+		if err := s.Flush(); err != nil {
+			s.opts.Logger.Error("telegram emulator: final save of state failed", "state_path", s.autosavePath, "error", err)
+		}
 	})
 }
 

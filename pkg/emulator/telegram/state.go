@@ -249,6 +249,7 @@ func (s *Server) confirmOneLocked(u *queuedUpdate) {
 }
 
 func (s *Server) archiveLocked(u *queuedUpdate) {
+	s.markDirtyLocked() // it leaves the pending queue
 	if u.redelivery {
 		return // the original is already in the history
 	}
@@ -311,11 +312,13 @@ func (s *Server) redeliverLocked(from int64) int {
 }
 
 func (s *Server) signalUpdatesLocked() {
+	s.markDirtyLocked()
 	close(s.updatesSignal)
 	s.updatesSignal = make(chan struct{})
 }
 
 func (s *Server) signalChatsLocked() {
+	s.markDirtyLocked()
 	close(s.chatsSignal)
 	s.chatsSignal = make(chan struct{})
 }

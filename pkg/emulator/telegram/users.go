@@ -89,6 +89,7 @@ func (s *Server) putUserLocked(id int64, update func(*User)) User {
 	}
 	update(u)
 	u.ID = id
+	s.markDirtyLocked()
 	if strings.TrimSpace(u.FirstName) == "" {
 		u.FirstName = "User " + strconv.FormatInt(id, 10)
 	}

@@ -141,6 +141,7 @@ func (s *Server) setWebhookLocked(hook webhookState) {
 }
 
 func (s *Server) signalWebhookLocked() {
+	s.markDirtyLocked()
 	close(s.webhookSignal)
 	s.webhookSignal = make(chan struct{})
 }

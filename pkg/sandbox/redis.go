@@ -1,0 +1,172 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+)
+
+// embeddedRedis is miniredis (a well-kept, pure-Go Redis-compatible server
+// that runs asynq's and our Lua scripts) plus what a long-running sandbox
+// needs from it: TTLs that pass in real time, and a snapshot file so a
+// restart keeps the queues, projections and reports.
+type embeddedRedis struct {
+	mr   *miniredis.Miniredis
+	path string
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+func startRedis(path string) (*embeddedRedis, error) {
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("sandbox: embedded redis: %w", err)
+	}
+	r := &embeddedRedis{mr: mr, path: path, done: make(chan struct{})}
+	if err := r.load(); err != nil {
+		mr.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop = cancel
+	go func() {
+		defer close(r.done)
+		// miniredis counts TTLs down only when told; tell it in real time.
+		last := time.Now()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				r.mr.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	return r, nil
+}
+
+func (r *embeddedRedis) URL() string { return "redis://" + r.mr.Addr() + "/0" }
+
+type snapshotKey struct {
+	Type   string             `json:"type"`
+	TTLms  int64              `json:"ttl_ms,omitempty"`
+	String string             `json:"string,omitempty"`
+	Hash   map[string]string  `json:"hash,omitempty"`
+	List   []string           `json:"list,omitempty"`
+	Set    []string           `json:"set,omitempty"`
+	ZSet   map[string]float64 `json:"zset,omitempty"`
+}
+
+// close saves the snapshot and stops the server.
+func (r *embeddedRedis) close() error {
+	r.stop()
+	<-r.done
+	err := r.save()
+	r.mr.Close()
+	return err
+}
+
+func (r *embeddedRedis) save() error {
+	keys := map[string]snapshotKey{}
+	for _, k := range r.mr.Keys() {
+		sk := snapshotKey{Type: r.mr.Type(k), TTLms: r.mr.TTL(k).Milliseconds()}
+		var err error
+		switch sk.Type {
+		case "string":
+			sk.String, err = r.mr.Get(k)
+		case "hash":
+			fields, _ := r.mr.HKeys(k)
+			sk.Hash = map[string]string{}
+			for _, f := range fields {
+				sk.Hash[f] = r.mr.HGet(k, f)
+			}
+		case "list":
+			sk.List, err = r.mr.List(k)
+		case "set":
+			sk.Set, err = r.mr.Members(k)
+		case "zset":
+			sk.ZSet, err = r.mr.SortedSet(k)
+		default:
+			continue // streams, HLL: not used
+		}
+		if err != nil {
+			return fmt.Errorf("sandbox: snapshot %s: %w", k, err)
+		}
+		keys[k] = sk
+	}
+	b, err := json.Marshal(keys)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(r.path, b)
+}
+
+func (r *embeddedRedis) load() error {
+	b, err := os.ReadFile(r.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sandbox: read %s: %w", r.path, err)
+	}
+	var keys map[string]snapshotKey
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return fmt.Errorf("sandbox: %s is corrupt (delete it or use --reset): %w", r.path, err)
+	}
+	for k, sk := range keys {
+		switch sk.Type {
+		case "string":
+			_ = r.mr.Set(k, sk.String)
+		case "hash":
+			for f, v := range sk.Hash {
+				r.mr.HSet(k, f, v)
+			}
+		case "list":
+			for _, v := range sk.List {
+				_, _ = r.mr.Push(k, v)
+			}
+		case "set":
+			_, _ = r.mr.SetAdd(k, sk.Set...)
+		case "zset":
+			for m, s := range sk.ZSet {
+				_, _ = r.mr.ZAdd(k, s, m)
+			}
+		}
+		if sk.TTLms > 0 {
+			r.mr.SetTTL(k, time.Duration(sk.TTLms)*time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes a file so that a crash leaves either the old or the new one.
+func writeAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
