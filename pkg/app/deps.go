@@ -16,6 +16,7 @@ import (
 	"marketingbot/pkg/chat"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/projection"
+	"marketingbot/pkg/promo"
 	"marketingbot/pkg/reports"
 	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/telegram"
@@ -32,13 +33,13 @@ type deps struct {
 	sheets *sheets.Gateway
 	proj   *projection.Store
 	texts  *texts.Texts
-	tg     *telego.Bot      // nil in the poller
-	sender *telegram.Sender // nil in the poller
+	tg     *telego.Bot
+	sender *telegram.Sender // the poller sends only operators' notes and "request failed" messages
 	ai     *ai.Client       // nil in the poller
 	prompt *ai.PromptFile
 }
 
-func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, rdb redis.UniversalClient, withTelegram bool) (*deps, error) {
+func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, rdb redis.UniversalClient, withAI bool) (*deps, error) {
 	tx, err := loadTexts(cfg)
 	if err != nil {
 		return nil, err
@@ -50,13 +51,13 @@ func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *pro
 	d := &deps{cfg: cfg, log: log, reg: reg, rdb: rdb, tasks: asynq.NewClientFromRedisClient(rdb), sheets: gw,
 		proj: projection.New(rdb, cfg.Redis.KeyPrefix), texts: tx,
 		prompt: ai.NewPromptFile(cfg.Gemini.SystemPromptFile, configs.SystemPrompt, log)}
-	if withTelegram {
-		if d.tg, err = telegram.NewBot(cfg.Telegram, log); err != nil {
-			gw.Close()
-			return nil, err
-		}
-		lim := telegram.NewLimiter(rdb, cfg.Redis.KeyPrefix, cfg.Telegram.GlobalPerSecond, cfg.Telegram.ChatPerSecond, cfg.Telegram.ChatBurst, cfg.Telegram.GroupPerMinute)
-		d.sender = telegram.NewSender(d.tg, lim, reg, log)
+	if d.tg, err = telegram.NewBot(cfg.Telegram, log); err != nil {
+		gw.Close()
+		return nil, err
+	}
+	lim := telegram.NewLimiter(rdb, cfg.Redis.KeyPrefix, cfg.Telegram.GlobalPerSecond, cfg.Telegram.ChatPerSecond, cfg.Telegram.ChatBurst, cfg.Telegram.GroupPerMinute)
+	d.sender = telegram.NewSender(d.tg, lim, reg, log)
+	if withAI {
 		d.ai, err = ai.New(ctx, ai.Options{APIKey: cfg.Gemini.APIKey, BaseURL: cfg.Gemini.BaseURL, ChatModel: cfg.Gemini.ChatModel,
 			Timeout: cfg.Gemini.Timeout, RetryBudget: cfg.Gemini.RetryBudget, Temperature: cfg.Gemini.Temperature,
 			MaxOutputTokens: cfg.Gemini.MaxOutputTokens, Registry: reg, Logger: log})
@@ -85,7 +86,7 @@ func loadTexts(cfg *config.Config) (*texts.Texts, error) {
 // connection, which the role closes.
 func (d *deps) close() { d.sheets.Close() }
 
-// reportsService builds Analytics 360; Sender and AI are nil in the poller.
+// reportsService builds Analytics 360; AI is nil in the poller.
 func (d *deps) reportsService() *reports.Service {
 	var pol reports.Polisher
 	if d.ai != nil {
@@ -93,6 +94,12 @@ func (d *deps) reportsService() *reports.Service {
 	}
 	return reports.New(reports.Deps{Sheets: d.sheets, Sender: d.sender, Tasks: d.tasks, Projection: d.proj, AI: pol,
 		Texts: d.texts, Config: d.cfg, Log: d.log, Registry: d.reg, Redis: d.rdb, Now: time.Now})
+}
+
+// promoService builds promotions; the poller runs only its scanner.
+func (d *deps) promoService() *promo.Service {
+	return promo.New(promo.Deps{Sheets: d.sheets, Sender: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
+		Texts: d.texts, Config: d.cfg, Log: d.log, Registry: d.reg, Now: time.Now})
 }
 
 // chatService builds the chat feature; in the poller only its scanners are used.

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -56,6 +57,7 @@ func NewPoller(cfg *config.Config, log *slog.Logger, o PollerOptions) (*Poller, 
 	p.sched.Add(cfg.Poller.AuthInterval, chat.AuthScanner())
 	p.sched.Add(cfg.Poller.Interval, chat.SweepScanner())
 	p.sched.Add(cfg.Poller.Interval, d.reportsService().Scanner())
+	p.sched.Add(cfg.Poller.PromotionsInterval, d.promoService().Scanner())
 	p.HTTP = obs.NewServer(cfg.HTTP.PollerAddr, reg, log)
 	p.HTTP.EnablePprof()
 	p.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
@@ -92,12 +94,19 @@ func (p *Poller) Stop(ctx context.Context) error {
 	return errors.Join(p.HTTP.Shutdown(ctx), p.rdb.Close())
 }
 
-// Check verifies Redis and the spreadsheet.
+// Check verifies Redis, the spreadsheet and Telegram (the poller posts
+// operators' notes).
 func (p *Poller) Check(ctx context.Context) error {
 	if err := redisx.Ping(ctx, p.rdb); err != nil {
 		return err
 	}
-	return p.d.sheets.Check(ctx)
+	if err := p.d.sheets.Check(ctx); err != nil {
+		return err
+	}
+	if _, err := p.d.tg.GetMe(ctx); err != nil {
+		return fmt.Errorf("telegram: getMe: %w", err)
+	}
+	return nil
 }
 
 // Failed never fires.

@@ -56,7 +56,8 @@ func NewWorker(cfg *config.Config, log *slog.Logger, o WorkerOptions) (*Worker, 
 		Logger:          log,
 		Registry:        reg,
 	})
-	chat := d.chatService(nil)
+	pr := d.promoService()
+	chat := d.chatService(pr)
 	w.srv.HandleFunc(tasks.TypeChatMessage, chat.HandleMessage)
 	w.srv.HandleFunc(tasks.TypeChatCallback, chat.HandleCallback)
 	w.srv.HandleFunc(tasks.TypeOperatorMessage, chat.HandleOperatorMessage)
@@ -66,6 +67,8 @@ func NewWorker(cfg *config.Config, log *slog.Logger, o WorkerOptions) (*Worker, 
 	w.srv.HandleFunc(tasks.TypeAnalyticsRequest, rep.HandleRequest)
 	w.srv.HandleFunc(tasks.TypeAnalyticsProcess, rep.HandleProcess)
 	w.srv.HandleFunc(tasks.TypeAnalyticsDeliver, rep.HandleDeliver)
+	w.srv.HandleFunc(tasks.TypePromoBroadcast, pr.HandleBroadcast)
+	w.srv.HandleFunc(tasks.TypePromoSend, pr.HandleSend)
 	w.HTTP = obs.NewServer(cfg.HTTP.WorkerAddr, reg, log)
 	w.HTTP.EnablePprof()
 	w.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })

@@ -38,7 +38,7 @@ const (
 )
 
 // Deps are the collaborators of the service; all are required except
-// Registry, Log and Now.
+// Registry, Log and Now, and Sender in the poller (the scanner never sends).
 type Deps struct {
 	Sheets     *sheets.Gateway
 	Sender     *telegram.Sender
@@ -83,10 +83,14 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	direct := *d.Sender
-	direct.Limiter = nil
+	var direct *telegram.Sender
+	if d.Sender != nil { // nil in the poller, which only scans
+		cp := *d.Sender
+		cp.Limiter = nil
+		direct = &cp
+	}
 	s := &Service{
-		d: d, keys: redisx.Keys{Prefix: d.Config.Redis.KeyPrefix}, direct: &direct,
+		d: d, keys: redisx.Keys{Prefix: d.Config.Redis.KeyPrefix}, direct: direct,
 		inspector: asynq.NewInspectorFromRedisClient(d.Redis),
 		appURL:    promotionsURL(d.Config.MiniAppURL()),
 		every:     d.Config.Promo.ProgressEvery,
