@@ -39,7 +39,7 @@ type settings struct {
 	mode          string
 	users         int
 	messages      int
-	rate          float64 // target messages per minute offered by all users together
+	duration      time.Duration // the messages are spread over this long
 	workers       int
 	concurrency   int
 	geminiLatency time.Duration
@@ -53,12 +53,12 @@ type settings struct {
 
 func main() {
 	var s settings
-	quick := flag.Bool("quick", false, "a short run (about a minute): 60 users × 6 messages, batched")
+	quick := flag.Bool("quick", false, "a short run (about a minute): 100 users × 6 messages over 40 s, batched")
 	flag.StringVar(&s.mode, "mode", "batched", "batched | per-call | both")
-	flag.IntVar(&s.users, "users", 240, "simulated authorized users")
+	flag.IntVar(&s.users, "users", 320, "simulated authorized users")
 	flag.IntVar(&s.messages, "messages", 8, "messages each user sends")
-	flag.Float64Var(&s.rate, "rate", 1500, "offered load in messages per minute (all users together)")
-	flag.IntVar(&s.workers, "workers", 2, "worker processes")
+	flag.DurationVar(&s.duration, "duration", 2*time.Minute, "the messages are spread over this long: offered load = users × messages / duration")
+	flag.IntVar(&s.workers, "workers", 1, "worker processes (each batches its own Sheets requests: more processes split the same quota into smaller batches and wait longer for it)")
 	flag.IntVar(&s.concurrency, "concurrency", 128, "tasks in flight per worker")
 	flag.DurationVar(&s.geminiLatency, "gemini-latency", 800*time.Millisecond, "latency of every Gemini answer")
 	flag.DurationVar(&s.drain, "drain", 2*time.Minute, "how long to wait for the last replies after the last message")
@@ -69,7 +69,7 @@ func main() {
 	flag.StringVar(&s.profileDir, "profile", "", "save 20 s CPU profiles of the worker and the bot here (go tool pprof)")
 	flag.Parse()
 	if *quick {
-		s.users, s.messages, s.rate, s.drain = 60, 6, 600, time.Minute
+		s.users, s.messages, s.duration, s.drain = 100, 6, 40*time.Second, time.Minute
 		if s.mode == "both" {
 			s.mode = "batched"
 		}

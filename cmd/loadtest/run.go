@@ -195,7 +195,8 @@ func run(ctx context.Context, s settings, mode string) (*result, error) {
 		}
 	}
 	sh.ResetStats()
-	logf(s, "%s: %d users × %d messages at %.0f/min offered, %d workers", mode, s.users, s.messages, s.rate, s.workers)
+	logf(s, "%s: %d users × %d messages over %s (%.0f/min offered), %d workers", mode, s.users, s.messages, s.duration,
+		float64(s.users*s.messages)/s.duration.Minutes(), s.workers)
 
 	// RSS sampling.
 	var rssMax float64
@@ -221,31 +222,25 @@ func run(ctx context.Context, s settings, mode string) (*result, error) {
 	// The users.
 	tr := newTracker()
 	began := time.Now()
-	perUser := s.rate / float64(s.users) / 60 // messages per second per user
 	var wg sync.WaitGroup
 	for i, u := range users {
+		plan := schedule(rand.New(rand.NewPCG(uint64(i), 42)), s.messages, s.duration)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(i), 42))
-			time.Sleep(time.Duration(rng.Float64() * float64(time.Second) / perUser)) // stagger the starts
-			sent := 0
-			for sent < s.messages && ctx.Err() == nil {
-				burst := 1
-				if rng.Float64() < 0.25 { // a quarter of the turns are quick bursts of 2–3 messages
-					burst = 2 + rng.IntN(2)
-				}
-				for b := 0; b < burst && sent < s.messages; b++ {
-					sent++
-					st, err := tg.SendText(u.ID, question(rng, sent))
-					if err != nil {
-						fail(err)
+			for n, at := range plan {
+				if d := time.Until(began.Add(at)); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ctx.Done():
+						return
 					}
-					tr.sent(u.ID, st.MessageID)
-					time.Sleep(time.Duration(300+rng.IntN(700)) * time.Millisecond)
 				}
-				think := rng.ExpFloat64() / perUser * float64(burst)
-				time.Sleep(time.Duration(think * float64(time.Second)))
+				st, err := tg.SendText(u.ID, question(rand.New(rand.NewPCG(uint64(i), uint64(n))), n+1))
+				if err != nil {
+					fail(err)
+				}
+				tr.sent(u.ID, st.MessageID)
 			}
 		}()
 	}
@@ -303,6 +298,45 @@ func run(ctx context.Context, s settings, mode string) (*result, error) {
 		}
 	}
 	return r, nil
+}
+
+// schedule is when one user sends each of its messages, from the start of
+// the run: turns spread at random over the whole duration (so the offered
+// rate is users × messages / duration throughout the run, not only at its
+// start), a quarter of them quick bursts of 2–3 messages 0.3–1 s apart, as
+// people type.
+func schedule(rng *rand.Rand, messages int, duration time.Duration) []time.Duration {
+	var bursts []int
+	for left := messages; left > 0; {
+		n := 1
+		if rng.Float64() < 0.25 {
+			n = min(2+rng.IntN(2), left)
+		}
+		bursts = append(bursts, n)
+		left -= n
+	}
+	// The burst starts, sorted, leaving room for the burst itself at the end.
+	room := duration - 3*time.Second
+	if room <= 0 {
+		room = duration
+	}
+	starts := make([]time.Duration, len(bursts))
+	for i := range starts {
+		starts[i] = time.Duration(rng.Float64() * float64(room))
+	}
+	slices.Sort(starts)
+	var plan []time.Duration
+	for i, n := range bursts {
+		at := starts[i]
+		if k := len(plan); k > 0 && at <= plan[k-1] {
+			at = plan[k-1] + 300*time.Millisecond // never overtake one's own previous message
+		}
+		for b := 0; b < n; b++ {
+			plan = append(plan, at)
+			at += time.Duration(300+rng.IntN(700)) * time.Millisecond
+		}
+	}
+	return plan
 }
 
 var topics = []string{"Какая комиссия партнёра за сделку?", "Как зафиксировать клиента?", "Какие сейчас акции?",

@@ -192,6 +192,26 @@ func (ib *inbox) stepDone(ctx context.Context, uid, updateID int64, name string)
 	return v, true, nil
 }
 
+// generated reports which of the items ended a unit whose reply was
+// generated (the "gen" step is recorded under a unit's last update).
+func (ib *inbox) generated(ctx context.Context, uid int64, items []item) (map[int64]bool, error) {
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = ib.stepKey(uid, it.Payload.UpdateID, "gen")
+	}
+	vals, err := ib.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("chat: step gen: %w", err)
+	}
+	out := make(map[int64]bool, len(items))
+	for i, v := range vals {
+		if v != nil {
+			out[items[i].Payload.UpdateID] = true
+		}
+	}
+	return out, nil
+}
+
 func (ib *inbox) markStep(ctx context.Context, uid, updateID int64, name, value string) error {
 	if err := ib.rdb.Set(ctx, ib.stepKey(uid, updateID, name), value, 7*24*time.Hour).Err(); err != nil {
 		return fmt.Errorf("chat: step %s: %w", name, err)

@@ -48,7 +48,15 @@ type unit struct {
 	upd   []*telego.Update
 }
 
-func (u unit) lastID() int64  { return u.items[len(u.items)-1].Payload.UpdateID }
+func (u unit) lastID() int64 { return u.items[len(u.items)-1].Payload.UpdateID }
+func (u unit) has(updateID int64) bool {
+	for _, it := range u.items {
+		if it.Payload.UpdateID == updateID {
+			return true
+		}
+	}
+	return false
+}
 func (u unit) firstID() int64 { return u.items[0].Payload.UpdateID }
 func (u unit) ids() []int64 {
 	out := make([]int64, len(u.items))
@@ -83,20 +91,51 @@ const gapTimeout = 2 * time.Minute
 // It stops at a gap in the user's chain: an earlier update whose task has
 // not reached the inbox yet; that task drains when it arrives.
 func (s *Service) process(ctx context.Context, uid int64) (progress bool, err error) {
+	// prev is the write of the last AI turn, running in the background
+	// (pipeline.go); its unit leaves the inbox when the write has landed.
+	var prev *pendingSave
+	settle := func() error {
+		if prev == nil {
+			return nil
+		}
+		ps := prev
+		prev = nil
+		if err := ps.wait(); err != nil {
+			if err := s.unitFailed(ctx, uid, ps.u, err); err != nil {
+				return err
+			}
+		}
+		return s.ib.complete(ctx, uid, ps.u.ids()...)
+	}
+	defer func() {
+		if serr := settle(); err == nil {
+			err = serr
+		}
+	}()
 	for ctx.Err() == nil {
 		items, err := s.ib.pending(ctx, uid)
 		if err == nil {
 			items, err = s.ready(ctx, uid, items)
 		}
-		if err != nil || len(items) == 0 {
+		items = prev.without(items)
+		if err != nil {
 			return progress, err
+		}
+		if len(items) == 0 {
+			if prev == nil {
+				return progress, nil
+			}
+			if err := settle(); err != nil {
+				return progress, err
+			}
+			continue // something may have arrived meanwhile
 		}
 		progress = true
 		p, authorized, err := s.partnerOf(ctx, uid)
 		if err != nil {
 			return progress, err
 		}
-		u, err := s.next(items, authorized)
+		u, err := s.next(ctx, uid, items, authorized)
 		if err != nil { // unreadable update: drop it
 			s.log.Error("unreadable update dropped", "telegram_id", uid, "update_id", items[0].Payload.UpdateID, "err", err)
 			if err := s.ib.complete(ctx, uid, items[0].Payload.UpdateID); err != nil {
@@ -104,23 +143,72 @@ func (s *Service) process(ctx context.Context, uid int64) (progress bool, err er
 			}
 			continue
 		}
+		if authorized && (u.kind == unitText || u.kind == unitEdited) {
+			ps, err := s.aiTurn(ctx, uid, p, u, prev)
+			if serr := settle(); serr != nil { // ps (if any) waits for prev itself
+				if ps != nil {
+					_ = ps.wait()
+				}
+				return progress, serr
+			}
+			if err != nil {
+				if err := s.unitFailed(ctx, uid, u, err); err != nil {
+					return progress, err
+				}
+			} else if ps != nil {
+				prev = ps
+				continue
+			}
+			if err := s.ib.complete(ctx, uid, u.ids()...); err != nil {
+				return progress, err
+			}
+			continue
+		}
+		if err := settle(); err != nil {
+			return progress, err
+		}
 		if err := s.run(ctx, uid, p, authorized, u); err != nil {
-			if ctx.Err() != nil {
+			if err := s.unitFailed(ctx, uid, u, err); err != nil {
 				return progress, err
 			}
-			n, aerr := s.ib.attempt(ctx, uid, u.lastID())
-			if aerr != nil || n < maxAttempts {
-				return progress, err
-			}
-			s.log.Error("giving up on a chat unit after repeated failures", "telegram_id", uid, "update_id", u.lastID(), "attempts", n, "err", err)
-			s.metrics.turns.WithLabelValues("given_up").Inc()
-			_, _ = s.sendText(ctx, uid, s.tx.ProcessingFailed, nil)
 		}
 		if err := s.ib.complete(ctx, uid, u.ids()...); err != nil {
 			return progress, err
 		}
 	}
 	return progress, ctx.Err()
+}
+
+// unitFailed decides about a unit whose run failed: nil means give up on it
+// (after maxAttempts; the user gets an apology and the unit leaves the
+// inbox), an error leaves it in the inbox for the task's retry.
+func (s *Service) unitFailed(ctx context.Context, uid int64, u unit, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	n, aerr := s.ib.attempt(ctx, uid, u.lastID())
+	if aerr != nil || n < maxAttempts {
+		return err
+	}
+	s.log.Error("giving up on a chat unit after repeated failures", "telegram_id", uid, "update_id", u.lastID(), "attempts", n, "err", err)
+	s.metrics.turns.WithLabelValues("given_up").Inc()
+	_, _ = s.sendText(ctx, uid, s.tx.ProcessingFailed, nil)
+	return nil
+}
+
+// without drops the items of the unit being written (still in the inbox
+// until the write lands).
+func (ps *pendingSave) without(items []item) []item {
+	if ps == nil {
+		return items
+	}
+	out := items[:0:0]
+	for _, it := range items {
+		if !ps.u.has(it.Payload.UpdateID) {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // ready returns the leading items whose predecessors are done or ahead of
@@ -159,8 +247,11 @@ func (s *Service) partnerOf(ctx context.Context, uid int64) (domain.Partner, boo
 	return p, found && p.Authorized(), nil
 }
 
-// next cuts the first unit off the inbox.
-func (s *Service) next(items []item, authorized bool) (unit, error) {
+// next cuts the first unit off the inbox. Quick successive texts make one
+// unit, but never across the end of a unit an earlier run already answered
+// (its reply is recorded under its last update): a re-run after a crash
+// forms the same units, so no reply is lost from the history or sent twice.
+func (s *Service) next(ctx context.Context, uid int64, items []item, authorized bool) (unit, error) {
 	first, err := decode(items[0])
 	if err != nil {
 		return unit{}, err
@@ -169,7 +260,11 @@ func (s *Service) next(items []item, authorized bool) (unit, error) {
 	if u.kind != unitText || !authorized {
 		return u, nil
 	}
-	for i := 1; i < len(items); i++ {
+	ends, err := s.ib.generated(ctx, uid, items)
+	if err != nil {
+		return unit{}, err
+	}
+	for i := 1; i < len(items) && !ends[items[i-1].Payload.UpdateID]; i++ {
 		up, err := decode(items[i])
 		if err != nil || s.classify(items[i], up, true) != unitText {
 			break
@@ -265,7 +360,11 @@ func (s *Service) run(ctx context.Context, uid int64, p domain.Partner, authoriz
 	}
 	switch u.kind {
 	case unitText, unitEdited:
-		return s.aiTurn(ctx, uid, p, u)
+		ps, err := s.aiTurn(ctx, uid, p, u, nil)
+		if err != nil {
+			return err
+		}
+		return ps.wait()
 	case unitCommand:
 		s.metrics.turns.WithLabelValues("command").Inc()
 		return s.command(ctx, uid, p, u)
@@ -329,63 +428,82 @@ func msgTime(m *telego.Message) time.Time {
 	return time.Unix(m.Date, 0)
 }
 
-func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u unit) error {
+// aiTurn answers a unit of text messages. Its sheet write is not waited
+// for: it is returned as a pendingSave that runs while the drain goes on
+// with the user's next unit (nil when there is nothing to write). prev is
+// the save of the unit before, still running: this unit's context adds the
+// turns prev is writing, and its own write starts only after prev's, on
+// the row prev left (see pipeline.go).
+func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u unit, prev *pendingSave) (*pendingSave, error) {
 	userTurns, question := s.userTurns(u)
 	t0 := time.Now()
 	s.metrics.stage.WithLabelValues("queued").Observe(t0.Sub(u.items[len(u.items)-1].Payload.ReceivedAt).Seconds())
-	ap, err := s.loadAppeal(ctx, uid, p, u.message(0).From, userTurns[0].Time)
+	raw, found, err := s.d.Store.CurrentAppeal(ctx, uid)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.metrics.stage.WithLabelValues("load").Observe(time.Since(t0).Seconds())
+	var ap appealState
+	if prev != nil {
+		ap = s.appealAfter(uid, p, u.message(0).From, userTurns[0].Time, raw, found, &prev.want, prev.turns)
+	} else {
+		ap = s.appealAfter(uid, p, u.message(0).From, userTurns[0].Time, raw, found, nil, nil)
+	}
 	aiID := "a" + strconv.FormatInt(u.lastID(), 10)
 	if history.Contains(ap.a.History, aiID) {
-		return nil // finished before a crash; only the inbox was not cleared
+		return nil, nil // finished before a crash; only the inbox was not cleared
 	}
 	if ap.a.Status == domain.AppealStatusEscalated {
-		return s.forwardToOperators(ctx, uid, p, ap, u, userTurns)
+		if err := prev.wait(); err != nil {
+			return nil, err
+		}
+		ap, err := s.loadAppeal(ctx, uid, p, u.message(0).From, userTurns[0].Time)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.forwardToOperators(ctx, uid, p, ap, u, userTurns)
 	}
 	t1 := time.Now()
 	gen, err := s.generate(ctx, uid, p, u, ap, question)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.metrics.stage.WithLabelValues("generate").Observe(time.Since(t1).Seconds())
 	turns := append([]history.Turn(nil), userTurns...)
-	status := ap.a.Status
+	status := func(ap appealState) domain.AppealStatus { return ap.a.Status }
 	switch gen.Kind {
 	case "ai":
 		t2 := time.Now()
 		if err := s.sendReply(ctx, uid, u, gen.Text); err != nil {
-			return err
+			return nil, err
 		}
 		s.metrics.stage.WithLabelValues("send").Observe(time.Since(t2).Seconds())
 		turns = append(turns, history.Turn{ID: aiID, Role: history.RoleAI, Time: gen.Time, Text: gen.Text})
-		status = domain.AppealStatusAIAnswered
+		status = func(appealState) domain.AppealStatus { return domain.AppealStatusAIAnswered }
 		s.metrics.merged.Observe(float64(len(u.items)))
 		s.metrics.replyDelay.Observe(time.Since(userTurns[len(userTurns)-1].Time).Seconds())
 	case "fallback":
 		if _, err := s.sendOnce(ctx, uid, u.lastID(), "reply", s.tx.AIFallback, nil); err != nil && !errors.Is(err, errUserBlocked) {
-			return err
+			return nil, err
 		}
 		// The appeal stays unanswered (Новое) so operators see it.
 		turns = append(turns, history.Turn{ID: "s-ai-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: gen.Time, Text: s.tx.HistoryAIUnavailable})
-		if !ap.exists {
-			status = domain.AppealStatusNew
+		status = func(ap appealState) domain.AppealStatus {
+			if !ap.exists {
+				return domain.AppealStatusNew
+			}
+			return ap.a.Status
 		}
 	case "throttled":
 		if ok, _ := s.d.Redis.SetNX(ctx, s.keys.Key("chat", "throttle_notice", uidStr(uid)), 1, time.Minute).Result(); ok {
 			if _, err := s.sendOnce(ctx, uid, u.lastID(), "reply", s.tx.Throttled, nil); err != nil && !errors.Is(err, errUserBlocked) {
-				return err
+				return nil, err
 			}
 		}
 		turns = append(turns, history.Turn{ID: "s-th-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: gen.Time, Text: s.tx.HistoryThrottled})
 	}
 	s.metrics.turns.WithLabelValues(gen.Kind).Inc()
-	t3 := time.Now()
-	err = s.saveAppeal(ctx, uid, u, ap, turns, status, nil)
-	s.metrics.stage.WithLabelValues("save").Observe(time.Since(t3).Seconds())
-	return err
+	return s.startSave(ctx, uid, p, u, raw, found, ap, turns, status, prev), nil
 }
 
 // generate runs the "gen" step once: throttle check, then the model.
@@ -504,11 +622,7 @@ func (s *Service) loadAppeal(ctx context.Context, uid int64, p domain.Partner, u
 	if err != nil {
 		return appealState{}, err
 	}
-	if found && !a.Closed() {
-		return appealState{a: a, exists: true}, nil
-	}
-	return appealState{a: domain.Appeal{CreatedAt: afterAppeal(first, a, found), TelegramID: uid, PartnerCode: p.Code,
-		UserName: displayName(p, user), Status: domain.AppealStatusNew}}, nil
+	return s.appealAfter(uid, p, user, first, a, found, nil, nil), nil
 }
 
 // afterAppeal is the created_at of a new row that follows prev: t to the
@@ -528,6 +642,13 @@ func afterAppeal(t time.Time, prev domain.Appeal, hasPrev bool) time.Time {
 // operator, creates the row if it is new, and rolls over to a continuation
 // row before the cell limit.
 func (s *Service) saveAppeal(ctx context.Context, uid int64, u unit, ap appealState, turns []history.Turn, status domain.AppealStatus, operator *string) error {
+	_, err := s.storeAppeal(ctx, uid, u, ap, turns, status, operator)
+	return err
+}
+
+// storeAppeal is saveAppeal returning the user's current appeal afterwards
+// (the continuation row when one was opened).
+func (s *Service) storeAppeal(ctx context.Context, uid int64, u unit, ap appealState, turns []history.Turn, status domain.AppealStatus, operator *string) (domain.Appeal, error) {
 	a := ap.a
 	here, cont := history.SplitForRollover(a.History, turns, history.RolloverLimit, s.loc)
 	cell, added := history.Append(a.History, here, s.loc)
@@ -553,7 +674,7 @@ func (s *Service) saveAppeal(ctx context.Context, uid int64, u unit, ap appealSt
 		a, err = s.d.Store.UpdateAppeal(ctx, a, fields...)
 	}
 	if err != nil || len(cont) == 0 {
-		return err
+		return a, err
 	}
 	// Continuation row: same status, a pointer back, the turns that did not fit.
 	next := domain.Appeal{CreatedAt: afterAppeal(cont[0].Time, a, true), UserName: a.UserName, PartnerCode: a.PartnerCode,
@@ -561,8 +682,7 @@ func (s *Service) saveAppeal(ctx context.Context, uid int64, u unit, ap appealSt
 	note := history.Turn{ID: "s-cont-" + cont[0].ID, Role: history.RoleSystem, Time: cont[0].Time,
 		Text: s.tx.Render(s.tx.HistoryContinued, map[string]any{"Created": a.CreatedAt.In(s.loc).Format("02.01.2006 15:04")})}
 	next.History, _ = history.Append("", append([]history.Turn{note}, cont...), s.loc)
-	_, err = s.createAppeal(ctx, uid, u, next)
-	return err
+	return s.createAppeal(ctx, uid, u, next)
 }
 
 // createAppeal appends the row; a marker tells a re-run that an earlier

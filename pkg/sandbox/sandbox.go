@@ -57,6 +57,7 @@ type Sandbox struct {
 	sheets    *sheetsemu.Server
 	gemini    *gememu.Server
 	servers   []*http.Server
+	uiLn      net.Listener // the page's listener until it is served
 	roles     []app.Role
 	Endpoints ui.Endpoints
 }
@@ -65,6 +66,12 @@ const spreadsheetID = "sandbox"
 
 // Operator is the simulated operator in the operators' group.
 var Operator = tgemu.User{ID: 900001, FirstName: "Ольга", LastName: "Оператор", Username: "olga_operator"}
+
+// BotName and BotUsername are what the simulated Telegram calls the bot.
+const (
+	BotName     = "MarketingBot"
+	BotUsername = "marketingbot_sandbox_bot"
+)
 
 // OperatorsChatID is the operators' group.
 const OperatorsChatID = -1001234567890
@@ -136,9 +143,12 @@ func (s *Sandbox) start(ctx context.Context) error {
 	}
 
 	// Telegram.
-	s.tg = tgemu.New(tgemu.Options{Logger: s.log})
+	// The emulator saves its state about a second after each change, so a
+	// sandbox that is killed rather than stopped keeps its chats too.
 	tgState := filepath.Join(o.DataDir, "telegram.json")
-	if err := s.tg.LoadFile(tgState); err != nil {
+	if s.tg, err = tgemu.NewWithState(tgemu.Options{
+		BotName: BotName, BotUsername: BotUsername, Logger: s.log, StatePath: tgState,
+	}); err != nil {
 		return fmt.Errorf("sandbox: %s: %w (delete it or use --reset)", tgState, err)
 	}
 	if _, err := s.tg.PutGroup(tgemu.Group{ID: OperatorsChatID, Title: "Операторы"}); err != nil {
@@ -164,13 +174,28 @@ func (s *Sandbox) start(ctx context.Context) error {
 		geminiControl = geminiURL + "/_emulator"
 	}
 
+	// The page's listener first: with --addr 127.0.0.1:0 the port is known
+	// only now, and endpoints.json must carry the address the browser uses.
+	uiLn, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen %s: %w (another sandbox running? use --addr)", o.Addr, err)
+	}
+	s.uiLn = uiLn
+
 	// Ports of the roles are chosen now: the Mini App URL must be known to the bot's buttons.
 	botAddr, workerAddr, pollerAddr := freeAddr(), freeAddr(), freeAddr()
 	adminPass, err := s.adminPassword()
 	if err != nil {
 		return err
 	}
-	env := map[string]string{}
+	// A demo should answer in seconds: the poller scans the Queue sheet every
+	// 3 s instead of production's 15 s (a read per scan, well inside the
+	// 60/min quota), so a finished report reaches the chat quickly. The
+	// environment still wins.
+	env := map[string]string{
+		"MARKETINGBOT_POLLER_INTERVAL":      "3s",
+		"MARKETINGBOT_POLLER_AUTH_INTERVAL": "10s",
+	}
 	for k, v := range o.Env {
 		env[k] = v
 	}
@@ -204,10 +229,19 @@ func (s *Sandbox) start(ctx context.Context) error {
 	if _, ok := env["MARKETINGBOT_GEMINI_SYSTEM_PROMPT_FILE"]; !ok && exists("configs/system_prompt.txt") {
 		env["MARKETINGBOT_GEMINI_SYSTEM_PROMPT_FILE"], _ = filepath.Abs("configs/system_prompt.txt")
 	}
+	var titles config.SheetTitles
 	for _, role := range []config.Role{config.RoleWorker, config.RolePoller, config.RoleBot} {
 		cfg, err := config.LoadFor(role, config.Options{Env: env})
 		if err != nil {
 			return err
+		}
+		titles = cfg.Sheets.Titles
+		if role == config.RoleWorker {
+			// Before any role runs: the demo promotion goes to every
+			// authorized partner, and each must have a chat to receive it.
+			if err := s.putPartnerUsers(titles.Auth); err != nil {
+				return err
+			}
 		}
 		r, err := app.NewRole(role, cfg, s.log.With("role", string(role)))
 		if err != nil {
@@ -221,23 +255,20 @@ func (s *Sandbox) start(ctx context.Context) error {
 
 	bot := "http://" + botAddr
 	s.Endpoints = ui.Endpoints{
-		UI: "http://" + o.Addr + "/", TelegramAPI: tgURL, TelegramControl: tgURL + "/_emulator",
+		UI: "http://" + uiLn.Addr().String() + "/", TelegramAPI: tgURL, TelegramControl: tgURL + "/_emulator",
 		SheetsAPI: sheetsURL, SheetsControl: sheetsURL + "/_emulator", GeminiAPI: geminiURL, GeminiControl: geminiControl,
 		BotHTTP: bot, MiniApp: bot + "/app/", AdminQueues: bot + app.AdminPath + "/",
 		Metrics: ui.Metrics{Bot: bot + "/metrics", Worker: "http://" + workerAddr + "/metrics", Poller: "http://" + pollerAddr + "/metrics"},
 		Token:   s.tg.Token(), SpreadsheetID: spreadsheetID, OperatorsChatID: OperatorsChatID,
 		Operator:    ui.Operator{ID: Operator.ID, FirstName: Operator.FirstName, LastName: Operator.LastName, Username: Operator.Username},
-		SheetTitles: ui.SheetTitles(config.Defaults().Sheets.Titles),
+		SheetTitles: ui.SheetTitles(titles),
 	}
 	h, err := ui.NewHandler(s.Endpoints)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return fmt.Errorf("sandbox: listen %s: %w (another sandbox running? use --addr)", o.Addr, err)
-	}
-	s.serveOn(ln, h)
+	s.serveOn(uiLn, h)
+	s.uiLn = nil
 	if err := s.waitReady(ctx, bot); err != nil {
 		return err
 	}
@@ -283,6 +314,71 @@ func (s *Sandbox) seed(ctx context.Context) error {
 		Knowledge:  demo.Knowledge(),
 	}
 	return s.sheets.Load(spreadsheetID, fixtures.Spreadsheet(spreadsheetID, config.Defaults().Sheets.Titles, data, loc))
+}
+
+// putPartnerUsers gives every partner who already has a Telegram ID in the
+// Auth sheet (column E) a simulated Telegram account with the sheet's name
+// and phone, as the page would create it on choosing the partner. Without
+// it a broadcast to authorized partners, like the demo promotion, fails
+// with "chat not found" for each of them. Accounts the emulator already
+// knows are left as they are.
+func (s *Sandbox) putPartnerUsers(authTitle string) error {
+	snap, err := s.sheets.Snapshot(spreadsheetID)
+	if err != nil {
+		return fmt.Errorf("sandbox: read the spreadsheet: %w", err)
+	}
+	known := map[int64]bool{}
+	for _, u := range s.tg.Users() {
+		known[u.ID] = true
+	}
+	var add []tgemu.User
+	for _, sh := range snap.Sheets {
+		if sh.Title != authTitle {
+			continue
+		}
+		for _, row := range sh.Rows {
+			phone, ok := domain.NormalizePhone(cellText(row, 1))
+			id, err := strconv.ParseInt(strings.TrimSuffix(cellText(row, 4), ".0"), 10, 64)
+			if !ok || err != nil || id <= 0 || known[id] {
+				continue
+			}
+			known[id] = true
+			// The sheet has «Фамилия Имя Отчество»; the page reads it the same way.
+			u := tgemu.User{ID: id, Phone: phone, LanguageCode: "ru"}
+			switch parts := strings.Fields(cellText(row, 2)); {
+			case len(parts) >= 2:
+				u.FirstName, u.LastName = parts[1], parts[0]
+			case len(parts) == 1:
+				u.FirstName = parts[0]
+			default:
+				u.FirstName = "Партнёр " + cellText(row, 0)
+			}
+			add = append(add, u)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	if _, err := s.tg.PutUsers(add...); err != nil {
+		return fmt.Errorf("sandbox: partners' Telegram accounts: %w", err)
+	}
+	return nil
+}
+
+// cellText is a cell of a spreadsheet snapshot as text; whole numbers (a
+// Telegram ID typed into the sheet) without a fraction.
+func cellText(row []any, i int) string {
+	if i >= len(row) || row[i] == nil {
+		return ""
+	}
+	switch v := row[i].(type) {
+	case string:
+		return strings.TrimSpace(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return strings.TrimSpace(fmt.Sprint(v))
+	}
 }
 
 // DemoCodes are object codes worth trying in the Mini App.
@@ -349,12 +445,17 @@ func (s *Sandbox) Stop(ctx context.Context) error {
 	for i := len(s.roles) - 1; i >= 0; i-- {
 		errs = append(errs, s.roles[i].Stop(ctx))
 	}
+	// The Telegram emulator first: closing it ends the long polls of open
+	// sandbox pages (up to 25 s each), which Shutdown would otherwise wait for.
+	if s.tg != nil {
+		errs = append(errs, s.tg.Flush())
+		s.tg.Close()
+	}
 	for _, srv := range s.servers {
 		_ = srv.Shutdown(ctx)
 	}
-	if s.tg != nil {
-		errs = append(errs, s.tg.SaveFile(filepath.Join(s.o.DataDir, "telegram.json")))
-		s.tg.Close()
+	if s.uiLn != nil { // start failed before the page was served
+		_ = s.uiLn.Close()
 	}
 	if s.gemini != nil {
 		s.gemini.Close()
