@@ -18,7 +18,7 @@
 # SHARED_DIR [$BASE/shared], CONFIG_FILE [$SHARED_DIR/config.yaml], REPO [the git checkout
 # this script lives in, else $BASE/repo], FETCH [1: git fetch origin first],
 # GO [go], GIT [git], GOFLAGS_EXTRA [], SYSTEMCTL [systemctl; the marketing user
-# may restart the units through a polkit rule, see OPERATIONS.md, or use
+# may restart the units through a polkit rule, see README.md, section Operations, or use
 # "sudo systemctl"], FLOCK [flock], WORKERS [worker instances systemd does not
 # list as inactive, e.g. "01 02 03"],
 # READY_CHECK [curl -sS --fail-with-body --max-time 2], READY_TIMEOUT [60],
@@ -73,7 +73,7 @@ done
 started=$(now_us)
 check_common_settings
 need_command timeout
-[[ -f $CONFIG ]] || die "config $CONFIG not found (copy configs/config.example.yaml there and edit it; see OPERATIONS.md)"
+[[ -f $CONFIG ]] || die "config $CONFIG not found (copy configs/config.example.yaml there and edit it; see README.md, section Operations)"
 mkdir -p "$RELEASES"
 take_lock
 

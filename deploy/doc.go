@@ -8,7 +8,7 @@
 //     and a target grouping them, Type=notify with watchdog and hardening;
 //   - prometheus/alerts.yml and grafana/marketingbot.json — alert rules and a
 //     dashboard over the marketingbot_* metric families;
-//   - OPERATIONS.md — installing and running the system;
+//   - README.md, section Operations — installing and running the system;
 //   - the repository root's Dockerfile and docker-compose.yml.
 //
 // The tests run the real scripts against temporary directories with a fake
