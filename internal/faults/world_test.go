@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -51,6 +54,7 @@ type world struct {
 	last  map[int64]int64               // chat → last message id read
 	errs  []error                       // load generator failures
 	procs map[string]*e2e.Proc          // role → the newest process
+	nproc int                           // processes started
 }
 
 type sentMsg struct {
@@ -118,7 +122,16 @@ type proc struct {
 func (w *world) start(role string) *proc {
 	w.t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(w.t))
-	p := &proc{Proc: w.e.StartProcess(role, roleAddrKey[role]+"="+addr), Addr: addr}
+	p := &proc{Addr: addr}
+	if dir := os.Getenv("FAULTS_LOG_DIR"); dir != "" {
+		// Registered first, so it runs after the process was killed.
+		w.mu.Lock()
+		w.nproc++
+		name := filepath.Join(dir, fmt.Sprintf("%s-%02d-%s.log", w.t.Name(), w.nproc, role))
+		w.mu.Unlock()
+		w.t.Cleanup(func() { _ = os.WriteFile(name, []byte(p.Output()), 0o644) })
+	}
+	p.Proc = w.e.StartProcess(role, roleAddrKey[role]+"="+addr)
 	w.mu.Lock()
 	w.procs[role] = p.Proc
 	w.mu.Unlock()
@@ -183,6 +196,30 @@ func metric(metrics, sample string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// slowTelegram puts a proxy in front of the Telegram emulator for the roles
+// started afterwards: it holds every sendMessage answer for d after the
+// message was delivered (latency on the way back), so a worker may lose
+// its Redis while its message is already out.
+func (w *world) slowTelegram(d time.Duration) {
+	tg := w.e.Telegram
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(strings.ToLower(r.URL.Path), "/sendmessage") {
+			tg.ServeHTTP(rw, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		tg.ServeHTTP(rec, r)
+		time.Sleep(d)
+		for k, v := range rec.Header() {
+			rw.Header()[k] = v
+		}
+		rw.WriteHeader(rec.Code)
+		_, _ = rw.Write(rec.Body.Bytes())
+	}))
+	w.t.Cleanup(srv.Close)
+	w.e.Set("MARKETINGBOT_TELEGRAM_API_URL", srv.URL)
 }
 
 // ---- load ----
@@ -617,11 +654,11 @@ func (w *world) report(fault string, faultEnd, all time.Time, ans map[int64][]an
 	f := w.figures(ans)
 	first := "none"
 	if at, ok := w.firstBotMessageAfter(faultEnd); ok {
-		first = at.Sub(faultEnd).Round(100 * time.Millisecond).String()
+		first = "+" + at.Sub(faultEnd).Round(100*time.Millisecond).String()
 	}
 	w.t.Logf("%s: %d messages from %d users answered exactly once by %d answers (%d fallbacks, %d messages merged into shared answers); "+
-		"after the fault ended: first answer +%s, last answer +%s; %d messages delayed over %s; latency p50 %s, max %s",
-		fault, f.messages, len(w.users), f.answers, f.fallbacks, f.merged, first, all.Sub(faultEnd).Round(100*time.Millisecond),
+		"after the fault ended: first answer %s, last answer %+.1fs; %d messages delayed over %s; latency p50 %s, max %s",
+		fault, f.messages, len(w.users), f.answers, f.fallbacks, f.merged, first, all.Sub(faultEnd).Seconds(),
 		f.delayed, delayedAfter, f.p50.Round(10*time.Millisecond), f.maxLatency.Round(100*time.Millisecond))
 }
 

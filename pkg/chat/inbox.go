@@ -161,6 +161,44 @@ func (ib *inbox) lock(ctx context.Context, uid int64, ttl time.Duration) (*lease
 	return &lease{ib: ib, uid: uid, token: tok}, nil
 }
 
+// heldLease is the lease a drain holds, carried in the drain's context so
+// that effects can be fenced with it.
+type heldLease struct {
+	l      *lease
+	ttl    time.Duration
+	cancel context.CancelFunc
+}
+
+type leaseCtxKey struct{}
+
+func withLease(ctx context.Context, l *lease, ttl time.Duration, cancel context.CancelFunc) context.Context {
+	return context.WithValue(ctx, leaseCtxKey{}, &heldLease{l: l, ttl: ttl, cancel: cancel})
+}
+
+var errLeaseLost = errors.New("chat: lost the user's lease to another worker")
+
+// fence renews the drain's lease right before an effect that must happen
+// once (a message sent, the history written). keepLease notices a lost
+// lease only at its next tick; after Redis was away longer than the lease,
+// another worker may have taken the user meanwhile and be doing the same
+// unit, and this holder must not act on its stale view. A renewed lease
+// cannot expire during the effect. Outside a drain it does nothing.
+func fence(ctx context.Context) error {
+	h, ok := ctx.Value(leaseCtxKey{}).(*heldLease)
+	if !ok {
+		return nil
+	}
+	held, err := h.l.renew(ctx, h.ttl)
+	if err != nil {
+		return fmt.Errorf("chat: lease: %w", err)
+	}
+	if !held {
+		h.cancel()
+		return errLeaseLost
+	}
+	return nil
+}
+
 var renewScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`)
@@ -212,9 +250,28 @@ func (ib *inbox) generated(ctx context.Context, uid int64, items []item) (map[in
 	return out, nil
 }
 
+// stepRecordBudget is how long markStep keeps trying to reach Redis.
+const stepRecordBudget = time.Minute
+
+// markStep records a finished step. Most steps record an effect that has
+// already happened — a message sent — and a lost record would repeat it
+// when the unit runs again, so a Redis outage is waited out (up to
+// stepRecordBudget), even when ctx ends meanwhile: the effect happened
+// either way.
 func (ib *inbox) markStep(ctx context.Context, uid, updateID int64, name, value string) error {
-	if err := ib.rdb.Set(ctx, ib.stepKey(uid, updateID, name), value, 7*24*time.Hour).Err(); err != nil {
-		return fmt.Errorf("chat: step %s: %w", name, err)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stepRecordBudget)
+	defer cancel()
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := ib.rdb.Set(ctx, ib.stepKey(uid, updateID, name), value, 7*24*time.Hour).Err()
+		if err == nil {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("chat: step %s: %w", name, err)
+		case <-t.C:
+		}
 	}
-	return nil
 }

@@ -588,6 +588,9 @@ func (s *Service) sendReply(ctx context.Context, uid int64, u unit, markdown str
 		} else if done {
 			continue
 		}
+		if err := fence(ctx); err != nil {
+			return err
+		}
 		params := &telego.SendMessageParams{ChatID: telego.ChatID{ID: uid}, Text: part, ParseMode: telego.ModeHTML, ReplyParameters: rp,
 			LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true}}
 		_, err := s.d.Sender.SendMessage(ctx, params, telegram.Options{Priority: telegram.PriorityChat})
@@ -650,6 +653,9 @@ func (s *Service) saveAppeal(ctx context.Context, uid int64, u unit, ap appealSt
 // (the continuation row when one was opened).
 func (s *Service) storeAppeal(ctx context.Context, uid int64, u unit, ap appealState, turns []history.Turn, status domain.AppealStatus, operator *string) (domain.Appeal, error) {
 	a := ap.a
+	if err := fence(ctx); err != nil {
+		return a, err
+	}
 	here, cont := history.SplitForRollover(a.History, turns, history.RolloverLimit, s.loc)
 	cell, added := history.Append(a.History, here, s.loc)
 	fields := []sheets.AppealField{}
@@ -715,6 +721,9 @@ func (s *Service) blocked(ctx context.Context, uid int64) error {
 
 // sendText sends an HTML text (already escaped/rendered) to a chat.
 func (s *Service) sendText(ctx context.Context, chatID int64, text string, markup telego.ReplyMarkup) (*telego.Message, error) {
+	if err := fence(ctx); err != nil {
+		return nil, err
+	}
 	params := &telego.SendMessageParams{ChatID: telego.ChatID{ID: chatID}, Text: text, ParseMode: telego.ModeHTML, ReplyMarkup: markup,
 		LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true}}
 	msg, err := s.d.Sender.SendMessage(ctx, params, telegram.Options{Priority: telegram.PriorityChat})

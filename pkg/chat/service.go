@@ -271,6 +271,7 @@ func (s *Service) drain(ctx context.Context, uid int64) error {
 			return err
 		}
 		workCtx, cancel := context.WithCancel(ctx)
+		workCtx = withLease(workCtx, l, ttl, cancel)
 		stopRenew := s.keepLease(workCtx, cancel, l, ttl)
 		progress, err := s.process(workCtx, uid)
 		stopRenew()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,7 +16,11 @@ import (
 // embeddedRedis is miniredis (a well-kept, pure-Go Redis-compatible server
 // that runs asynq's and our Lua scripts) plus what a long-running sandbox
 // needs from it: TTLs that pass in real time, and a snapshot file so a
-// restart keeps the queues, projections and reports.
+// restart keeps the queues, projections and reports. The snapshot is written
+// on close and every snapshotEvery while running, so a sandbox that is
+// killed instead of stopped loses at most the last seconds, as the
+// spreadsheet and the Telegram emulator (saved about a second after each
+// change) do.
 type embeddedRedis struct {
 	mr   *miniredis.Miniredis
 	path string
@@ -23,7 +28,10 @@ type embeddedRedis struct {
 	done chan struct{}
 }
 
-func startRedis(path string) (*embeddedRedis, error) {
+// snapshotEvery is how often a running embedded Redis is saved.
+const snapshotEvery = 5 * time.Second
+
+func startRedis(path string, log *slog.Logger) (*embeddedRedis, error) {
 	mr := miniredis.NewMiniRedis()
 	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("sandbox: embedded redis: %w", err)
@@ -41,6 +49,8 @@ func startRedis(path string) (*embeddedRedis, error) {
 		last := time.Now()
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
+		snap := time.NewTicker(snapshotEvery)
+		defer snap.Stop()
 		for {
 			select {
 			case <-ctx.Done():
@@ -48,6 +58,10 @@ func startRedis(path string) (*embeddedRedis, error) {
 			case now := <-t.C:
 				r.mr.FastForward(now.Sub(last))
 				last = now
+			case <-snap.C:
+				if err := r.save(); err != nil {
+					log.Warn("sandbox: embedded redis snapshot failed", "path", r.path, "err", err)
+				}
 			}
 		}
 	}()

@@ -70,6 +70,8 @@
 //	block-toggle                   data-blocked="true|false"; blocked-banner
 //	bot-name, typing               typing is visible while the bot's chat_action lasts
 //	chat-transcript                the private chat
+//	start-button                   in an empty private chat: sends /start, like
+//	                               Telegram's START button
 //	message                        a message (in both transcripts): data-message-id,
 //	                               data-from-bot="true|false", data-kind
 //	message-text, reply-quote (data-reply-to), photo, document (href to the file,

@@ -393,7 +393,12 @@ class ChatView {
   }
 
   start() {
-    this.container.replaceChildren(el('div', { class: 'empty', text: this.isGroup ? 'Сообщений пока нет.' : 'Напишите /start, чтобы начать.' }));
+    this.container.replaceChildren(this.isGroup
+      ? el('div', { class: 'empty', text: 'Сообщений пока нет.' })
+      // Telegram shows a new chat with a bot as a single START button.
+      : el('div', { class: 'empty' }, 'Это начало чата с ботом.', el('br'),
+        el('button', { type: 'button', class: 'start-bot', 'data-testid': 'start-button', onclick: () => sendStart(this.viewerId) }, 'Запустить бота'),
+        el('br'), el('small', { text: 'или напишите /start' })));
     this.longPoll();
     this.refreshLoop();
   }
@@ -752,6 +757,16 @@ async function pressReplyButton(b) {
     markUnblocked();
   } catch (e) {
     reportError(e, 'кнопка клавиатуры');
+  }
+}
+
+async function sendStart(userId) {
+  if (!state.user || state.user.id !== userId) return;
+  try {
+    await tg('/send', { method: 'POST', body: { user_id: userId, text: '/start' } });
+    markUnblocked();
+  } catch (e) {
+    reportError(e, 'запуск бота');
   }
 }
 
@@ -1824,7 +1839,7 @@ async function main() {
   } catch (e) {
     reportError(e, 'таблица');
   }
-  sheetTick();
+  await sheetTick(); // the first view of the sheet is part of start-up
   setInterval(() => { if (!document.hidden && rightPane === 'sheet') sheetTick(); }, 2000);
   setInterval(() => { if (!document.hidden && rightPane === 'system') systemTick(); }, 3000);
   housekeeping();
