@@ -58,7 +58,7 @@ func (s *Service) SweepScanner() poller.Scanner {
 			if locked > 0 {
 				continue
 			}
-			t, err := tasks.NewDrainTask(uid)
+			t, err := tasks.NewDrainTask(uid, s.now())
 			if err != nil {
 				return err
 			}

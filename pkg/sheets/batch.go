@@ -468,6 +468,10 @@ func (b *batcher) execUpdates(batch []*updateOp, preAcquired bool) {
 		}
 		return
 	}
+	batch = liveUpdates(batch)
+	if len(batch) == 0 {
+		return
+	}
 	var data []*sheetsapi.ValueRange
 	for _, op := range batch {
 		data = append(data, op.data...)
@@ -512,6 +516,9 @@ func (b *batcher) doAppend(sheet string, ops []*appendOp, preAcquired bool) {
 	b.c.m.batchSize.WithLabelValues("append").Observe(float64(len(ops)))
 	remaining := ops
 	for len(remaining) > 0 {
+		if remaining = liveAppends(remaining); len(remaining) == 0 {
+			return
+		}
 		var rows [][]any
 		for _, op := range remaining {
 			rows = append(rows, op.rows...)
@@ -658,6 +665,38 @@ func aliveWrites(ops []any) []any {
 		if ctx.Err() == nil {
 			out = append(out, op)
 		}
+	}
+	return out
+}
+
+// liveUpdates answers the callers that gave up while their batch waited
+// (for the guard read, a request slot…) and returns the others. A write
+// whose caller has gone must not go out late: the caller's task may be
+// re-run elsewhere meanwhile, and a stale write landing after the re-run's
+// would undo it.
+func liveUpdates(ops []*updateOp) []*updateOp {
+	out := ops[:0:0]
+	for _, op := range ops {
+		if err := op.ctx.Err(); err != nil {
+			op.res <- err
+			continue
+		}
+		out = append(out, op)
+	}
+	return out
+}
+
+// liveAppends is liveUpdates for appends: a row appended after its caller
+// gave up could be appended a second time by the caller's re-run, which
+// looks for it and does not find it yet.
+func liveAppends(ops []*appendOp) []*appendOp {
+	out := ops[:0:0]
+	for _, op := range ops {
+		if err := op.ctx.Err(); err != nil {
+			op.res <- appendResult{err: err}
+			continue
+		}
+		out = append(out, op)
 	}
 	return out
 }

@@ -124,10 +124,19 @@ type DrainPayload struct {
 	UserID int64 `json:"user_id"`
 }
 
-// NewDrainTask builds a drain task; at most one is pending per user.
-func NewDrainTask(userID int64) (*asynq.Task, error) {
+// DrainEvery is how often a user's inbox may get a new drain task.
+const DrainEvery = 30 * time.Second
+
+// NewDrainTask builds a drain task: at most one per user per DrainEvery
+// period. The id names the period, not only the user: a drain task of an
+// earlier period stuck in asynq (orphaned "active" after a Redis outage
+// until its lease is recovered, or waiting out a retry backoff) must not
+// keep the sweeper from draining the inbox now. Draining is idempotent
+// (the per-user lease), so an extra drain costs nothing.
+func NewDrainTask(userID int64, now time.Time) (*asynq.Task, error) {
 	return newTask(TypeChatDrain, DrainPayload{UserID: userID}, QueueChat,
-		"drain:"+strconv.FormatInt(userID, 10), asynq.MaxRetry(25), asynq.Timeout(3*time.Minute))
+		"drain:"+strconv.FormatInt(userID, 10)+":"+strconv.FormatInt(now.Unix()/int64(DrainEvery/time.Second), 10),
+		asynq.MaxRetry(25), asynq.Timeout(3*time.Minute))
 }
 
 // ParseDrain decodes a drain task.
