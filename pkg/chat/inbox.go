@@ -14,6 +14,7 @@ import (
 
 	"marketingbot/pkg/redisx"
 	"marketingbot/pkg/tasks"
+	"marketingbot/pkg/telegram"
 )
 
 // item is one inbox entry: an update routed to a user.
@@ -171,8 +172,10 @@ type heldLease struct {
 
 type leaseCtxKey struct{}
 
+// withLease carries the lease in ctx; every Bot API request sent under ctx
+// is fenced with it (telegram.WithFence), right before it leaves.
 func withLease(ctx context.Context, l *lease, ttl time.Duration, cancel context.CancelFunc) context.Context {
-	return context.WithValue(ctx, leaseCtxKey{}, &heldLease{l: l, ttl: ttl, cancel: cancel})
+	return telegram.WithFence(context.WithValue(ctx, leaseCtxKey{}, &heldLease{l: l, ttl: ttl, cancel: cancel}), fence)
 }
 
 var errLeaseLost = errors.New("chat: lost the user's lease to another worker")

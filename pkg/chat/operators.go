@@ -204,9 +204,6 @@ func (s *Service) copyToGroup(ctx context.Context, uid, updateID int64, step str
 	if _, done, err := s.ib.stepDone(ctx, uid, updateID, step); err != nil || done {
 		return err
 	}
-	if err := fence(ctx); err != nil {
-		return err
-	}
 	id, err := s.d.Sender.CopyMessage(ctx, &telego.CopyMessageParams{ChatID: telego.ChatID{ID: s.cfg.Telegram.OperatorsChatID},
 		FromChatID: telego.ChatID{ID: m.Chat.ID}, MessageID: m.MessageID}, telegram.Options{Priority: telegram.PriorityChat})
 	if err != nil {
@@ -277,9 +274,6 @@ func (s *Service) isBlocked(ctx context.Context, uid int64) (bool, error) {
 
 func (s *Service) copyToUser(ctx context.Context, uid, updateID int64, m *telego.Message) error {
 	if _, done, err := s.ib.stepDone(ctx, uid, updateID, "relay"); err != nil || done {
-		return err
-	}
-	if err := fence(ctx); err != nil {
 		return err
 	}
 	_, err := s.d.Sender.CopyMessage(ctx, &telego.CopyMessageParams{ChatID: telego.ChatID{ID: uid},

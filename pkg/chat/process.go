@@ -588,9 +588,6 @@ func (s *Service) sendReply(ctx context.Context, uid int64, u unit, markdown str
 		} else if done {
 			continue
 		}
-		if err := fence(ctx); err != nil {
-			return err
-		}
 		params := &telego.SendMessageParams{ChatID: telego.ChatID{ID: uid}, Text: part, ParseMode: telego.ModeHTML, ReplyParameters: rp,
 			LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true}}
 		_, err := s.d.Sender.SendMessage(ctx, params, telegram.Options{Priority: telegram.PriorityChat})
@@ -721,9 +718,6 @@ func (s *Service) blocked(ctx context.Context, uid int64) error {
 
 // sendText sends an HTML text (already escaped/rendered) to a chat.
 func (s *Service) sendText(ctx context.Context, chatID int64, text string, markup telego.ReplyMarkup) (*telego.Message, error) {
-	if err := fence(ctx); err != nil {
-		return nil, err
-	}
 	params := &telego.SendMessageParams{ChatID: telego.ChatID{ID: chatID}, Text: text, ParseMode: telego.ModeHTML, ReplyMarkup: markup,
 		LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true}}
 	msg, err := s.d.Sender.SendMessage(ctx, params, telegram.Options{Priority: telegram.PriorityChat})

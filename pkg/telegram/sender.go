@@ -80,6 +80,17 @@ func prioName(p Priority) string {
 	return "chat"
 }
 
+type fenceKey struct{}
+
+// WithFence returns a context under which every Bot API request of the
+// Sender first calls fence, after the limiter let it through and right
+// before the request leaves: an error stops the call. The chat uses it to
+// prove it still holds the user's lease at the moment a message is sent
+// (a wait for the limiter can outlast a lease).
+func WithFence(ctx context.Context, fence func(context.Context) error) context.Context {
+	return context.WithValue(ctx, fenceKey{}, fence)
+}
+
 // do runs one Bot API call under the limiter with retries.
 func (s *Sender) do(ctx context.Context, method string, chatID int64, o Options, call func(ctx context.Context) error) error {
 	backoff := 200 * time.Millisecond
@@ -93,6 +104,11 @@ func (s *Sender) do(ctx context.Context, method string, chatID int64, o Options,
 			}
 			if d > 0 {
 				return &FloodError{RetryAfter: d}
+			}
+		}
+		if f, ok := ctx.Value(fenceKey{}).(func(context.Context) error); ok {
+			if err := f(ctx); err != nil {
+				return err
 			}
 		}
 		start := time.Now()
