@@ -568,10 +568,9 @@ func TestRollback(t *testing.T) {
 	if res.failed() {
 		t.Fatalf("rollback: %v\n%s", res.err, res.out)
 	}
+	// Measured, not asserted (tests never assert wall-clock speed): the
+	// figure goes into the release notes.
 	t.Logf("rollback.sh took %v (switch + restart of 5 fake units + readiness)", res.duration)
-	if res.duration > 10*time.Second {
-		t.Errorf("rollback took %v; it is meant to take about a second", res.duration)
-	}
 	if s.current() != a {
 		t.Fatalf("current = %s, want %s", s.current(), a)
 	}
