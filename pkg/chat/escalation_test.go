@@ -81,6 +81,10 @@ func TestEscalationRoundTrip(t *testing.T) {
 	if !strings.Contains(card.Text, "Новое обращение") || !strings.Contains(card.Text, "P-0001") || !strings.Contains(card.Text, "какая комиссия") {
 		t.Fatalf("card: %q", card.Text)
 	}
+	// The AI's turn is shown as the partner saw it, not as the model's Markdown.
+	if !strings.Contains(card.Text, "ИИ:") || strings.Contains(card.Text, "**") {
+		t.Fatalf("card shows the AI turn as raw Markdown (or not at all): %q", card.Text)
+	}
 	testutilEventually(t, func() error {
 		if st := appealStatus(e, uid); len(st) != 1 || st[0] != "В работе" {
 			return fmt.Errorf("status %v", st)

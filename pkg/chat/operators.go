@@ -95,6 +95,10 @@ func (s *Service) cardText(p domain.Partner, user *telego.User, cell string) str
 			who = "—"
 		}
 		text := t.Text
+		if t.Role == history.RoleAI {
+			// The model writes Markdown; the card shows what the partner saw.
+			text = strings.TrimSpace(tghtml.Plain(tghtml.FromMarkdown(text)))
+		}
 		if len([]rune(text)) > 300 {
 			text = string([]rune(text)[:300]) + "…"
 		}
