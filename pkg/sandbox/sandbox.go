@@ -445,26 +445,35 @@ func (s *Sandbox) Stop(ctx context.Context) error {
 		errs = append(errs, s.roles[i].Stop(ctx))
 		s.log.Debug("sandbox: role stopped", "role", fmt.Sprintf("%T", s.roles[i]), "took", time.Since(start).Round(time.Millisecond))
 	}
+	step := func(name string, fn func()) {
+		start := time.Now()
+		fn()
+		s.log.Debug("sandbox: stopped", "what", name, "took", time.Since(start).Round(time.Millisecond))
+	}
 	// The Telegram emulator first: closing it ends the long polls of open
 	// sandbox pages (up to 25 s each), which Shutdown would otherwise wait for.
 	if s.tg != nil {
-		errs = append(errs, s.tg.Flush())
-		s.tg.Close()
+		step("telegram emulator", func() {
+			errs = append(errs, s.tg.Flush())
+			s.tg.Close()
+		})
 	}
-	for _, srv := range s.servers {
-		_ = srv.Shutdown(ctx)
-	}
-	if s.uiLn != nil { // start failed before the page was served
-		_ = s.uiLn.Close()
-	}
+	step("http servers", func() {
+		for _, srv := range s.servers {
+			_ = srv.Shutdown(ctx)
+		}
+		if s.uiLn != nil { // start failed before the page was served
+			_ = s.uiLn.Close()
+		}
+	})
 	if s.gemini != nil {
 		s.gemini.Close()
 	}
 	if s.sheets != nil {
-		errs = append(errs, s.sheets.Close())
+		step("sheets emulator (xlsx saved)", func() { errs = append(errs, s.sheets.Close()) })
 	}
 	if s.redis != nil {
-		errs = append(errs, s.redis.close())
+		step("redis (saved)", func() { errs = append(errs, s.redis.close()) })
 	}
 	return errors.Join(errs...)
 }
