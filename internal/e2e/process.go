@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"marketingbot/internal/testutil"
 )
 
 var (
@@ -53,26 +55,9 @@ func Binaries(t testing.TB) string {
 type Proc struct {
 	Role string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testutil.SyncBuffer
 	done chan struct{}
 	err  error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // StartProcess runs a role binary with this environment's configuration;
@@ -82,7 +67,7 @@ func (e *Env) StartProcess(role string, extra ...string) *Proc {
 	bin := filepath.Join(Binaries(e.T), role)
 	cmd := exec.Command(bin, "--config", e.ConfigPath)
 	cmd.Env = append(append(os.Environ(), e.Env()...), extra...)
-	p := &Proc{Role: role, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Proc{Role: role, cmd: cmd, out: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		e.T.Fatalf("start %s: %v", role, err)

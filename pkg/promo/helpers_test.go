@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -61,7 +60,7 @@ type env struct {
 	reg      *prometheus.Registry
 	editor   *sheets.Gateway // the operator editing the sheet by hand
 	partners []domain.Partner
-	logs     *syncBuffer
+	logs     *testutil.SyncBuffer
 	offset   int
 }
 
@@ -76,10 +75,10 @@ type envOptions struct {
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, logs: &syncBuffer{}}
+	e := &env{t: t, logs: &testutil.SyncBuffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("service log (warnings and errors, tail):\n%s", e.logs.tail(8000))
+			t.Logf("service log (warnings and errors, tail):\n%s", e.logs.Tail(8000))
 		}
 	})
 	e.redis = testutil.StartRedis(t)
@@ -410,28 +409,6 @@ func sendsTo(calls []tgemu.Call) map[string]map[int]int {
 
 func promotion(id, text string, status domain.PromotionStatus, startsAt time.Time) domain.Promotion {
 	return domain.Promotion{ID: id, Title: "Акция " + id, Text: text, StartsAt: startsAt, Audience: "all", Status: status}
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) tail(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.b.Bytes()
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }
 
 // counter reads a counter with one label (outcome) from the env's registry.

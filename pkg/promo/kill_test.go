@@ -56,10 +56,10 @@ func TestWorkerKilledMidBroadcast(t *testing.T) {
 	e := newEnv(t, envOptions{partners: n, promotions: []domain.Promotion{
 		promotion("KILL", "Акция переживёт падение воркера", domain.PromotionScheduled, time.Now().Add(-time.Minute)),
 	}})
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("worker processes' output (tail):\n%s", logs.tail(8000))
+			t.Logf("worker processes' output (tail):\n%s", logs.Tail(8000))
 		}
 	})
 	start := func() (*exec.Cmd, io.Closer) {

@@ -437,43 +437,44 @@ func (s *Sandbox) serveOn(ln net.Listener, h http.Handler) {
 	go func() { _ = srv.Serve(ln) }()
 }
 
-// Stop stops the roles, then the emulators, saving every state file.
+// Stop stops the roles, then the emulators, saving every state file. How
+// long each part took is logged (debug), to see what a slow stop waited for.
 func (s *Sandbox) Stop(ctx context.Context) error {
 	var errs []error
-	for i := len(s.roles) - 1; i >= 0; i-- {
+	step := func(name string, stop func() error) {
 		start := time.Now()
-		errs = append(errs, s.roles[i].Stop(ctx))
-		s.log.Debug("sandbox: role stopped", "role", fmt.Sprintf("%T", s.roles[i]), "took", time.Since(start).Round(time.Millisecond))
-	}
-	step := func(name string, fn func()) {
-		start := time.Now()
-		fn()
+		errs = append(errs, stop())
 		s.log.Debug("sandbox: stopped", "what", name, "took", time.Since(start).Round(time.Millisecond))
+	}
+	for i := len(s.roles) - 1; i >= 0; i-- {
+		r := s.roles[i]
+		step(fmt.Sprintf("%T", r), func() error { return r.Stop(ctx) })
 	}
 	// The Telegram emulator first: closing it ends the long polls of open
 	// sandbox pages (up to 25 s each), which Shutdown would otherwise wait for.
 	if s.tg != nil {
-		step("telegram emulator", func() {
-			errs = append(errs, s.tg.Flush())
-			s.tg.Close()
+		step("telegram emulator", func() error {
+			defer s.tg.Close()
+			return s.tg.Flush()
 		})
 	}
-	step("http servers", func() {
+	step("http servers", func() error {
 		for _, srv := range s.servers {
 			_ = srv.Shutdown(ctx)
 		}
 		if s.uiLn != nil { // start failed before the page was served
 			_ = s.uiLn.Close()
 		}
+		return nil
 	})
 	if s.gemini != nil {
 		s.gemini.Close()
 	}
 	if s.sheets != nil {
-		step("sheets emulator (xlsx saved)", func() { errs = append(errs, s.sheets.Close()) })
+		step("sheets emulator (xlsx saved)", s.sheets.Close)
 	}
 	if s.redis != nil {
-		step("redis (saved)", func() { errs = append(errs, s.redis.close()) })
+		step("redis (saved)", s.redis.close)
 	}
 	return errors.Join(errs...)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"marketingbot/internal/browser"
+	"marketingbot/internal/testutil"
 	"marketingbot/pkg/sandbox"
 	"marketingbot/pkg/sandbox/ui"
 )
@@ -39,7 +40,7 @@ func startSandbox(t *testing.T, o sandbox.Options) (sb *sandbox.Sandbox, stop fu
 		o.Env = map[string]string{}
 	}
 	// The sandbox's log is kept and shown when it is slow to stop.
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -64,7 +65,7 @@ func startSandbox(t *testing.T, o sandbox.Options) (sb *sandbox.Sandbox, stop fu
 			if d := time.Since(start); d > 10*time.Second {
 				// Measured, not asserted (the machine may be busy); the log
 				// of the stop says where the time went.
-				t.Logf("slow stop; the sandbox's log meanwhile:\n%s", logs.From(from, 8000))
+				t.Logf("slow stop; the sandbox's log meanwhile:\n%s", logs.TailFrom(from, 8000))
 			}
 		})
 	}
@@ -1030,33 +1031,4 @@ func tid(id string) string { return fmt.Sprintf(`[data-testid=%q]`, id) }
 
 func msgSel(transcript, id string) string {
 	return fmt.Sprintf(`[data-testid=%q] [data-testid="message"][data-message-id=%q]`, transcript, id)
-}
-
-// lockedBuffer is an io.Writer for a logger shared by goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Len()
-}
-
-// From returns what was written after offset from, at most max bytes (the end).
-func (l *lockedBuffer) From(from, max int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()[from:]
-	if len(s) > max {
-		s = "…" + s[len(s)-max:]
-	}
-	return s
 }
