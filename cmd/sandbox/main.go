@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"marketingbot/pkg/obs"
-	"marketingbot/pkg/sandbox"
+	"marketingbot/sim/sandbox"
 )
 
 func main() {

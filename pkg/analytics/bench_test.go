@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/pkg/analytics/listinggen"
 	"marketingbot/pkg/domain"
+	"marketingbot/sim/listinggen"
 )
 
 var benchData = sync.OnceValues(func() ([]domain.Listing, time.Time) {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/pkg/analytics/listinggen"
 	"marketingbot/pkg/domain"
+	"marketingbot/sim/listinggen"
 )
 
 // popplerTool finds a poppler-utils binary. CI installs poppler-utils and

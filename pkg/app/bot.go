@@ -32,18 +32,18 @@ type BotOptions struct {
 // Bot is the always-up front: it turns updates into tasks, serves the Mini
 // App and its API, and never calls Sheets or Gemini.
 type Bot struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	reg    *prometheus.Registry
-	rdb    redis.UniversalClient
-	client *asynq.Client
-	insp   *asynq.Inspector
-	texts  *texts.Texts
-	api    *miniapp.API
-	tg     *telego.Bot
-	HTTP   *obs.Server
-	intake *intake.Intake
-	poller *intake.Poller
+	cfg      *config.Config
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	rdb      redis.UniversalClient
+	client   *asynq.Client
+	insp     *asynq.Inspector
+	texts    *texts.Texts
+	api      *miniapp.API
+	tg       *telego.Bot
+	HTTP     *obs.Server
+	intake   *intake.Intake
+	longPoll *intake.LongPoll
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -71,8 +71,8 @@ func NewBot(cfg *config.Config, log *slog.Logger, o BotOptions) (*Bot, error) {
 	b.HTTP = obs.NewServer(cfg.HTTP.BotAddr, reg, log)
 	b.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })
 	b.HTTP.AddCheck("intake", func(ctx context.Context) error {
-		if b.poller != nil {
-			return b.poller.Healthy()
+		if b.longPoll != nil {
+			return b.longPoll.Healthy()
 		}
 		return b.intake.Healthy()
 	})
@@ -118,12 +118,12 @@ func (b *Bot) Start(ctx context.Context) error {
 		}()
 		return nil
 	}
-	b.poller = intake.NewPoller(b.tg, b.intake, b.cfg.Telegram.PollTimeout, b.log)
+	b.longPoll = intake.NewLongPoll(b.tg, b.intake, b.cfg.Telegram.PollTimeout, b.log)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
 		b.dropWebhook(runCtx)
-		_ = b.poller.Run(runCtx)
+		_ = b.longPoll.Run(runCtx)
 	}()
 	return nil
 }

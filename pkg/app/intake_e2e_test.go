@@ -10,10 +10,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"marketingbot/internal/e2e"
-	"marketingbot/internal/fixtures"
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/config"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/testutil"
+	"marketingbot/sim/world"
 )
 
 // pendingUpdates counts update tasks in the chat queue (not processed: no
@@ -43,7 +43,7 @@ func taskIDs(t *testing.T, rdb *redis.Client) map[string]int {
 // With Redis stopped, 50 updates sent during the outage are all enqueued
 // exactly once after Redis returns; a re-delivered update yields no second task.
 func TestIntakeLosesNothingWhileRedisIsDown(t *testing.T) {
-	e := e2e.New(t, e2e.Options{Data: &fixtures.Data{}})
+	e := world.New(t, world.Options{Data: &fixtures.Data{}})
 	bot := e.Start(config.RoleBot)
 	rdb := e.Redis.Client()
 	for i := 0; i < 60; i++ {
@@ -87,7 +87,7 @@ func TestIntakeBotRestartMidStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
 	}
-	e := e2e.New(t, e2e.Options{Data: &fixtures.Data{}})
+	e := world.New(t, world.Options{Data: &fixtures.Data{}})
 	rdb := e.Redis.Client()
 	for i := 0; i < 300; i++ {
 		e.AddUser(int64(6000+i), "U", "")
@@ -136,7 +136,7 @@ func TestIntakeBotRestartMidStream(t *testing.T) {
 // Webhook mode: the emulator pushes updates; while Redis is down the bot
 // answers 500 and the emulator delivers again later.
 func TestWebhookRedeliveredAfterEnqueueFailure(t *testing.T) {
-	e := e2e.New(t, e2e.Options{Data: &fixtures.Data{}})
+	e := world.New(t, world.Options{Data: &fixtures.Data{}})
 	port := testutil.FreePort(t)
 	e.Set("MARKETINGBOT_HTTP_BOT_ADDR", fmt.Sprintf("127.0.0.1:%d", port))
 	e.Set("MARKETINGBOT_TELEGRAM_WEBHOOK_URL", fmt.Sprintf("http://127.0.0.1:%d/telegram/webhook", port))
@@ -162,8 +162,8 @@ func TestMissingSettingExitCode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binaries")
 	}
-	e := e2e.New(t, e2e.Options{Data: &fixtures.Data{}})
-	bin := e2e.Binaries(t)
+	e := world.New(t, world.Options{Data: &fixtures.Data{}})
+	bin := world.Binaries(t)
 	cases := []struct{ role, env, key string }{
 		{"worker", "MARKETINGBOT_TELEGRAM_TOKEN", "telegram.token"},
 		{"bot", "MARKETINGBOT_TELEGRAM_TOKEN", "telegram.token"},

@@ -12,8 +12,8 @@ import (
 
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/obs"
-	"marketingbot/pkg/poller"
 	"marketingbot/pkg/redisx"
+	"marketingbot/pkg/scan"
 )
 
 // PollerOptions adjust the poller role for in-process use.
@@ -28,7 +28,7 @@ type Poller struct {
 	reg   *prometheus.Registry
 	rdb   redis.UniversalClient
 	d     *deps
-	sched *poller.Scheduler
+	sched *scan.Scheduler
 	HTTP  *obs.Server
 
 	cancel context.CancelFunc
@@ -52,7 +52,7 @@ func NewPoller(cfg *config.Config, log *slog.Logger, o PollerOptions) (*Poller, 
 		return nil, err
 	}
 	p := &Poller{cfg: cfg, log: log, reg: reg, rdb: rdb, d: d, failed: make(chan error, 1)}
-	p.sched = poller.NewScheduler(reg, log)
+	p.sched = scan.NewScheduler(reg, log)
 	chat := d.chatService(nil)
 	p.sched.Add(cfg.Poller.AuthInterval, chat.AuthScanner())
 	p.sched.Add(cfg.Poller.Interval, chat.SweepScanner())

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/internal/e2e"
-	"marketingbot/internal/fixtures"
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/domain"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/testutil"
+	"marketingbot/sim/world"
 )
 
 // The roles as the binaries wire them: the poller starts a due promotion,
@@ -28,7 +28,7 @@ func TestScheduledPromotionReachesTheAudience(t *testing.T) {
 	d.Partners = append(d.Partners, domain.Partner{Code: "MSK-99", Phone: "79000000099", FullName: "Не авторизован"})
 	d.Promotions = []domain.Promotion{{ID: "promo-1", Title: "Скидка", Text: "<b>Скидка 5%</b> на ипотеку до конца месяца",
 		StartsAt: time.Now().Add(-time.Minute), Audience: "MSK", Status: domain.PromotionScheduled}}
-	e := e2e.New(t, e2e.Options{Data: d})
+	e := world.New(t, world.Options{Data: d})
 	for i := 1; i <= 6; i++ {
 		e.AddUser(int64(7100+i), "П", "")
 	}
@@ -57,14 +57,14 @@ func TestScheduledPromotionReachesTheAudience(t *testing.T) {
 	// the Auth G check below holds in both.
 	testutil.Eventually(t, 30*time.Second, "row Отправлено with counters", func() bool {
 		r := [][]any{row()}
-		blocked := e2e.Cell(r, 0, 9)
-		return e2e.Cell(r, 0, 6) == "Отправлено" && e2e.Cell(r, 0, 7) == "3" && e2e.Cell(r, 0, 8) == "0" &&
-			(blocked == "0" || blocked == "1") && e2e.Cell(r, 0, 10) != ""
+		blocked := world.Cell(r, 0, 9)
+		return world.Cell(r, 0, 6) == "Отправлено" && world.Cell(r, 0, 7) == "3" && world.Cell(r, 0, 8) == "0" &&
+			(blocked == "0" || blocked == "1") && world.Cell(r, 0, 10) != ""
 	})
 	testutil.Eventually(t, 10*time.Second, "blocked partner marked in Auth G", func() bool {
 		for _, r := range e.Sheet("Auth")[1:] {
-			if e2e.Cell([][]any{r}, 0, 4) == "7104" {
-				return e2e.Cell([][]any{r}, 0, 6) != ""
+			if world.Cell([][]any{r}, 0, 4) == "7104" {
+				return world.Cell([][]any{r}, 0, 6) != ""
 			}
 		}
 		return false

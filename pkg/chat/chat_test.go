@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/internal/e2e"
-	"marketingbot/internal/fixtures"
-	"marketingbot/pkg/demo"
 	"marketingbot/pkg/domain"
-	gememu "marketingbot/pkg/emulator/gemini"
 	"marketingbot/pkg/history"
+	"marketingbot/sim/demo"
+	gememu "marketingbot/sim/emulator/gemini"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/world"
 )
 
 const wait = 20 * time.Second
@@ -28,10 +28,10 @@ func authorizedData(ids ...int64) *fixtures.Data {
 	return &d
 }
 
-func appealRows(e *e2e.Env, uid int64) [][]any {
+func appealRows(e *world.Env, uid int64) [][]any {
 	var out [][]any
 	for _, r := range e.Sheet("Обращения")[1:] {
-		if e2e.Cell([][]any{r}, 0, 3) == fmt.Sprint(uid) {
+		if world.Cell([][]any{r}, 0, 3) == fmt.Sprint(uid) {
 			out = append(out, r)
 		}
 	}
@@ -39,7 +39,7 @@ func appealRows(e *e2e.Env, uid int64) [][]any {
 }
 
 func TestAuthorizationByOwnContact(t *testing.T) {
-	e := e2e.New(t, e2e.Options{})
+	e := world.New(t, world.Options{})
 	e.StartAll()
 	u := e.AddUser(7001, "Мария", "+79123456789") // P-0001's phone, typed differently in the sheet
 	e.Send(u.ID, "/start")
@@ -56,7 +56,7 @@ func TestAuthorizationByOwnContact(t *testing.T) {
 	if !strings.Contains(msgs[1].Text, "контакт другого человека") {
 		t.Fatalf("forged contact answer: %q", msgs[1].Text)
 	}
-	if row := e.Sheet("Auth")[1]; e2e.Cell([][]any{row}, 0, 3) != "" || e2e.Cell([][]any{row}, 0, 4) != "" {
+	if row := e.Sheet("Auth")[1]; world.Cell([][]any{row}, 0, 3) != "" || world.Cell([][]any{row}, 0, 4) != "" {
 		t.Fatalf("forged contact wrote to the sheet: %v", row)
 	}
 
@@ -68,14 +68,14 @@ func TestAuthorizationByOwnContact(t *testing.T) {
 		t.Fatalf("success answer: %q", msgs[2].Text)
 	}
 	row := e.Sheet("Auth")[1]
-	if row[3] != "authorized" || row[4] != "7001" || e2e.Cell([][]any{row}, 0, 5) == "" || row[1] != "+7 (912) 345-67-89" {
+	if row[3] != "authorized" || row[4] != "7001" || world.Cell([][]any{row}, 0, 5) == "" || row[1] != "+7 (912) 345-67-89" {
 		t.Fatalf("Auth row: %v", row)
 	}
 	// The projection the Mini App reads is there.
 	testAuthorizedNowAnswers(t, e, u.ID)
 }
 
-func testAuthorizedNowAnswers(t *testing.T, e *e2e.Env, uid int64) {
+func testAuthorizedNowAnswers(t *testing.T, e *world.Env, uid int64) {
 	t.Helper()
 	before := len(e.BotMessages(uid))
 	e.Send(uid, "Какая комиссия партнёра за сделку?")
@@ -86,7 +86,7 @@ func testAuthorizedNowAnswers(t *testing.T, e *e2e.Env, uid int64) {
 }
 
 func TestUnknownPhoneRefusedAndRateLimited(t *testing.T) {
-	e := e2e.New(t, e2e.Options{Settings: map[string]string{"MARKETINGBOT_CHAT_AUTH_FAILURES_PER_HOUR": "2", "MARKETINGBOT_CHAT_SUPPORT_CONTACT": "@support_desk"}})
+	e := world.New(t, world.Options{Settings: map[string]string{"MARKETINGBOT_CHAT_AUTH_FAILURES_PER_HOUR": "2", "MARKETINGBOT_CHAT_SUPPORT_CONTACT": "@support_desk"}})
 	e.StartAll()
 	u := e.AddUser(7002, "Незнакомец", "+79990001122")
 	for i := 0; i < 3; i++ {
@@ -110,7 +110,7 @@ func TestQuickMessagesKeepOrderPerUser(t *testing.T) {
 	for i := 0; i < users; i++ {
 		ids = append(ids, int64(8000+i))
 	}
-	e := e2e.New(t, e2e.Options{Data: authorizedData(ids...)})
+	e := world.New(t, world.Options{Data: authorizedData(ids...)})
 	e.StartAll()
 	for _, id := range ids {
 		e.AddUser(id, "П", "")
@@ -194,7 +194,7 @@ func testutilEventually(t *testing.T, f func() error) {
 }
 
 func TestPromptCarriesSystemHistoryAndKnowledge(t *testing.T) {
-	e := e2e.New(t, e2e.Options{Data: authorizedData(9001)})
+	e := world.New(t, world.Options{Data: authorizedData(9001)})
 	e.StartAll()
 	e.AddUser(9001, "П", "")
 	e.Send(9001, "Как зафиксировать клиента?")

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/internal/e2e"
-	tgemu "marketingbot/pkg/emulator/telegram"
+	tgemu "marketingbot/sim/emulator/telegram"
+	"marketingbot/sim/world"
 )
 
-func groupMessages(t *testing.T, e *e2e.Env) []tgemu.TranscriptMessage {
+func groupMessages(t *testing.T, e *world.Env) []tgemu.TranscriptMessage {
 	t.Helper()
 	tr, err := e.Telegram.Transcript(e.OperatorsChat, 0)
 	if err != nil {
@@ -20,7 +20,7 @@ func groupMessages(t *testing.T, e *e2e.Env) []tgemu.TranscriptMessage {
 	return tr.Messages
 }
 
-func waitGroup(t *testing.T, e *e2e.Env, n int) []tgemu.TranscriptMessage {
+func waitGroup(t *testing.T, e *world.Env, n int) []tgemu.TranscriptMessage {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
@@ -54,10 +54,10 @@ func callbackData(t *testing.T, markup json.RawMessage, prefix string) string {
 	return ""
 }
 
-func appealStatus(e *e2e.Env, uid int64) []string {
+func appealStatus(e *world.Env, uid int64) []string {
 	var out []string
 	for _, r := range appealRows(e, uid) {
-		out = append(out, e2e.Cell([][]any{r}, 0, 5))
+		out = append(out, world.Cell([][]any{r}, 0, 5))
 	}
 	return out
 }
@@ -66,7 +66,7 @@ func appealStatus(e *e2e.Env, uid int64) []string {
 // the sheet → "Решено" → the AI answers again in a new appeal row.
 func TestEscalationRoundTrip(t *testing.T) {
 	const uid = 9101
-	e := e2e.New(t, e2e.Options{Data: authorizedData(uid)})
+	e := world.New(t, world.Options{Data: authorizedData(uid)})
 	e.StartAll()
 	e.AddUser(uid, "Партнёр1", "")
 
@@ -122,8 +122,8 @@ func TestEscalationRoundTrip(t *testing.T) {
 			return fmt.Errorf("%d rows", len(rows))
 		}
 		h := fmt.Sprint(rows[0][4])
-		if !strings.Contains(h, "Оператор Ольга Оператор #o") || !strings.Contains(h, "Уточню: объект в Казани") || e2e.Cell(rows, 0, 7) != "Ольга Оператор" {
-			return fmt.Errorf("history/operator not written: %q / %q", h, e2e.Cell(rows, 0, 7))
+		if !strings.Contains(h, "Оператор Ольга Оператор #o") || !strings.Contains(h, "Уточню: объект в Казани") || world.Cell(rows, 0, 7) != "Ольга Оператор" {
+			return fmt.Errorf("history/operator not written: %q / %q", h, world.Cell(rows, 0, 7))
 		}
 		return nil
 	})
@@ -168,7 +168,7 @@ func TestEscalationRoundTrip(t *testing.T) {
 // "Решено" typed into the sheet by hand also closes the appeal.
 func TestResolvedInSheetReenablesAI(t *testing.T) {
 	const uid = 9102
-	e := e2e.New(t, e2e.Options{Data: authorizedData(uid)})
+	e := world.New(t, world.Options{Data: authorizedData(uid)})
 	e.StartAll()
 	e.AddUser(uid, "П", "")
 	e.Send(uid, "/operator")

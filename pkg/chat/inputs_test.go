@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/internal/e2e"
 	"marketingbot/pkg/history"
+	"marketingbot/sim/world"
 )
 
-func geminiCallsFor(e *e2e.Env, code string) int {
+func geminiCallsFor(e *world.Env, code string) int {
 	n := 0
 	for _, r := range e.Gemini.Requests(gememuFilter()) {
 		if req, err := r.GenerateRequest(); err == nil && strings.Contains(req.SystemText(), "Код партнёра: "+code+"\n") {
@@ -21,7 +21,7 @@ func geminiCallsFor(e *e2e.Env, code string) int {
 	return n
 }
 
-func userLines(e *e2e.Env, uid int64) []string {
+func userLines(e *world.Env, uid int64) []string {
 	var out []string
 	for _, r := range appealRows(e, uid) {
 		for _, t := range history.Parse(fmt.Sprint(r[4]), nil) {
@@ -39,7 +39,7 @@ func TestBadInputs(t *testing.T) {
 	long := strings.Repeat("Длинный вопрос про комиссию. ", 160)[:4096]
 	type input struct {
 		name   string
-		send   func(e *e2e.Env, uid int64)
+		send   func(e *world.Env, uid int64)
 		reply  string   // substring of the bot's answer
 		lines  []string // user lines in the history, nil = no appeal row at all
 		gemini int      // AI calls expected
@@ -47,14 +47,14 @@ func TestBadInputs(t *testing.T) {
 	msg := func(uid int64, extra string) json.RawMessage {
 		return json.RawMessage(fmt.Sprintf(`{"message":{"from":{"id":%d,"is_bot":false,"first_name":"П"},"chat":{"id":%d,"type":"private"},"date":%d,%s}}`, uid, uid, time.Now().Unix(), extra))
 	}
-	inject := func(extra string) func(e *e2e.Env, uid int64) {
-		return func(e *e2e.Env, uid int64) {
+	inject := func(extra string) func(e *world.Env, uid int64) {
+		return func(e *world.Env, uid int64) {
 			if _, err := e.Telegram.InjectUpdate(msg(uid, extra)); err != nil {
 				e.T.Fatal(err)
 			}
 		}
 	}
-	text := func(s string) func(e *e2e.Env, uid int64) { return func(e *e2e.Env, uid int64) { e.Send(uid, s) } }
+	text := func(s string) func(e *world.Env, uid int64) { return func(e *world.Env, uid int64) { e.Send(uid, s) } }
 	cases := []input{
 		{"photo with caption", inject(`"photo":[{"file_id":"p1","file_unique_id":"u1","width":10,"height":10}],"caption":"вот фасад"`), "понимаю только текст", []string{"[фото] вот фасад"}, 0},
 		{"voice", inject(`"voice":{"file_id":"v1","file_unique_id":"u2","duration":3}`), "понимаю только текст", []string{"[голосовое сообщение]"}, 0},
@@ -71,7 +71,7 @@ func TestBadInputs(t *testing.T) {
 	for i := range cases {
 		ids = append(ids, int64(9300+i))
 	}
-	e := e2e.New(t, e2e.Options{Data: authorizedData(ids...)})
+	e := world.New(t, world.Options{Data: authorizedData(ids...)})
 	e.StartAll()
 	for i, c := range cases {
 		e.AddUser(ids[i], "П", "")
@@ -112,7 +112,7 @@ func TestBadInputs(t *testing.T) {
 
 func TestEditedMessageAnsweredAndRecorded(t *testing.T) {
 	const uid = 9401
-	e := e2e.New(t, e2e.Options{Data: authorizedData(uid)})
+	e := world.New(t, world.Options{Data: authorizedData(uid)})
 	e.StartAll()
 	e.AddUser(uid, "П", "")
 	sent := e.Send(uid, "Какая комиссия за сделку")
@@ -132,7 +132,7 @@ func TestEditedMessageAnsweredAndRecorded(t *testing.T) {
 
 func TestFloodThrottledWithoutAI(t *testing.T) {
 	const uid = 9501
-	e := e2e.New(t, e2e.Options{Data: authorizedData(uid), Settings: map[string]string{"MARKETINGBOT_CHAT_USER_MESSAGES_PER_MINUTE": "3"}})
+	e := world.New(t, world.Options{Data: authorizedData(uid), Settings: map[string]string{"MARKETINGBOT_CHAT_USER_MESSAGES_PER_MINUTE": "3"}})
 	e.Gemini.SetLatency(300*time.Millisecond, 0)
 	e.StartAll()
 	e.AddUser(uid, "П", "")
@@ -166,7 +166,7 @@ func TestFloodThrottledWithoutAI(t *testing.T) {
 
 func TestUserWhoBlockedTheBotIsMarkedNotRetried(t *testing.T) {
 	const uid = 9601
-	e := e2e.New(t, e2e.Options{Data: authorizedData(uid)})
+	e := world.New(t, world.Options{Data: authorizedData(uid)})
 	e.Gemini.SetLatency(time.Second, 0)
 	e.StartAll()
 	e.AddUser(uid, "П", "")
@@ -176,7 +176,7 @@ func TestUserWhoBlockedTheBotIsMarkedNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutilEventually(t, func() error {
-		if g := e2e.Cell(e.Sheet("Auth"), 1, 6); g == "" {
+		if g := world.Cell(e.Sheet("Auth"), 1, 6); g == "" {
 			return fmt.Errorf("Auth G not written")
 		}
 		return nil

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/internal/e2e"
 	"marketingbot/pkg/history"
+	"marketingbot/sim/world"
 )
 
 // A worker process killed (kill -9) while answers are in flight: after
@@ -22,7 +22,7 @@ func TestWorkerKilledMidAnswer(t *testing.T) {
 	for i := 0; i < users; i++ {
 		ids = append(ids, int64(9700+i))
 	}
-	e := e2e.New(t, e2e.Options{Data: authorizedData(ids...), Settings: map[string]string{"MARKETINGBOT_CHAT_LOCK_TTL": "6s"}})
+	e := world.New(t, world.Options{Data: authorizedData(ids...), Settings: map[string]string{"MARKETINGBOT_CHAT_LOCK_TTL": "6s"}})
 	e.Gemini.SetLatency(1500*time.Millisecond, 0)
 	for _, id := range ids {
 		e.AddUser(id, "П", "")

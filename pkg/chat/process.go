@@ -15,7 +15,6 @@ import (
 	"marketingbot/pkg/ai"
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/history"
-	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/telegram/tghtml"
@@ -655,18 +654,18 @@ func (s *Service) storeAppeal(ctx context.Context, uid int64, u unit, ap appealS
 	}
 	here, cont := history.SplitForRollover(a.History, turns, history.RolloverLimit, s.loc)
 	cell, added := history.Append(a.History, here, s.loc)
-	fields := []sheets.AppealField{}
+	fields := []domain.AppealField{}
 	if len(added) > 0 {
 		a.History = cell
-		fields = append(fields, sheets.AppealHistory)
+		fields = append(fields, domain.AppealFieldHistory)
 	}
 	if status != a.Status {
 		a.Status = status
-		fields = append(fields, sheets.AppealStatus)
+		fields = append(fields, domain.AppealFieldStatus)
 	}
 	if operator != nil && *operator != a.Operator {
 		a.Operator = *operator
-		fields = append(fields, sheets.AppealOperator)
+		fields = append(fields, domain.AppealFieldOperator)
 	}
 	a.UpdatedAt = s.now()
 	var err error

@@ -5,16 +5,16 @@ import (
 	"fmt"
 	"strconv"
 
-	"marketingbot/pkg/poller"
 	"marketingbot/pkg/projection"
+	"marketingbot/pkg/scan"
 	"marketingbot/pkg/tasks"
 )
 
 // AuthScanner keeps the authorization projection the bot and the Mini App
 // read in step with the Auth sheet: one read per scan; users whose access was
 // revoked in the sheet disappear at once.
-func (s *Service) AuthScanner() poller.Scanner {
-	return poller.ScanFunc{N: "auth", F: func(ctx context.Context) error {
+func (s *Service) AuthScanner() scan.Scanner {
+	return scan.ScanFunc{N: "auth", F: func(ctx context.Context) error {
 		ps, err := s.d.Store.RefreshPartners(ctx)
 		if err != nil {
 			return err
@@ -32,8 +32,8 @@ func (s *Service) AuthScanner() poller.Scanner {
 // SweepScanner finds inboxes that hold updates but no lease (their holder
 // died after the lease expired and before its task was re-run) and enqueues a
 // drain for them; the drain task id makes duplicates harmless.
-func (s *Service) SweepScanner() poller.Scanner {
-	return poller.ScanFunc{N: "inboxes", F: func(ctx context.Context) error {
+func (s *Service) SweepScanner() scan.Scanner {
+	return scan.ScanFunc{N: "inboxes", F: func(ctx context.Context) error {
 		ids, err := s.d.Redis.SMembers(ctx, s.ib.usersKey()).Result()
 		if err != nil {
 			return fmt.Errorf("chat: sweep: %w", err)

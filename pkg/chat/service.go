@@ -37,7 +37,7 @@ type Store interface {
 	SetBotBlocked(ctx context.Context, telegramID int64, at time.Time) error
 	CurrentAppeal(ctx context.Context, telegramID int64) (domain.Appeal, bool, error)
 	CreateAppeal(ctx context.Context, a domain.Appeal, recheck bool) (domain.Appeal, error)
-	UpdateAppeal(ctx context.Context, a domain.Appeal, fields ...sheets.AppealField) (domain.Appeal, error)
+	UpdateAppeal(ctx context.Context, a domain.Appeal, fields ...domain.AppealField) (domain.Appeal, error)
 	Knowledge(ctx context.Context) ([]domain.KnowledgeEntry, error)
 }
 

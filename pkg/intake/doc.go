@@ -3,7 +3,7 @@
 //
 // Long polling: telego's UpdatesViaLongPolling confirms an update as soon as
 // it has been read into its channel, which loses updates when Redis is down
-// or the process dies. Poller is our own loop on getUpdates that advances the
+// or the process dies. LongPoll is our own loop on getUpdates that advances the
 // offset only past updates that were enqueued or are already known (the task
 // id is the update id, so a re-delivered update is recognised by asynq's
 // ErrTaskIDConflict). While Redis is unreachable it keeps the fetched batch,

@@ -14,9 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/intake"
 	"marketingbot/pkg/tasks"
+	"marketingbot/sim/testutil"
 )
 
 const operators = -100500

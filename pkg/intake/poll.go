@@ -15,8 +15,8 @@ type UpdatesSource interface {
 	GetUpdates(ctx context.Context, params *telego.GetUpdatesParams) ([]telego.Update, error)
 }
 
-// Poller is the lossless long-polling loop.
-type Poller struct {
+// LongPoll is the lossless long-polling loop.
+type LongPoll struct {
 	src     UpdatesSource
 	in      *Intake
 	timeout time.Duration
@@ -28,13 +28,13 @@ type Poller struct {
 	MaxBackoff time.Duration
 }
 
-// NewPoller builds the loop; timeout is the long-poll timeout Telegram holds a call.
-func NewPoller(src UpdatesSource, in *Intake, timeout time.Duration, log *slog.Logger) *Poller {
-	return &Poller{src: src, in: in, timeout: timeout, log: log, MaxBackoff: 5 * time.Second}
+// NewLongPoll builds the loop; timeout is the long-poll timeout Telegram holds a call.
+func NewLongPoll(src UpdatesSource, in *Intake, timeout time.Duration, log *slog.Logger) *LongPoll {
+	return &LongPoll{src: src, in: in, timeout: timeout, log: log, MaxBackoff: 5 * time.Second}
 }
 
 // Healthy reports whether the last getUpdates call and the last enqueue worked.
-func (p *Poller) Healthy() error {
+func (p *LongPoll) Healthy() error {
 	if e := p.pollErr.Load(); e != nil {
 		return *e
 	}
@@ -42,12 +42,12 @@ func (p *Poller) Healthy() error {
 }
 
 // Offset is the next update id the poller will ask for.
-func (p *Poller) Offset() int64 { return p.offset.Load() }
+func (p *LongPoll) Offset() int64 { return p.offset.Load() }
 
 // Run polls until ctx is cancelled. On the way out it confirms what was
 // enqueued so a restart does not fetch it again (harmless if skipped: the
 // task ids catch duplicates).
-func (p *Poller) Run(ctx context.Context) error {
+func (p *LongPoll) Run(ctx context.Context) error {
 	backoff := newBackoff(100*time.Millisecond, p.MaxBackoff)
 	for ctx.Err() == nil {
 		updates, err := p.src.GetUpdates(ctx, &telego.GetUpdatesParams{
@@ -80,7 +80,7 @@ func (p *Poller) Run(ctx context.Context) error {
 // enqueueAll stores the batch in order. On an enqueue failure it keeps
 // retrying the same update (the batch stays in memory, the offset stays
 // behind it) until Redis answers or shutdown.
-func (p *Poller) enqueueAll(ctx context.Context, updates []telego.Update) error {
+func (p *LongPoll) enqueueAll(ctx context.Context, updates []telego.Update) error {
 	p.in.m.Backlog.Set(float64(len(updates)))
 	defer p.in.m.Backlog.Set(0)
 	backoff := newBackoff(100*time.Millisecond, p.MaxBackoff)
@@ -111,7 +111,7 @@ func (p *Poller) enqueueAll(ctx context.Context, updates []telego.Update) error 
 // confirm tells Telegram that everything below the offset is stored. A
 // getUpdates call with timeout 0 confirms; the (at most one) update it may
 // return is not confirmed and comes again next time.
-func (p *Poller) confirm() {
+func (p *LongPoll) confirm() {
 	off := p.offset.Load()
 	if off == 0 {
 		return

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"testing"
 
-	"marketingbot/pkg/demo"
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/knowledge"
+	"marketingbot/sim/demo"
 )
 
 // corpus is a small Knowledge sheet; the realistic one lives in pkg/demo and

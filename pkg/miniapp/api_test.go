@@ -14,12 +14,12 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/miniapp"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/reports"
 	"marketingbot/pkg/telegram/webapp"
+	"marketingbot/sim/testutil"
 )
 
 // TestRefusals is the table of calls the API must refuse: each gets its

@@ -8,7 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"marketingbot/internal/browser"
+	"marketingbot/sim/browser"
 )
 
 // TestBrowserOrder opens the real Mini App in headless Chromium with launch

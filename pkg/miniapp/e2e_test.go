@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/internal/browser"
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
+	"marketingbot/sim/browser"
+	"marketingbot/sim/testutil"
 )
 
 // TestEndToEnd is the whole Analytics 360 path with the emulators: initData

@@ -19,22 +19,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"marketingbot/internal/fixtures"
-	"marketingbot/internal/testutil"
-	"marketingbot/pkg/analytics/listinggen"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
-	sheetsemu "marketingbot/pkg/emulator/sheets"
-	tgemu "marketingbot/pkg/emulator/telegram"
 	"marketingbot/pkg/miniapp"
-	"marketingbot/pkg/poller"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/reports"
+	"marketingbot/pkg/scan"
 	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/texts"
 	"marketingbot/pkg/worker"
+	sheetsemu "marketingbot/sim/emulator/sheets"
+	tgemu "marketingbot/sim/emulator/telegram"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/listinggen"
+	"marketingbot/sim/testutil"
 )
 
 const (
@@ -206,7 +206,7 @@ func (s *stack) startBackend(pollers int) {
 		pclient := asynq.NewClientFromRedisClient(s.rdb)
 		psvc := reports.New(reports.Deps{Sheets: s.gateway(), Tasks: pclient, Projection: s.proj, Texts: s.tx, Config: s.cfg,
 			Log: quiet(), Registry: prometheus.NewRegistry(), Redis: s.rdb})
-		sched := poller.NewScheduler(prometheus.NewRegistry(), quiet())
+		sched := scan.NewScheduler(prometheus.NewRegistry(), quiet())
 		sched.Add(s.cfg.Poller.Interval, psvc.Scanner())
 		wg.Add(1)
 		go func() { defer wg.Done(); sched.Run(ctx) }()

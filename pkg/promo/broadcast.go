@@ -11,7 +11,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/tasks"
 )
 
@@ -73,7 +72,7 @@ func (s *Service) setStatus(ctx context.Context, p domain.Promotion, status doma
 		return nil
 	}
 	p.Status = status
-	if _, err := s.d.Sheets.UpdatePromotion(ctx, p, sheets.PromotionStatus); err != nil {
+	if _, err := s.d.Sheets.UpdatePromotion(ctx, p, domain.PromotionFieldStatus); err != nil {
 		return promoErr("set status", p.ID, err)
 	}
 	return nil
@@ -136,7 +135,7 @@ func (s *Service) HandleBroadcast(ctx context.Context, t *asynq.Task) error {
 	}
 
 	p, err := s.d.Sheets.Promotion(ctx, id)
-	if errors.Is(err, sheets.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) {
 		s.fail(ctx, domain.Promotion{ID: id, Title: st.Title}, err.Error()) // no row to mark
 		return nil
 	}

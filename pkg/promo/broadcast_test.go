@@ -12,11 +12,11 @@ import (
 
 	"github.com/mymmrac/telego"
 
-	"marketingbot/internal/fixtures"
 	"marketingbot/pkg/domain"
-	tgemu "marketingbot/pkg/emulator/telegram"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/telegram"
+	tgemu "marketingbot/sim/emulator/telegram"
+	"marketingbot/sim/fixtures"
 )
 
 // TestBroadcast2000 sends one promotion to 2,000 partners through the

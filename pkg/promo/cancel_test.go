@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/domain"
+	"marketingbot/sim/testutil"
 )
 
 // TestCancelMidway: the row is set back to Черновик while the broadcast is

@@ -19,20 +19,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"marketingbot/internal/fixtures"
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
-	tgemu "marketingbot/pkg/emulator/telegram"
-	"marketingbot/pkg/poller"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/promo"
+	"marketingbot/pkg/scan"
 	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/sheets/a1"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/texts"
 	"marketingbot/pkg/worker"
+	tgemu "marketingbot/sim/emulator/telegram"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/testutil"
 )
 
 const (
@@ -248,7 +248,7 @@ func (e *env) scan() {
 
 // runScheduler runs the scanner every interval until the test ends.
 func (e *env) runScheduler(interval time.Duration) {
-	s := poller.NewScheduler(prometheus.NewRegistry(), e.deps.Log)
+	s := scan.NewScheduler(prometheus.NewRegistry(), e.deps.Log)
 	s.Add(interval, e.svc.Scanner())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -10,11 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/promo"
 	"marketingbot/pkg/redisx"
+	"marketingbot/sim/testutil"
 )
 
 const helperEnv = "PROMO_TEST_HELPER_WORKER"

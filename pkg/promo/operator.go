@@ -12,7 +12,6 @@ import (
 	"github.com/mymmrac/telego"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/telegram"
 )
 
@@ -87,7 +86,7 @@ func (s *Service) dryRun(ctx context.Context, args []string) (string, *telego.In
 	}
 	id := args[0]
 	p, err := s.d.Sheets.Promotion(ctx, id)
-	if errors.Is(err, sheets.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) {
 		return s.render(tx.PromoNotFound, map[string]any{"ID": id}), nil, nil
 	}
 	if err != nil {
@@ -151,7 +150,7 @@ func (s *Service) HandleOperatorCallback(ctx context.Context, q *telego.Callback
 func (s *Service) decide(ctx context.Context, action, id, operator string) (string, error) {
 	tx := s.d.Texts
 	p, err := s.d.Sheets.Promotion(ctx, id)
-	if errors.Is(err, sheets.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) {
 		return s.render(tx.PromoNotFound, map[string]any{"ID": id}), nil
 	}
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/mymmrac/telego"
 
 	"marketingbot/pkg/domain"
-	tgemu "marketingbot/pkg/emulator/telegram"
 	"marketingbot/pkg/tasks"
+	tgemu "marketingbot/sim/emulator/telegram"
 )
 
 // command posts text in the operators' group as the operator and hands the

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
 )
 
 // sheetWriteTimeout bounds one progress or final write (quota waits and
@@ -48,7 +47,7 @@ func (s *Service) report(ctx context.Context, id string, wait bool) error {
 	}
 
 	p := domain.Promotion{ID: id, Row: st.Row, Title: st.Title, Sent: st.Sent, Failed: st.Failed, Blocked: st.Blocked}
-	fields := []sheets.PromotionField{sheets.PromotionCounters}
+	fields := []domain.PromotionField{domain.PromotionFieldCounters}
 	if done && !st.Cancelled {
 		if st.FinishedAt.IsZero() {
 			// Fixed once, so that a retried final write writes the same time.
@@ -60,13 +59,13 @@ func (s *Service) report(ctx context.Context, id string, wait bool) error {
 			}
 		}
 		p.Status, p.FinishedAt = domain.PromotionSent, st.FinishedAt
-		fields = append(fields, sheets.PromotionStatus, sheets.PromotionFinishedAt)
+		fields = append(fields, domain.PromotionFieldStatus, domain.PromotionFieldFinishedAt)
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sheetWriteTimeout)
 	defer cancel()
 	written, err := s.d.Sheets.UpdatePromotion(wctx, p, fields...)
 	switch {
-	case errors.Is(err, sheets.ErrNotFound):
+	case errors.Is(err, domain.ErrNotFound):
 		// The row was deleted: nothing to write to, but the broadcast still ends.
 		s.d.Log.Warn("promo: the promotion's row is gone; counters not written", "promotion_id", id, "counters", st.counters())
 	case err != nil:

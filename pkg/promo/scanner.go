@@ -7,15 +7,15 @@ import (
 	"time"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/poller"
 	"marketingbot/pkg/projection"
+	"marketingbot/pkg/scan"
 )
 
 // Scanner is the poller's job "promotions": due broadcasts, cancellations,
 // unfinished ends, and the Mini App's promotions list, from one read of the
 // Promotions sheet per scan.
-func (s *Service) Scanner() poller.Scanner {
-	return poller.ScanFunc{N: "promotions", F: s.scan}
+func (s *Service) Scanner() scan.Scanner {
+	return scan.ScanFunc{N: "promotions", F: s.scan}
 }
 
 func (s *Service) scan(ctx context.Context) error {

@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/poller"
 	"marketingbot/pkg/promo"
+	"marketingbot/pkg/scan"
 	"marketingbot/pkg/tasks"
 )
 
@@ -44,9 +44,9 @@ func TestScanner(t *testing.T) {
 	d2.Now = clock
 	second := promo.New(d2)
 	var wg sync.WaitGroup
-	scheds := make([]*poller.Scheduler, 2)
+	scheds := make([]*scan.Scheduler, 2)
 	for i, s := range []*promo.Service{e.svc, second} {
-		scheds[i] = poller.NewScheduler(prometheus.NewRegistry(), e.deps.Log)
+		scheds[i] = scan.NewScheduler(prometheus.NewRegistry(), e.deps.Log)
 		scheds[i].Add(time.Minute, s.Scanner())
 		wg.Add(1)
 		go func() { defer wg.Done(); scheds[i].RunOnce(ctxT(t, 60*time.Second)) }()

@@ -15,7 +15,6 @@ import (
 	tu "github.com/mymmrac/telego/telegoutil"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/telegram/tghtml"
@@ -60,7 +59,7 @@ func (s *Service) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 	defer release()
 
 	r, err := s.d.Sheets.Request(ctx, p.RequestID)
-	if errors.Is(err, sheets.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) {
 		return fmt.Errorf("reports: deliver %s: the Queue row is gone: %w", p.RequestID, asynq.SkipRetry)
 	}
 	if err != nil {
@@ -89,7 +88,7 @@ func (s *Service) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 
 	now := s.now()
 	r.DeliveredAt, r.UpdatedAt = now, now
-	if r, err = s.d.Sheets.UpdateRequest(ctx, r, sheets.RequestDeliveredAt); err != nil {
+	if r, err = s.d.Sheets.UpdateRequest(ctx, r, domain.RequestFieldDeliveredAt); err != nil {
 		// The markers make the retry skip what was sent.
 		return fmt.Errorf("reports: deliver %s: write delivered_at: %w", r.ID, err)
 	}

@@ -16,11 +16,11 @@ import (
 	"marketingbot/pkg/ai"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
-	geminiemu "marketingbot/pkg/emulator/gemini"
-	sheetsemu "marketingbot/pkg/emulator/sheets"
-	tgemu "marketingbot/pkg/emulator/telegram"
 	"marketingbot/pkg/reports"
 	"marketingbot/pkg/tasks"
+	geminiemu "marketingbot/sim/emulator/gemini"
+	sheetsemu "marketingbot/sim/emulator/sheets"
+	tgemu "marketingbot/sim/emulator/telegram"
 )
 
 // TestProcessAndDeliver walks one request through the protocol by calling

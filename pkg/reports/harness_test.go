@@ -14,19 +14,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"marketingbot/internal/fixtures"
-	"marketingbot/internal/testutil"
-	"marketingbot/pkg/analytics/listinggen"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
-	sheetsemu "marketingbot/pkg/emulator/sheets"
-	tgemu "marketingbot/pkg/emulator/telegram"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/reports"
 	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/texts"
+	sheetsemu "marketingbot/sim/emulator/sheets"
+	tgemu "marketingbot/sim/emulator/telegram"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/listinggen"
+	"marketingbot/sim/testutil"
 )
 
 const (

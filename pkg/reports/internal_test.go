@@ -10,8 +10,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/tasks"
+	"marketingbot/sim/testutil"
 )
 
 func TestNumberSet(t *testing.T) {

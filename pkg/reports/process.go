@@ -13,7 +13,6 @@ import (
 	"marketingbot/pkg/ai"
 	"marketingbot/pkg/analytics"
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/tasks"
 )
 
@@ -49,7 +48,7 @@ func (s *Service) HandleProcess(ctx context.Context, t *asynq.Task) error {
 	defer release()
 
 	r, err := s.d.Sheets.Request(ctx, p.RequestID)
-	if errors.Is(err, sheets.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) {
 		return fmt.Errorf("reports: process %s: the Queue row is gone: %w", p.RequestID, asynq.SkipRetry)
 	}
 	if err != nil {
@@ -63,7 +62,7 @@ func (s *Service) HandleProcess(ctx context.Context, t *asynq.Task) error {
 		// an attempt that did not finish.
 	case domain.RequestStatusNew:
 		r.Status, r.UpdatedAt = domain.RequestStatusProcessing, s.now()
-		if r, err = s.d.Sheets.UpdateRequest(ctx, r, sheets.RequestStatus); err != nil {
+		if r, err = s.d.Sheets.UpdateRequest(ctx, r, domain.RequestFieldStatus); err != nil {
 			return fmt.Errorf("reports: claim %s: %w", r.ID, err)
 		}
 		s.project(ctx, r, false)
@@ -101,7 +100,7 @@ func (s *Service) HandleProcess(ctx context.Context, t *asynq.Task) error {
 	now := s.now()
 	r.Status, r.ResultText, r.Error, r.UpdatedAt = domain.RequestStatusDone, summary, "", now
 	r.ReportURL = ReportURL(s.cfg, r.ID, now.Add(s.cfg.Analytics.ReportTTL))
-	if r, err = s.d.Sheets.UpdateRequest(ctx, r, sheets.RequestStatus, sheets.RequestResultText, sheets.RequestReportURL, sheets.RequestError); err != nil {
+	if r, err = s.d.Sheets.UpdateRequest(ctx, r, domain.RequestFieldStatus, domain.RequestFieldResultText, domain.RequestFieldReportURL, domain.RequestFieldError); err != nil {
 		return fmt.Errorf("reports: process %s: write result: %w", r.ID, err)
 	}
 	s.project(ctx, r, true)
@@ -115,7 +114,7 @@ func (s *Service) HandleProcess(ctx context.Context, t *asynq.Task) error {
 // fail writes ERROR with a reason for the partner; the poller delivers it.
 func (s *Service) fail(ctx context.Context, r domain.AnalyticsRequest, reason string, start time.Time) error {
 	r.Status, r.Error, r.UpdatedAt = domain.RequestStatusError, reason, s.now()
-	r, err := s.d.Sheets.UpdateRequest(ctx, r, sheets.RequestStatus, sheets.RequestError)
+	r, err := s.d.Sheets.UpdateRequest(ctx, r, domain.RequestFieldStatus, domain.RequestFieldError)
 	if err != nil {
 		return fmt.Errorf("reports: process %s: write error: %w", r.ID, err)
 	}

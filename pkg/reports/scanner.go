@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/poller"
 	"marketingbot/pkg/projection"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/scan"
 	"marketingbot/pkg/tasks"
 )
 
@@ -27,8 +26,8 @@ const (
 
 // Scanner returns the Queue scanner; the poller runs it every
 // Config.Poller.Interval.
-func (s *Service) Scanner() poller.Scanner {
-	return poller.ScanFunc{N: "queue", F: s.scan}
+func (s *Service) Scanner() scan.Scanner {
+	return scan.ScanFunc{N: "queue", F: s.scan}
 }
 
 // seenRow is what the scanner last mirrored of a row.
@@ -109,7 +108,7 @@ func (s *Service) enqueueDeliver(ctx context.Context, id string) error {
 // first: the engine (or Apps Script) may have finished since the scan's read.
 func (s *Service) timeout(ctx context.Context, r domain.AnalyticsRequest) (domain.AnalyticsRequest, error) {
 	fresh, err := s.d.Sheets.Request(ctx, r.ID)
-	if errors.Is(err, sheets.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) {
 		return r, nil
 	}
 	if err != nil {
@@ -120,7 +119,7 @@ func (s *Service) timeout(ctx context.Context, r domain.AnalyticsRequest) (domai
 		return fresh, nil
 	}
 	fresh.Status, fresh.Error, fresh.UpdatedAt = domain.RequestStatusError, s.tx.AnalyticsTimeout, now
-	if fresh, err = s.d.Sheets.UpdateRequest(ctx, fresh, sheets.RequestStatus, sheets.RequestError); err != nil {
+	if fresh, err = s.d.Sheets.UpdateRequest(ctx, fresh, domain.RequestFieldStatus, domain.RequestFieldError); err != nil {
 		return r, fmt.Errorf("reports: timeout %s: %w", r.ID, err)
 	}
 	s.project(ctx, fresh, false)

@@ -132,21 +132,10 @@ func (g *Gateway) CreateAppeal(ctx context.Context, a domain.Appeal, recheck boo
 	return a, nil
 }
 
-// AppealField names what UpdateAppeal writes. Only what changed is written,
-// so an operator's hand edit of another cell is never overwritten.
-type AppealField int
-
-const (
-	AppealHistory  AppealField = iota // E
-	AppealStatus                      // F
-	AppealOperator                    // H
-	AppealNames                       // B user name, C partner code
-)
-
 // UpdateAppeal writes the given fields of a.Row plus G updated_at, after
 // verifying (D Telegram ID, A created_at) right before the write. If the row
 // moved it is found again by those keys.
-func (g *Gateway) UpdateAppeal(ctx context.Context, a domain.Appeal, fields ...AppealField) (domain.Appeal, error) {
+func (g *Gateway) UpdateAppeal(ctx context.Context, a domain.Appeal, fields ...domain.AppealField) (domain.Appeal, error) {
 	t := g.o.Titles.Appeals
 	created := a.CreatedAt
 	for attempt := 0; attempt < 3; attempt++ {
@@ -154,13 +143,13 @@ func (g *Gateway) UpdateAppeal(ctx context.Context, a domain.Appeal, fields ...A
 		data := []*sheetsapi.ValueRange{valueRange(a1.Cell(t, 6, n), g.fmtTime(a.UpdatedAt))}
 		for _, f := range fields {
 			switch f {
-			case AppealHistory:
+			case domain.AppealFieldHistory:
 				data = append(data, valueRange(a1.Cell(t, 4, n), a.History))
-			case AppealStatus:
+			case domain.AppealFieldStatus:
 				data = append(data, valueRange(a1.Cell(t, 5, n), string(a.Status)))
-			case AppealOperator:
+			case domain.AppealFieldOperator:
 				data = append(data, valueRange(a1.Cell(t, 7, n), a.Operator))
-			case AppealNames:
+			case domain.AppealFieldNames:
 				data = append(data, valueRange(a1.Row(t, 1, 2, n), a.UserName, a.PartnerCode))
 			}
 		}
@@ -200,7 +189,7 @@ func (g *Gateway) findAppealRow(ctx context.Context, telegramID int64, created t
 			return firstDataRow + i, nil
 		}
 	}
-	return 0, fmt.Errorf("sheets: appeal of %d created %s is gone: %w", telegramID, g.fmtTime(created), ErrNotFound)
+	return 0, fmt.Errorf("sheets: appeal of %d created %s is gone: %w", telegramID, g.fmtTime(created), domain.ErrNotFound)
 }
 
 // Appeals reads the whole Appeals sheet (operators' tools, tests).

@@ -108,7 +108,7 @@ func (g *Gateway) AuthorizePartner(ctx context.Context, p domain.Partner, telegr
 			return p, ferr
 		}
 		if !found {
-			return p, fmt.Errorf("sheets: authorize partner %s: the row with phone %s is gone: %w", p.Code, p.Phone, ErrNotFound)
+			return p, fmt.Errorf("sheets: authorize partner %s: the row with phone %s is gone: %w", p.Code, p.Phone, domain.ErrNotFound)
 		}
 		p.Row = moved.Row
 	}

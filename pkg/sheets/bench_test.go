@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/internal/fixtures"
-	"marketingbot/internal/testutil"
-	sheetsemu "marketingbot/pkg/emulator/sheets"
+	sheetsemu "marketingbot/sim/emulator/sheets"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/testutil"
 )
 
 // BenchmarkReadModifyWrite is a chat turn's access pattern (read a user's

@@ -81,31 +81,22 @@ func (g *Gateway) Promotion(ctx context.Context, id string) (domain.Promotion, e
 			return p, nil
 		}
 	}
-	return domain.Promotion{}, fmt.Errorf("sheets: promotion %s: %w", id, ErrNotFound)
+	return domain.Promotion{}, fmt.Errorf("sheets: promotion %s: %w", id, domain.ErrNotFound)
 }
 
-// PromotionField names a Promotions column UpdatePromotion writes.
-type PromotionField int
-
-const (
-	PromotionStatus     PromotionField = iota // G
-	PromotionCounters                         // H sent · I failed · J blocked
-	PromotionFinishedAt                       // K
-)
-
 // UpdatePromotion writes the given fields of p's row after verifying its id.
-func (g *Gateway) UpdatePromotion(ctx context.Context, p domain.Promotion, fields ...PromotionField) (domain.Promotion, error) {
+func (g *Gateway) UpdatePromotion(ctx context.Context, p domain.Promotion, fields ...domain.PromotionField) (domain.Promotion, error) {
 	t := g.o.Titles.Promotions
 	for attempt := 0; attempt < 3; attempt++ {
 		n := p.Row
 		var data []*sheetsapi.ValueRange
 		for _, f := range fields {
 			switch f {
-			case PromotionStatus:
+			case domain.PromotionFieldStatus:
 				data = append(data, valueRange(a1.Cell(t, 6, n), string(p.Status)))
-			case PromotionCounters:
+			case domain.PromotionFieldCounters:
 				data = append(data, valueRange(a1.Row(t, 7, 9, n), p.Sent, p.Failed, p.Blocked))
-			case PromotionFinishedAt:
+			case domain.PromotionFieldFinishedAt:
 				data = append(data, valueRange(a1.Cell(t, 10, n), g.fmtTime(p.FinishedAt)))
 			}
 		}

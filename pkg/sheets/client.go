@@ -51,9 +51,6 @@ func (e errLimiter) Unwrap() error { return e.err }
 // inserted rows); nothing was written. Callers re-resolve the row and retry.
 var ErrRowMoved = errors.New("sheets: row moved")
 
-// ErrNotFound means the requested row does not exist.
-var ErrNotFound = errors.New("sheets: not found")
-
 // quotaLimit builds the shared budget: `rate` requests per window with a
 // burst chosen so that no sliding window of that length ever sees more than
 // Google's 60: GCRA admits at most burst + rate in any window, and two

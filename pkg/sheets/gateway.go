@@ -127,7 +127,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 			opts = append(opts, option.WithHTTPClient(o.HTTPClient))
 		}
 	case o.CredentialsFile != "":
-		opts = append(opts, option.WithCredentialsFile(o.CredentialsFile), option.WithScopes(sheetsapi.SpreadsheetsScope))
+		opts = append(opts, option.WithAuthCredentialsFile(option.ServiceAccount, o.CredentialsFile), option.WithScopes(sheetsapi.SpreadsheetsScope))
 	default:
 		return nil, errors.New("sheets: either an endpoint (emulator) or a credentials file is required")
 	}

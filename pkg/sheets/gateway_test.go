@@ -10,11 +10,11 @@ import (
 	"google.golang.org/api/option"
 	sheetsapi "google.golang.org/api/sheets/v4"
 
-	"marketingbot/internal/fixtures"
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/domain"
-	sheetsemu "marketingbot/pkg/emulator/sheets"
 	"marketingbot/pkg/sheets"
+	sheetsemu "marketingbot/sim/emulator/sheets"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/testutil"
 )
 
 const sid = "test-sheet"
@@ -132,7 +132,7 @@ func TestAppealsLifecycleAndFormulaInjection(t *testing.T) {
 	cur.History += "\nещё строка"
 	cur.Status = domain.AppealStatusAIAnswered
 	cur.UpdatedAt = created.Add(time.Minute)
-	if _, err := e.g.UpdateAppeal(c, cur, sheets.AppealHistory, sheets.AppealStatus); err != nil {
+	if _, err := e.g.UpdateAppeal(c, cur, domain.AppealFieldHistory, domain.AppealFieldStatus); err != nil {
 		t.Fatal(err)
 	}
 	rows := e.sheet(t, "Обращения")
@@ -198,13 +198,13 @@ func TestSortBetweenWritesNeverHitsWrongRow(t *testing.T) {
 	}
 	first := appeals[0]
 	first.History = "start\nпервая запись"
-	if _, err := e.g.UpdateAppeal(c, first, sheets.AppealHistory); err != nil {
+	if _, err := e.g.UpdateAppeal(c, first, domain.AppealFieldHistory); err != nil {
 		t.Fatal(err)
 	}
 	sortAppeals(t, e, true) // 103, 102, 101: user 101's row moved from 2 to 4
 	// The write still carries the old row number (2, now user 103's row).
 	first.History = "start\nпервая запись\nвторая запись"
-	moved, err := e.g.UpdateAppeal(c, first, sheets.AppealHistory)
+	moved, err := e.g.UpdateAppeal(c, first, domain.AppealFieldHistory)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,14 +239,14 @@ func TestQueueRoundTrip(t *testing.T) {
 		t.Fatalf("idempotent append: %+v %v", again, err)
 	}
 	r.Status, r.ResultText, r.UpdatedAt = domain.RequestStatusDone, "=1+1 итог", now.Add(time.Minute)
-	if _, err := e.g.UpdateRequest(c, r, sheets.RequestStatus, sheets.RequestResultText); err != nil {
+	if _, err := e.g.UpdateRequest(c, r, domain.RequestFieldStatus, domain.RequestFieldResultText); err != nil {
 		t.Fatal(err)
 	}
 	got, err := e.g.Request(c, "id-1")
 	if err != nil || got.Status != domain.RequestStatusDone || got.ResultText != "=1+1 итог" {
 		t.Fatalf("request: %+v %v", got, err)
 	}
-	if _, err := e.g.Request(c, "nope"); !errors.Is(err, sheets.ErrNotFound) {
+	if _, err := e.g.Request(c, "nope"); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
 	}
 }

@@ -60,7 +60,7 @@ func (g *Gateway) Request(ctx context.Context, id string) (domain.AnalyticsReque
 			return r, nil
 		}
 	}
-	return domain.AnalyticsRequest{}, fmt.Errorf("sheets: request %s: %w", id, ErrNotFound)
+	return domain.AnalyticsRequest{}, fmt.Errorf("sheets: request %s: %w", id, domain.ErrNotFound)
 }
 
 // AppendRequest adds a NEW row. Idempotent by id: an existing row with the
@@ -96,35 +96,24 @@ func (g *Gateway) AppendRequest(ctx context.Context, r domain.AnalyticsRequest) 
 	return r, nil
 }
 
-// RequestField names a Queue column UpdateRequest writes.
-type RequestField int
-
-const (
-	RequestStatus      RequestField = iota // F (+ G updated_at)
-	RequestReportURL                       // H
-	RequestError                           // I
-	RequestDeliveredAt                     // J
-	RequestResultText                      // K
-)
-
 // UpdateRequest writes the given fields (and G updated_at) of r's row after
 // verifying its id; a moved row is found again by id.
-func (g *Gateway) UpdateRequest(ctx context.Context, r domain.AnalyticsRequest, fields ...RequestField) (domain.AnalyticsRequest, error) {
+func (g *Gateway) UpdateRequest(ctx context.Context, r domain.AnalyticsRequest, fields ...domain.RequestField) (domain.AnalyticsRequest, error) {
 	t := g.o.Titles.Queue
 	for attempt := 0; attempt < 3; attempt++ {
 		n := r.Row
 		data := []*sheetsapi.ValueRange{valueRange(a1.Cell(t, 6, n), g.fmtTime(r.UpdatedAt))}
 		for _, f := range fields {
 			switch f {
-			case RequestStatus:
+			case domain.RequestFieldStatus:
 				data = append(data, valueRange(a1.Cell(t, 5, n), string(r.Status)))
-			case RequestReportURL:
+			case domain.RequestFieldReportURL:
 				data = append(data, valueRange(a1.Cell(t, 7, n), r.ReportURL))
-			case RequestError:
+			case domain.RequestFieldError:
 				data = append(data, valueRange(a1.Cell(t, 8, n), r.Error))
-			case RequestDeliveredAt:
+			case domain.RequestFieldDeliveredAt:
 				data = append(data, valueRange(a1.Cell(t, 9, n), g.fmtTime(r.DeliveredAt)))
-			case RequestResultText:
+			case domain.RequestFieldResultText:
 				data = append(data, valueRange(a1.Cell(t, 10, n), r.ResultText))
 			}
 		}

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/internal/fixtures"
 	"marketingbot/pkg/domain"
-	sheetsemu "marketingbot/pkg/emulator/sheets"
 	"marketingbot/pkg/sheets"
+	sheetsemu "marketingbot/sim/emulator/sheets"
+	"marketingbot/sim/fixtures"
 )
 
 // rmw appends marker n to the user's appeal history: read, modify, write —
@@ -26,7 +26,7 @@ func rmw(ctx context.Context, g *sheets.Gateway, id int64, n int) error {
 	}
 	a.History += fmt.Sprintf("\n#%d", n)
 	a.UpdatedAt = time.Now()
-	_, err = g.UpdateAppeal(ctx, a, sheets.AppealHistory)
+	_, err = g.UpdateAppeal(ctx, a, domain.AppealFieldHistory)
 	return err
 }
 

@@ -14,11 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"marketingbot/internal/fixtures"
-	"marketingbot/internal/testutil"
 	"marketingbot/pkg/domain"
-	sheetsemu "marketingbot/pkg/emulator/sheets"
 	"marketingbot/pkg/sheets"
+	sheetsemu "marketingbot/sim/emulator/sheets"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/testutil"
 )
 
 func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {

@@ -15,9 +15,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"marketingbot/internal/browser"
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/telegram/webapp"
+	"marketingbot/sim/browser"
 )
 
 var (

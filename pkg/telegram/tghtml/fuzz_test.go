@@ -5,8 +5,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"marketingbot/pkg/emulator/telegram"
 	"marketingbot/pkg/telegram/tghtml"
+	"marketingbot/sim/emulator/telegram"
 )
 
 // markdownSeeds are the shapes Gemini produces plus the corners of CommonMark

@@ -1,0 +1,677 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/domain"
+	"marketingbot/sim/demo"
+	gememu "marketingbot/sim/emulator/gemini"
+	sheetsemu "marketingbot/sim/emulator/sheets"
+	tgemu "marketingbot/sim/emulator/telegram"
+	"marketingbot/sim/fixtures"
+)
+
+type result struct {
+	Mode           string         `json:"mode"`
+	Users          int            `json:"users"`
+	Messages       int            `json:"messages"`
+	Replies        int            `json:"replies"`
+	Lost           int            `json:"lost"`
+	Duplicates     int            `json:"duplicates"`
+	OutOfOrder     int            `json:"out_of_order"`
+	DurationS      float64        `json:"duration_s"`
+	AnsweredPerMin float64        `json:"answered_per_min"`
+	LatencyMs      map[string]int `json:"latency_ms"`
+	Sheets         struct {
+		Reads           int64 `json:"reads"`
+		Writes          int64 `json:"writes"`
+		MaxReadsPerMin  int   `json:"max_reads_per_min"`
+		MaxWritesPerMin int   `json:"max_writes_per_min"`
+		HTTP429         int64 `json:"http_429"`
+	} `json:"sheets"`
+	Telegram struct {
+		Sends   int64 `json:"sends"`
+		HTTP429 int64 `json:"http_429"`
+	} `json:"telegram"`
+	WorkerRSSMBMax float64 `json:"worker_rss_mb_max"`
+}
+
+const spreadsheetID = "loadtest"
+
+func logf(s settings, format string, args ...any) {
+	if s.verbose {
+		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+}
+
+func run(ctx context.Context, s settings, mode string) (*result, error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir, err := os.MkdirTemp("", "marketingbot-loadtest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	// Redis: a private server (or the given one, flushed).
+	redisURL := s.redisURL
+	if redisURL == "" {
+		r, err := startRedisServer(dir)
+		if err != nil {
+			return nil, err
+		}
+		defer r.stop()
+		redisURL = r.url
+	}
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, err
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis %s: %w", redisURL, err)
+	}
+
+	// Emulators, with Google's and Telegram's limits on.
+	tg := tgemu.New(tgemu.Options{Logger: quiet})
+	tgSrv := httptest.NewServer(tg)
+	defer tgSrv.Close()
+	defer tg.Close()
+	sh, err := sheetsemu.New(sheetsemu.Options{Logger: quiet}) // DefaultQuota: 60/60 per minute per user
+	if err != nil {
+		return nil, err
+	}
+	shSrv := httptest.NewServer(sh)
+	defer shSrv.Close()
+	defer sh.Close()
+	gm := gememu.New(gememu.Options{APIKey: "loadtest-key", Latency: s.geminiLatency, Jitter: s.geminiLatency / 8, Logger: quiet})
+	gmSrv := httptest.NewServer(gm)
+	defer gmSrv.Close()
+	defer gm.Close()
+
+	const operators = -1002000000000
+	if _, err := tg.PutGroup(tgemu.Group{ID: operators, Title: "Операторы"}); err != nil {
+		return nil, err
+	}
+	var partners []domain.Partner
+	var users []tgemu.User
+	for i := 0; i < s.users; i++ {
+		id := int64(50_000_000 + i)
+		partners = append(partners, domain.Partner{Code: fmt.Sprintf("LT-%05d", i), Phone: fmt.Sprintf("7900%07d", i),
+			FullName: fmt.Sprintf("Нагрузкин Тест%d Иванович", i), Status: domain.PartnerStatusAuthorized, TelegramID: id})
+		users = append(users, tgemu.User{ID: id, FirstName: "Тест", LastName: strconv.Itoa(i), LanguageCode: "ru"})
+	}
+	if _, err := tg.PutUsers(users...); err != nil {
+		return nil, err
+	}
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	if err := sh.Load(spreadsheetID, fixtures.Spreadsheet(spreadsheetID, fixtures.DefaultTitles(),
+		fixtures.Data{Partners: partners, Knowledge: demo.Knowledge()}, loc)); err != nil {
+		return nil, err
+	}
+
+	// The roles as OS processes.
+	bin := s.binDir
+	if bin == "" {
+		if bin, err = build(dir); err != nil {
+			return nil, err
+		}
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte("app:\n  timezone: Europe/Moscow\n"), 0o600); err != nil {
+		return nil, err
+	}
+	batching := "true"
+	if mode == "per-call" {
+		batching = "false"
+	}
+	env := []string{
+		"MARKETINGBOT_TELEGRAM_TOKEN=" + tg.Token(),
+		"MARKETINGBOT_TELEGRAM_API_URL=" + tgSrv.URL,
+		"MARKETINGBOT_TELEGRAM_POLL_TIMEOUT=5s",
+		"MARKETINGBOT_TELEGRAM_OPERATORS_CHAT_ID=" + strconv.Itoa(operators),
+		"MARKETINGBOT_REDIS_URL=" + redisURL,
+		"MARKETINGBOT_SHEETS_SPREADSHEET_ID=" + spreadsheetID,
+		"MARKETINGBOT_SHEETS_ENDPOINT=" + shSrv.URL,
+		"MARKETINGBOT_SHEETS_BATCHING=" + batching,
+		"MARKETINGBOT_GEMINI_API_KEY=loadtest-key",
+		"MARKETINGBOT_GEMINI_BASE_URL=" + gmSrv.URL,
+		"MARKETINGBOT_WORKER_CONCURRENCY=" + strconv.Itoa(s.concurrency),
+		"MARKETINGBOT_CHAT_USER_MESSAGES_PER_MINUTE=120",
+		"MARKETINGBOT_LOG_LEVEL=warn",
+		"MARKETINGBOT_APP_MESSAGES_FILE=",
+	}
+	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			p.stop()
+		}
+	}()
+	start := func(role, addr string) *proc {
+		p, err := startProc(filepath.Join(bin, role), cfgPath, append(env, "MARKETINGBOT_HTTP_"+strings.ToUpper(role)+"_ADDR="+addr), filepath.Join(dir, role+".log"))
+		if err != nil {
+			fail(err)
+		}
+		procs = append(procs, p)
+		return p
+	}
+	var workers []*proc
+	var workerAddrs []string
+	for i := 0; i < s.workers; i++ {
+		a := freeAddr()
+		workerAddrs = append(workerAddrs, a)
+		workers = append(workers, start("worker", a))
+	}
+	start("poller", freeAddr())
+	botAddr := freeAddr()
+	start("bot", botAddr)
+	if err := waitReady("http://"+botAddr+"/readyz", 30*time.Second); err != nil {
+		return nil, fmt.Errorf("bot: %w (log: %s)", err, filepath.Join(dir, "bot.log"))
+	}
+	for _, a := range workerAddrs {
+		if err := waitReady("http://"+a+"/readyz", 30*time.Second); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+	}
+	sh.ResetStats()
+	logf(s, "%s: %d users × %d messages over %s (%.0f/min offered), %d workers", mode, s.users, s.messages, s.duration,
+		float64(s.users*s.messages)/s.duration.Minutes(), s.workers)
+
+	// RSS sampling.
+	var rssMax float64
+	var rssMu sync.Mutex
+	rssCtx, rssStop := context.WithCancel(ctx)
+	defer rssStop()
+	go func() {
+		for rssCtx.Err() == nil {
+			for _, w := range workers {
+				if mb := rssMB(w.cmd.Process.Pid); mb > 0 {
+					rssMu.Lock()
+					rssMax = math.Max(rssMax, mb)
+					rssMu.Unlock()
+				}
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}()
+	if s.profileDir != "" {
+		go profile(s.profileDir, mode, map[string]string{"worker": workerAddrs[0], "bot": botAddr})
+	}
+
+	// The users.
+	tr := newTracker()
+	began := time.Now()
+	var wg sync.WaitGroup
+	for i, u := range users {
+		plan := schedule(rand.New(rand.NewPCG(uint64(i), 42)), s.messages, s.duration)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n, at := range plan {
+				if d := time.Until(began.Add(at)); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ctx.Done():
+						return
+					}
+				}
+				st, err := tg.SendText(u.ID, question(rand.New(rand.NewPCG(uint64(i), uint64(n))), n+1))
+				if err != nil {
+					fail(err)
+				}
+				tr.sent(u.ID, st.MessageID)
+			}
+		}()
+	}
+	// The replies: watch every chat.
+	watchCtx, watchStop := context.WithCancel(ctx)
+	defer watchStop()
+	go func() {
+		after := map[int64]int64{}
+		for watchCtx.Err() == nil {
+			for _, u := range users {
+				t, err := tg.Transcript(u.ID, after[u.ID])
+				if err != nil {
+					continue
+				}
+				for _, m := range t.Messages {
+					after[u.ID] = m.MessageID
+					if m.FromBot {
+						tr.reply(u.ID, m.ReplyToMessageID, time.Now())
+					}
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	sendEnd := time.Now()
+	logf(s, "all %d messages sent in %s; waiting for replies", tr.total(), sendEnd.Sub(began).Round(time.Second))
+	deadline := sendEnd.Add(s.drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if tr.unanswered() == 0 {
+			break
+		}
+		logf(s, "%d unanswered", tr.unanswered())
+		time.Sleep(time.Second)
+	}
+	time.Sleep(2 * time.Second) // late duplicates would show up now
+	watchStop()
+	if s.verbose {
+		dumpStages(workerAddrs[0])
+	}
+	rssStop()
+
+	r := tr.result()
+	r.Mode, r.Users = mode, s.users
+	st := sh.Stats()
+	r.Sheets.Reads, r.Sheets.Writes, r.Sheets.MaxReadsPerMin, r.Sheets.MaxWritesPerMin, r.Sheets.HTTP429 = st.Reads, st.Writes, st.MaxReadsPerMin, st.MaxWritesPerMin, st.HTTP429
+	ts := tg.Stats()
+	r.Telegram.Sends, r.Telegram.HTTP429 = ts.Sends, ts.HTTP429
+	rssMu.Lock()
+	r.WorkerRSSMBMax = round1(rssMax)
+	rssMu.Unlock()
+	for _, p := range procs {
+		if p.exited() {
+			return r, fmt.Errorf("%s exited during the run (log: %s)", p.name, p.log)
+		}
+	}
+	return r, nil
+}
+
+// schedule is when one user sends each of its messages, from the start of
+// the run: turns spread at random over the whole duration (so the offered
+// rate is users × messages / duration throughout the run, not only at its
+// start), a quarter of them quick bursts of 2–3 messages 0.3–1 s apart, as
+// people type.
+func schedule(rng *rand.Rand, messages int, duration time.Duration) []time.Duration {
+	var bursts []int
+	for left := messages; left > 0; {
+		n := 1
+		if rng.Float64() < 0.25 {
+			n = min(2+rng.IntN(2), left)
+		}
+		bursts = append(bursts, n)
+		left -= n
+	}
+	// The burst starts, sorted, leaving room for the burst itself at the end.
+	room := duration - 3*time.Second
+	if room <= 0 {
+		room = duration
+	}
+	starts := make([]time.Duration, len(bursts))
+	for i := range starts {
+		starts[i] = time.Duration(rng.Float64() * float64(room))
+	}
+	slices.Sort(starts)
+	var plan []time.Duration
+	for i, n := range bursts {
+		at := starts[i]
+		if k := len(plan); k > 0 && at <= plan[k-1] {
+			at = plan[k-1] + 300*time.Millisecond // never overtake one's own previous message
+		}
+		for b := 0; b < n; b++ {
+			plan = append(plan, at)
+			at += time.Duration(300+rng.IntN(700)) * time.Millisecond
+		}
+	}
+	return plan
+}
+
+var topics = []string{"Какая комиссия партнёра за сделку?", "Как зафиксировать клиента?", "Какие сейчас акции?",
+	"Как заказать Аналитику 360 по объекту?", "Когда выплачивают вознаграждение?", "Какие документы нужны для сделки?",
+	"Есть ли ипотека с господдержкой?", "Как работает эксклюзив?", "Сколько действует фиксация клиента?", "Как связаться с куратором?"}
+
+func question(rng *rand.Rand, n int) string {
+	return fmt.Sprintf("%s (%d)", topics[rng.IntN(len(topics))], n)
+}
+
+// tracker correlates replies with messages per user.
+type tracker struct {
+	mu      sync.Mutex
+	msgs    map[int64][]*sentMsg
+	replies int
+	dups    int
+	order   int
+	last    map[int64]int64
+	first   time.Time
+	lastRep time.Time
+}
+
+type sentMsg struct {
+	id       int64
+	at       time.Time
+	answered time.Time
+}
+
+func newTracker() *tracker {
+	return &tracker{msgs: map[int64][]*sentMsg{}, last: map[int64]int64{}}
+}
+
+func (t *tracker) sent(uid, id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.first.IsZero() {
+		t.first = time.Now()
+	}
+	t.msgs[uid] = append(t.msgs[uid], &sentMsg{id: id, at: time.Now()})
+}
+
+func (t *tracker) reply(uid, replyTo int64, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if replyTo == 0 {
+		return // not an answer (a notice); answers quote the message they cover
+	}
+	t.replies++
+	t.lastRep = at
+	if replyTo < t.last[uid] {
+		t.order++
+	}
+	if replyTo <= t.last[uid] {
+		t.dups++
+		return
+	}
+	t.last[uid] = replyTo
+	for _, m := range t.msgs[uid] {
+		if m.id <= replyTo && m.answered.IsZero() {
+			m.answered = at
+		}
+	}
+}
+
+func (t *tracker) total() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, ms := range t.msgs {
+		n += len(ms)
+	}
+	return n
+}
+
+func (t *tracker) unanswered() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, ms := range t.msgs {
+		for _, m := range ms {
+			if m.answered.IsZero() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (t *tracker) result() *result {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := &result{Replies: t.replies, Duplicates: t.dups, OutOfOrder: t.order}
+	var lat []float64
+	answered := 0
+	for _, ms := range t.msgs {
+		for _, m := range ms {
+			r.Messages++
+			if m.answered.IsZero() {
+				r.Lost++
+				continue
+			}
+			answered++
+			lat = append(lat, float64(m.answered.Sub(m.at).Milliseconds()))
+		}
+	}
+	dur := t.lastRep.Sub(t.first)
+	r.DurationS = round1(dur.Seconds())
+	if dur > 0 {
+		r.AnsweredPerMin = round1(float64(answered) / dur.Minutes())
+	}
+	slices.Sort(lat)
+	pct := func(p float64) int {
+		if len(lat) == 0 {
+			return 0
+		}
+		return int(lat[int(math.Ceil(p*float64(len(lat))))-1])
+	}
+	r.LatencyMs = map[string]int{"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}
+	return r
+}
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
+
+// ---- processes ----
+
+type proc struct {
+	name string
+	log  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startProc(bin, cfg string, env []string, logPath string) (*proc, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--config", cfg)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{name: filepath.Base(bin), log: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
+	return p, nil
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *proc) stop() {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(12 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func build(dir string) (string, error) {
+	out := filepath.Join(dir, "bin")
+	cmd := exec.Command("go", "build", "-o", out+string(os.PathSeparator), "./cmd/bot", "./cmd/worker", "./cmd/poller")
+	cmd.Dir = repoRoot()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	return out, nil
+}
+
+func repoRoot() string {
+	_, file, _, ok := runtime.Caller(0)
+	if ok {
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			return root
+		}
+	}
+	wd, _ := os.Getwd()
+	return wd
+}
+
+type redisServer struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startRedisServer(dir string) (*redisServer, error) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		return nil, fmt.Errorf("redis-server not installed (or pass --redis URL): %w", err)
+	}
+	addr := freeAddr()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	r := &redisServer{url: "redis://" + addr + "/0", cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(r.done) }()
+	for i := 0; i < 100; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return r, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.stop()
+	return nil, fmt.Errorf("redis-server on %s did not start", addr)
+}
+
+func (r *redisServer) stop() {
+	_ = r.cmd.Process.Kill()
+	<-r.done
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitReady(url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// rssMB reads VmRSS from /proc (Linux).
+func rssMB(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmRSS:") {
+			fields := strings.Fields(sc.Text())
+			if len(fields) >= 2 {
+				kb, _ := strconv.ParseFloat(fields[1], 64)
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
+
+// profile saves CPU profiles of the roles a few seconds into the run.
+func profile(dir, mode string, addrs map[string]string) {
+	_ = os.MkdirAll(dir, 0o755)
+	time.Sleep(10 * time.Second)
+	var wg sync.WaitGroup
+	for role, addr := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=20")
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%s.pprof", mode, role)))
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			_, _ = io.Copy(f, resp.Body)
+		}()
+	}
+	wg.Wait()
+}
+
+// dumpStages prints the chat stage histograms of one worker (means), to see
+// where a turn's time goes.
+func dumpStages(addr string) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	sums, counts := map[string]float64{}, map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		for _, suffix := range []string{"_sum", "_count"} {
+			for _, fam := range []string{"marketingbot_chat_stage_seconds", "marketingbot_sheets_quota_wait_seconds", "marketingbot_sheets_request_duration_seconds", "marketingbot_sheets_batch_operations", "marketingbot_telegram_limiter_wait_seconds"} {
+				if strings.HasPrefix(line, fam+suffix+"{") {
+					f := strings.Fields(line)
+					v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+					key := fam + f[0][len(fam+suffix):strings.Index(f[0], "}")+1]
+					if suffix == "_sum" {
+						sums[key] += v
+					} else {
+						counts[key] += v
+					}
+				}
+			}
+		}
+	}
+	keys := make([]string, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if counts[k] > 0 {
+			fmt.Fprintf(os.Stderr, "  %-90s n=%-6.0f mean=%.3f\n", k, counts[k], sums[k]/counts[k])
+		}
+	}
+}
