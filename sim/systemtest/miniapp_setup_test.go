@@ -1,4 +1,4 @@
-package miniapp_test
+package systemtest
 
 import (
 	"context"
@@ -9,16 +9,19 @@ import (
 	"marketingbot/pkg/telegram"
 )
 
-// TestSetupBot installs the menu button and commands on the Telegram
+// TestMiniAppSetupBot installs the menu button and commands on the Telegram
 // emulator and reads them back through its control API.
-func TestSetupBot(t *testing.T) {
-	s := newStack(t, stackOptions{})
-	bot, err := telegram.NewBot(s.cfg.Telegram, quiet())
+func TestMiniAppSetupBot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	s := newMiniappStack(t, miniappStackOptions{})
+	bot, err := telegram.NewBot(s.cfg.Telegram, miniappQuiet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // idempotent: a restart sets the same again
-		if err := miniapp.SetupBot(context.Background(), bot, s.cfg, s.tx); err != nil {
+		if err := miniapp.SetupBot(context.Background(), bot, s.cfg.MiniAppURL(), s.tx); err != nil {
 			t.Fatal(err)
 		}
 	}
