@@ -30,6 +30,7 @@ func TestMiniAppRefusals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	s := newMiniappStack(t, miniappStackOptions{config: func(c *config.Config) { c.Analytics.RequestsPerHour = 3 }})
 	in := miniappLaunches(t, s)
 	for _, tt := range miniappRefusalCases(in) {
@@ -170,6 +171,7 @@ func TestMiniAppUnavailable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	s := newMiniappStack(t, miniappStackOptions{})
 	good := s.initData(miniappPartnerID, time.Time{})
 
@@ -222,6 +224,7 @@ func TestMiniAppAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	s := newMiniappStack(t, miniappStackOptions{})
 	good := "tma " + s.initData(miniappPartnerID, time.Time{})
 

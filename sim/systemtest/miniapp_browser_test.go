@@ -18,6 +18,7 @@ func TestMiniAppBrowserOrder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	s := newMiniappStack(t, miniappStackOptions{backend: true, pollers: 1})
 	ctx := browser.New(t)
 	browser.FailOnException(ctx, t)

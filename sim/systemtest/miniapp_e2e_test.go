@@ -27,6 +27,7 @@ func TestMiniAppEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	s := newMiniappStack(t, miniappStackOptions{backend: true, pollers: 2})
 	initData := s.initData(miniappPartnerID, time.Time{})
 	code := miniappCode(0)
@@ -152,6 +153,7 @@ func TestMiniAppEndToEndFailures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	s := newMiniappStack(t, miniappStackOptions{backend: true, pollers: 2, config: func(c *config.Config) {
 		c.Poller.ProcessingTimeout = time.Minute
 	}})

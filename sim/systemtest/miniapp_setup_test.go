@@ -15,6 +15,7 @@ func TestMiniAppSetupBot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	s := newMiniappStack(t, miniappStackOptions{})
 	bot, err := telegram.NewBot(s.cfg.Telegram, miniappQuiet())
 	if err != nil {

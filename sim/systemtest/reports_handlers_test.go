@@ -32,6 +32,7 @@ func TestReportsProcessAndDeliver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	e := newReportsEnv(t, nil)
 	id, code := "req-ok-1", reportsCode(0)
 
@@ -114,6 +115,7 @@ func TestReportsErrorsDelivered(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	tests := []struct {
 		name   string
 		code   string
@@ -159,6 +161,7 @@ func TestReportsDeliverResumesAfterCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	tests := []struct {
 		name  string
 		fault func(e *reportsEnv)
@@ -213,6 +216,7 @@ func TestReportsDeliverConcurrentDuplicates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	e := newReportsEnv(t, nil)
 	id := "req-dup"
 	e.request(id, reportsCode(2))
@@ -243,6 +247,7 @@ func TestReportsDeliverToBlockedUser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	e := newReportsEnv(t, nil)
 	id := "req-blocked"
 	e.request(id, reportsCode(0))
@@ -290,6 +295,7 @@ func TestReportsPolish(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	block := func(s string) string {
 		s = strings.TrimPrefix(s, "<<<ТЕКСТ\n")
 		return strings.TrimSuffix(s, "\nТЕКСТ>>>")
@@ -333,6 +339,7 @@ func TestReportsScannerAppsScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	old := time.Now().Add(-30 * time.Minute)
 	recent := time.Now().Add(-2 * time.Minute)
 	e := newReportsEnv(t, [][]any{
@@ -397,6 +404,7 @@ func TestReportsScannerRecoversLostProcessing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	old := time.Now().Add(-5 * time.Minute)
 	e := newReportsEnv(t, [][]any{
 		reportsQueueRow("lost", reportsCode(0), "NEW", old, old),
@@ -423,6 +431,7 @@ func TestReportsTwoPollers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	at := time.Now().Add(-time.Minute)
 	rows := [][]any{}
 	for _, id := range []string{"a", "b", "c"} {
@@ -465,6 +474,7 @@ func TestReportsPolishWithGeminiEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	gem := geminiemu.New(geminiemu.Options{})
 	srv := httptest.NewServer(gem)
 	t.Cleanup(srv.Close)
