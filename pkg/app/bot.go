@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/hibiken/asynq"
 	"github.com/mymmrac/telego"
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,8 +86,8 @@ func NewBot(cfg *config.Config, log *slog.Logger, o BotOptions) (*Bot, error) {
 		return nil, err
 	}
 	b.texts = tx
-	b.api = miniapp.New(miniapp.Deps{Projection: projection.New(rdb, cfg.Redis.KeyPrefix), Tasks: b.client, Redis: rdb,
-		Texts: tx, Config: cfg, Log: log, Registry: reg, Now: time.Now})
+	b.api = miniapp.New(miniapp.Deps{Projection: projection.New(rdb, cfg.Redis.KeyPrefix), Tasks: b.client,
+		Limiter: redis_rate.NewLimiter(rdb), Texts: tx, Log: log, Registry: reg, Now: time.Now}, MiniAppOptions(cfg, ""))
 	b.api.Mount(b.HTTP.Mux)
 	b.insp = asynq.NewInspectorFromRedisClient(rdb)
 	reg.MustRegister(worker.NewQueueCollector(b.insp))
@@ -108,7 +109,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	go func() {
 		defer b.wg.Done()
 		// The menu button opens the Mini App; commands get their Russian descriptions.
-		retry(runCtx, b.log, "setChatMenuButton/setMyCommands", func() error { return miniapp.SetupBot(runCtx, b.tg, b.cfg, b.texts) })
+		retry(runCtx, b.log, "setChatMenuButton/setMyCommands", func() error { return miniapp.SetupBot(runCtx, b.tg, b.cfg.MiniAppURL(), b.texts) })
 	}()
 	if b.cfg.Telegram.WebhookURL != "" {
 		b.wg.Add(1)

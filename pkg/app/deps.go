@@ -92,8 +92,8 @@ func (d *deps) reportsService() *reports.Service {
 	if d.ai != nil {
 		pol = d.ai
 	}
-	return reports.New(reports.Deps{Sheets: d.sheets, Sender: d.sender, Tasks: d.tasks, Projection: d.proj, AI: pol,
-		Texts: d.texts, Config: d.cfg, Log: d.log, Registry: d.reg, Redis: d.rdb, Now: time.Now})
+	return reports.New(reports.Deps{Store: d.sheets, Sender: d.sender, Tasks: d.tasks, Inspector: asynq.NewInspectorFromRedisClient(d.rdb),
+		Projection: d.proj, AI: pol, Redis: d.rdb, Texts: d.texts, Log: d.log, Registry: d.reg, Now: time.Now}, ReportsOptions(d.cfg))
 }
 
 // promoService builds promotions; the poller runs only its scanner.

@@ -22,15 +22,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
-	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/miniapp/web"
 	"marketingbot/pkg/obs"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/redisx"
-	"marketingbot/pkg/reports"
+	"marketingbot/pkg/reportlink"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram/webapp"
 	"marketingbot/pkg/texts"
@@ -51,37 +49,80 @@ const (
 	linkTTL = time.Hour
 )
 
-// Deps are what the API needs.
+// Projection is the Redis read model the API serves from: authorized
+// partners, request statuses, promotions and stored PDFs. An order is
+// projected as NEW right away. *projection.Store implements it.
+type Projection interface {
+	Partner(ctx context.Context, telegramID int64) (projection.Partner, bool, error)
+	PutRequest(ctx context.Context, r projection.Request) error
+	Request(ctx context.Context, id string) (projection.Request, bool, error)
+	UserRequests(ctx context.Context, telegramID int64, limit int) ([]projection.Request, error)
+	Report(ctx context.Context, requestID string) ([]byte, bool, error)
+	Promotions(ctx context.Context) ([]projection.Promotion, error)
+}
+
+// Enqueuer puts an order on the bus; *asynq.Client implements it.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Limiter takes one token of a GCRA limit shared by every bot;
+// *redis_rate.Limiter implements it.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit redis_rate.Limit) (*redis_rate.Result, error)
+}
+
+// Deps are the adapters the API uses.
 type Deps struct {
-	Projection  *projection.Store
-	Tasks       *asynq.Client
-	Redis       redis.UniversalClient
-	Texts       *texts.Texts
-	Config      *config.Config
-	Log         *slog.Logger
-	Registry    prometheus.Registerer
-	Now         func() time.Time
+	Projection Projection
+	Tasks      Enqueuer
+	Limiter    Limiter
+	Texts      *texts.Texts
+	Log        *slog.Logger
+	Registry   prometheus.Registerer
+	Now        func() time.Time
+}
+
+// DefaultObjectCodePattern is the object code format used when
+// Options.ObjectCodePattern does not compile (the configuration's default).
+const DefaultObjectCodePattern = `^[A-Z]{2,4}-\d{3,8}$`
+
+// Options are the API's settings, as plain values.
+type Options struct {
+	// ObjectCodePattern is the regular expression an (upper-cased) object
+	// code must match.
+	ObjectCodePattern string
+	// RequestsPerHour caps one user's orders; 0 disables the limit.
+	RequestsPerHour int
+	// InitDataMaxAge is how old a Mini App launch (auth_date) may be.
+	InitDataMaxAge time.Duration
+	// BotToken validates initData (HMAC keyed by "WebAppData" and it).
+	BotToken string
+	// LinkSecret signs and verifies report links (reportlink.Secret of the
+	// bot token).
+	LinkSecret []byte
+	// KeyPrefix prefixes the rate limiters' Redis keys.
+	KeyPrefix string
+	// BotUsername is shown by GET /api/v1/config ("" when unknown).
 	BotUsername string
 }
 
 // API serves the Mini App and its JSON API.
 type API struct {
 	d       Deps
-	cfg     *config.Config
+	o       Options
 	tx      *texts.Texts
 	log     *slog.Logger
 	now     func() time.Time
 	keys    redisx.Keys
-	limiter *redis_rate.Limiter
 	codeRe  *regexp.Regexp
 	pattern string
-	secret  []byte
 
 	requests *prometheus.CounterVec
 }
 
 // New builds the API and registers its metrics on d.Registry.
-func New(d Deps) *API {
+func New(d Deps, o Options) *API {
 	if d.Log == nil {
 		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -92,18 +133,16 @@ func New(d Deps) *API {
 		d.Registry = prometheus.NewRegistry()
 	}
 	a := &API{
-		d: d, cfg: d.Config, tx: d.Texts, log: d.Log, now: d.Now,
-		keys:    redisx.Keys{Prefix: d.Config.Redis.KeyPrefix},
-		limiter: redis_rate.NewLimiter(d.Redis),
-		secret:  reports.ReportSecret(d.Config),
+		d: d, o: o, tx: d.Texts, log: d.Log, now: d.Now,
+		keys: redisx.Keys{Prefix: o.KeyPrefix},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "miniapp", Name: "requests_total",
 			Help: "Mini App HTTP requests by route and status code."}, []string{"route", "status"}),
 	}
-	a.pattern = d.Config.Analytics.ObjectCodePattern
+	a.pattern = o.ObjectCodePattern
 	re, err := regexp.Compile(a.pattern)
 	if err != nil {
 		// The worker's config check rejects this; the bot must still serve.
-		a.pattern = config.Defaults().Analytics.ObjectCodePattern
+		a.pattern = DefaultObjectCodePattern
 		re = regexp.MustCompile(a.pattern)
 		a.log.Error("analytics.object_code_pattern is invalid; using the default", "default", a.pattern, "err", err)
 	}
@@ -242,7 +281,7 @@ func (a *API) authed(h authedHandler) http.HandlerFunc {
 			a.fail(w, &apiError{status: http.StatusUnauthorized, code: "unauthorized"})
 			return
 		}
-		data, err := webapp.Validate(initData, a.cfg.Telegram.Token, a.cfg.Analytics.InitDataMaxAge, a.now())
+		data, err := webapp.Validate(initData, a.o.BotToken, a.o.InitDataMaxAge, a.now())
 		if errors.Is(err, webapp.ErrExpired) {
 			a.fail(w, &apiError{status: http.StatusUnauthorized, code: "expired"})
 			return
@@ -272,7 +311,7 @@ func (a *API) authed(h authedHandler) http.HandlerFunc {
 
 // limit takes one token of a per-user GCRA limit; nil means allowed.
 func (a *API) limit(ctx context.Context, name string, uid int64, l redis_rate.Limit) *apiError {
-	res, err := a.limiter.Allow(ctx, a.keys.Key("miniapp", name, strconv.FormatInt(uid, 10)), l)
+	res, err := a.d.Limiter.Allow(ctx, a.keys.Key("miniapp", name, strconv.FormatInt(uid, 10)), l)
 	if err != nil {
 		a.log.Warn("mini app rate limiter unavailable", "limit", name, "err", err)
 		return &apiError{status: http.StatusServiceUnavailable, code: "unavailable"}
@@ -289,7 +328,7 @@ func (a *API) limit(ctx context.Context, name string, uid int64, l redis_rate.Li
 
 func (a *API) getConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"object_code_pattern": a.pattern, "bot_username": a.d.BotUsername, "poll_interval_ms": pollIntervalMS,
+		"object_code_pattern": a.pattern, "bot_username": a.o.BotUsername, "poll_interval_ms": pollIntervalMS,
 	})
 }
 
@@ -328,7 +367,7 @@ func (a *API) createRequest(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	uid := c.user.ID
-	if n := a.cfg.Analytics.RequestsPerHour; n > 0 {
+	if n := a.o.RequestsPerHour; n > 0 {
 		if apiErr := a.limit(r.Context(), "analytics", uid, redis_rate.PerHour(n)); apiErr != nil {
 			a.fail(w, apiErr)
 			return
@@ -409,7 +448,7 @@ func (a *API) getReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The link is the authorization: check it before touching Redis.
-	if !reports.VerifyReportToken(a.secret, id, r.URL.Query().Get("t"), a.now()) {
+	if !reportlink.Verify(a.o.LinkSecret, id, r.URL.Query().Get("t"), a.now()) {
 		a.fail(w, &apiError{status: http.StatusUnauthorized, code: "unauthorized"})
 		return
 	}
@@ -426,7 +465,7 @@ func (a *API) getReport(w http.ResponseWriter, r *http.Request) {
 	if req, ok, err := a.d.Projection.Request(r.Context(), id); err == nil && ok {
 		code = req.ObjectCode
 	}
-	name := reports.ReportFileName(code)
+	name := reportlink.FileName(code)
 	h := w.Header()
 	// No API CSP here: a sandboxing policy keeps browsers' PDF viewers from
 	// showing the file.
@@ -485,7 +524,7 @@ func (a *API) view(r projection.Request) requestView {
 		ResultText: r.ResultText, Error: r.Error, Delivered: !r.DeliveredAt.IsZero()}
 	switch {
 	case r.HasReport:
-		v.ReportURL = reports.ReportPath(a.secret, r.ID, a.now().Add(linkTTL))
+		v.ReportURL = reportlink.Path(a.o.LinkSecret, r.ID, a.now().Add(linkTTL))
 	case r.ReportURL != "":
 		if u, err := url.Parse(r.ReportURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
 			v.ReportURL = r.ReportURL

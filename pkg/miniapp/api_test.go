@@ -1,355 +1,218 @@
 package miniapp_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
-	"marketingbot/pkg/config"
 	"marketingbot/pkg/miniapp"
 	"marketingbot/pkg/projection"
-	"marketingbot/pkg/reports"
-	"marketingbot/pkg/telegram/webapp"
-	"marketingbot/sim/testutil"
+	"marketingbot/pkg/tasks"
 )
 
-// TestRefusals is the table of calls the API must refuse: each gets its
-// status and error code, and nothing reaches the queue or the projection.
-func TestRefusals(t *testing.T) {
-	s := newStack(t, stackOptions{config: func(c *config.Config) { c.Analytics.RequestsPerHour = 3 }})
-	good := s.initData(partnerID, time.Time{})
-	stranger := s.initData(strangerID, time.Time{})
-	expired := s.initData(partnerID, time.Now().Add(-25*time.Hour))
-
-	// Forged: the same fields signed with another bot's token, and a valid
-	// signature over data whose user was then swapped.
-	fields, _ := url.ParseQuery(good)
-	forged := webapp.Sign(fields, "987654321:AnotherBotTokenAnotherBotToken00")
+// TestAuth: initData must be signed with our bot token, unaltered, not
+// older than InitDataMaxAge, and its user an authorized partner.
+func TestAuth(t *testing.T) {
+	a := newAPI(t, nil)
+	good := initData(partnerID, unitNow, botToken)
 	swapped := strings.Replace(good, url.QueryEscape(`"id":810001`), url.QueryEscape(`"id":810003`), 1)
 	if swapped == good {
 		t.Fatal("the user id was not found in the init data")
 	}
-
-	orderBody := `{"object_code":"MSK-100001"}`
 	tests := []struct {
-		name        string
-		auth        string
-		contentType string
-		body        string
-		status      int
-		code        string
+		name   string
+		auth   string
+		status int
+		code   string
+		msg    string
 	}{
-		{"no Authorization", "", "application/json", orderBody, 401, "unauthorized"},
-		{"another scheme", "Bearer " + good, "application/json", orderBody, 401, "unauthorized"},
-		{"empty init data", "tma ", "application/json", orderBody, 401, "unauthorized"},
-		{"garbage init data", "tma %zz;", "application/json", orderBody, 401, "unauthorized"},
-		{"no hash", "tma " + strings.Split(good, "&hash=")[0], "application/json", orderBody, 401, "unauthorized"},
-		{"signed with another token", "tma " + forged, "application/json", orderBody, 401, "unauthorized"},
-		{"user swapped after signing", "tma " + swapped, "application/json", orderBody, 401, "unauthorized"},
-		{"expired", "tma " + expired, "application/json", orderBody, 401, "expired"},
-		{"not a partner", "tma " + stranger, "application/json", orderBody, 403, "not_partner"},
-		{"code empty", "tma " + good, "application/json", `{"object_code":""}`, 400, "invalid_object_code"},
-		{"code missing", "tma " + good, "application/json", `{}`, 400, "invalid_object_code"},
-		{"code null", "tma " + good, "application/json", `{"object_code":null}`, 400, "invalid_object_code"},
-		{"code not a string", "tma " + good, "application/json", `{"object_code":100001}`, 400, "bad_request"},
-		{"code msk", "tma " + good, "application/json", `{"object_code":"msk"}`, 400, "invalid_object_code"},
-		{"code too short", "tma " + good, "application/json", `{"object_code":"MSK-1"}`, 400, "invalid_object_code"},
-		{"code too long", "tma " + good, "application/json", `{"object_code":"MSK-123456789"}`, 400, "invalid_object_code"},
-		{"code in Cyrillic", "tma " + good, "application/json", `{"object_code":"МСК-100001"}`, 400, "invalid_object_code"},
-		{"code with SQL", "tma " + good, "application/json", `{"object_code":"MSK-100001; DROP"}`, 400, "invalid_object_code"},
-		{"code inner newline", "tma " + good, "application/json", `{"object_code":"MSK-\n100001"}`, 400, "invalid_object_code"},
-		{"code 200 chars", "tma " + good, "application/json", `{"object_code":"` + strings.Repeat("A", 200) + `"}`, 400, "invalid_object_code"},
-		{"body not JSON", "tma " + good, "application/json", `object_code=MSK-100001`, 400, "bad_request"},
-		{"body two objects", "tma " + good, "application/json", orderBody + orderBody, 400, "bad_request"},
-		{"body too large", "tma " + good, "application/json", `{"object_code":"MSK-100001","x":"` + strings.Repeat("x", 5000) + `"}`, 413, "bad_request"},
-		{"form instead of JSON", "tma " + good, "application/x-www-form-urlencoded", orderBody, 415, "bad_request"},
+		{"valid", "tma " + good, 200, "", ""},
+		{"scheme in capitals", "TMA " + good, 200, "", ""},
+		{"just within max age", "tma " + initData(partnerID, unitNow.Add(-24*time.Hour+time.Second), botToken), 200, "", ""},
+		{"no Authorization", "", 401, "unauthorized", a.tx.MiniAppUnauthorized},
+		{"another scheme", "Bearer " + good, 401, "unauthorized", a.tx.MiniAppUnauthorized},
+		{"empty init data", "tma ", 401, "unauthorized", a.tx.MiniAppUnauthorized},
+		{"no hash", "tma " + strings.Split(good, "&hash=")[0], 401, "unauthorized", a.tx.MiniAppUnauthorized},
+		{"signed with another token", "tma " + initData(partnerID, unitNow, "987654:another-bot"), 401, "unauthorized", a.tx.MiniAppUnauthorized},
+		{"user swapped after signing", "tma " + swapped, 401, "unauthorized", a.tx.MiniAppUnauthorized},
+		{"expired", "tma " + initData(partnerID, unitNow.Add(-25*time.Hour), botToken), 401, "expired", a.tx.MiniAppExpired},
+		{"not a partner", "tma " + initData(strangerID, unitNow, botToken), 403, "not_partner", a.tx.MiniAppNotPartner},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := s.call(http.MethodPost, "/api/v1/analytics", tt.auth, tt.contentType, tt.body)
+			r := a.call(http.MethodGet, "/api/v1/me", tt.auth, "", "")
 			if r.status != tt.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
 			}
+			if tt.status == 200 {
+				return
+			}
 			body := r.json(t)
-			if body["error"] != tt.code || body["message"] == "" {
-				t.Fatalf("body %s, want error %q with a message", r.body, tt.code)
+			if body["error"] != tt.code || body["message"] != tt.msg {
+				t.Fatalf("body %s, want %q %q", r.body, tt.code, tt.msg)
 			}
-			if cc := r.header.Get("Cache-Control"); cc != "no-store" {
-				t.Errorf("Cache-Control %q", cc)
-			}
-			if n, p := s.enqueued(), s.projected(); n != 0 || p != 0 {
-				t.Fatalf("%d tasks enqueued and %d requests projected by a refused call", n, p)
+			if r.status == 401 && r.header.Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
 			}
 		})
 	}
-
-	t.Run("messages are the configured texts", func(t *testing.T) {
-		for auth, want := range map[string]string{
-			"":                s.tx.MiniAppUnauthorized,
-			"tma " + expired:  s.tx.MiniAppExpired,
-			"tma " + stranger: s.tx.MiniAppNotPartner,
-			"tma " + swapped:  s.tx.MiniAppUnauthorized,
-			"tma " + forged:   s.tx.MiniAppUnauthorized,
-		} {
-			if got := s.call(http.MethodGet, "/api/v1/me", auth, "", "").json(t)["message"]; got != want {
-				t.Errorf("message %q, want %q", got, want)
-			}
-		}
-	})
-
-	t.Run("over the hourly limit", func(t *testing.T) {
-		for i := range 3 {
-			if r := s.order(good, "msk-10000"+strconv.Itoa(i+1)); r.status != http.StatusAccepted {
-				t.Fatalf("order %d: %d %s", i+1, r.status, r.body)
-			}
-		}
-		tasksBefore, projBefore := s.enqueued(), s.projected()
-		if tasksBefore != 3 || projBefore != 3 {
-			t.Fatalf("3 accepted orders left %d tasks and %d projected requests", tasksBefore, projBefore)
-		}
-		r := s.order(good, "MSK-100009")
-		if r.status != http.StatusTooManyRequests {
-			t.Fatalf("4th order: %d %s", r.status, r.body)
-		}
-		body := r.json(t)
-		retry, _ := body["retry_after"].(float64)
-		header, _ := strconv.Atoi(r.header.Get("Retry-After"))
-		if body["error"] != "rate_limited" || retry < 60 || retry > 3600 || int(retry) != header {
-			t.Fatalf("429 body %s, Retry-After %q", r.body, r.header.Get("Retry-After"))
-		}
-		if !strings.Contains(body["message"].(string), "мин") {
-			t.Errorf("message %q does not say when to retry", body["message"])
-		}
-		if s.enqueued() != tasksBefore || s.projected() != projBefore {
-			t.Fatal("the refused order was enqueued or projected")
-		}
-		// Reading is not limited by the order budget.
-		if r := s.call(http.MethodGet, "/api/v1/analytics", "tma "+good, "", ""); r.status != http.StatusOK {
-			t.Fatalf("listing while over the order limit: %d", r.status)
-		}
-	})
 }
 
-// TestUnavailable: with Redis down, or only the task queue failing, the API
-// answers 503 and leaves nothing behind.
+// TestOrder: one accepted order is one task on the bus and one NEW request
+// in the projection, with the code normalized.
+func TestOrder(t *testing.T) {
+	a := newAPI(t, nil)
+	r := a.order(a.partner(), "  msk-100001 ")
+	if r.status != http.StatusAccepted {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	var body struct{ Request map[string]any }
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"id", "object_code", "status", "created_at", "updated_at", "result_text", "error", "report_url", "delivered"} {
+		if _, ok := body.Request[k]; !ok {
+			t.Errorf("request has no %q: %s", k, r.body)
+		}
+	}
+	id, _ := body.Request["id"].(string)
+	if body.Request["object_code"] != "MSK-100001" || body.Request["status"] != "NEW" || body.Request["delivered"] != false || len(id) != 36 {
+		t.Fatalf("%s", r.body)
+	}
+	if a.queue.count() != 1 {
+		t.Fatalf("%d tasks enqueued, want 1", a.queue.count())
+	}
+	task := a.queue.tasks[0]
+	p, err := tasks.ParseAnalyticsRequest(task)
+	if err != nil || task.Type() != tasks.TypeAnalyticsRequest || p.RequestID != id || p.ObjectCode != "MSK-100001" ||
+		p.TelegramID != partnerID || p.Requester != partnerCode || !p.CreatedAt.Equal(unitNow) {
+		t.Fatalf("task %s %+v (%v)", task.Type(), p, err)
+	}
+	got, ok := a.proj.requests[id]
+	if !ok || got.Status != "NEW" || got.TelegramID != partnerID || got.ObjectCode != "MSK-100001" {
+		t.Fatalf("projection %+v", got)
+	}
+	if r := a.order(a.partner(), "MSK-100002"); r.status != http.StatusAccepted || a.queue.count() != 2 || a.proj.count() != 2 {
+		t.Fatalf("a second order: %d, %d tasks, %d projected", r.status, a.queue.count(), a.proj.count())
+	}
+}
+
+// TestObjectCodes checks the codes against the pattern after trimming and
+// upper-casing; refused codes enqueue nothing.
+func TestObjectCodes(t *testing.T) {
+	a := newAPI(t, nil)
+	tests := []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"object_code":"spb-1234"}`, 202, ""},
+		{`{"object_code":""}`, 400, "invalid_object_code"},
+		{`{}`, 400, "invalid_object_code"},
+		{`{"object_code":null}`, 400, "invalid_object_code"},
+		{`{"object_code":100001}`, 400, "bad_request"},
+		{`{"object_code":"MSK-1"}`, 400, "invalid_object_code"},
+		{`{"object_code":"MSK-123456789"}`, 400, "invalid_object_code"},
+		{`{"object_code":"МСК-100001"}`, 400, "invalid_object_code"},
+		{`{"object_code":"MSK-100001; DROP"}`, 400, "invalid_object_code"},
+		{`{"object_code":"` + strings.Repeat("A", 200) + `"}`, 400, "invalid_object_code"},
+		{`object_code=MSK-100001`, 400, "bad_request"},
+		{`{"object_code":"MSK-100001"}{}`, 400, "bad_request"},
+		{`{"object_code":"MSK-100001","x":"` + strings.Repeat("x", 5000) + `"}`, 413, "bad_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body[:min(len(tt.body), 40)], func(t *testing.T) {
+			before := a.queue.count()
+			r := a.call(http.MethodPost, "/api/v1/analytics", a.partner(), "application/json", tt.body)
+			if r.status != tt.status || (tt.code != "" && r.json(t)["error"] != tt.code) {
+				t.Fatalf("%d %s, want %d %s", r.status, r.body, tt.status, tt.code)
+			}
+			if want := before + map[bool]int{true: 1}[tt.status == 202]; a.queue.count() != want {
+				t.Fatalf("%d tasks, want %d", a.queue.count(), want)
+			}
+		})
+	}
+	if r := a.call(http.MethodPost, "/api/v1/analytics", a.partner(), "text/plain", `{"object_code":"MSK-100001"}`); r.status != 415 {
+		t.Errorf("text/plain body: %d", r.status)
+	}
+}
+
+// TestObjectCodePatternOption: the configured pattern is served and
+// enforced; one that does not compile falls back to the default.
+func TestObjectCodePatternOption(t *testing.T) {
+	for pattern, want := range map[string]string{`^\d{4}$`: `^\d{4}$`, `^(`: miniapp.DefaultObjectCodePattern} {
+		a := newAPI(t, func(o *miniapp.Options) { o.ObjectCodePattern = pattern })
+		if got := a.call(http.MethodGet, "/api/v1/config", "", "", "").json(t)["object_code_pattern"]; got != want {
+			t.Errorf("pattern %q: served %v, want %q", pattern, got, want)
+		}
+		ok, bad := "1234", "MSK-100001"
+		if want == miniapp.DefaultObjectCodePattern {
+			ok, bad = bad, ok
+		}
+		if r := a.order(a.partner(), ok); r.status != 202 {
+			t.Errorf("pattern %q: %s refused: %d", pattern, ok, r.status)
+		}
+		if r := a.order(a.partner(), bad); r.status != 400 {
+			t.Errorf("pattern %q: %s accepted: %d", pattern, bad, r.status)
+		}
+	}
+}
+
+// TestRateLimit: RequestsPerHour orders per user, then 429 with the wait;
+// reading is not limited by it, other users are not affected, 0 disables it.
+func TestRateLimit(t *testing.T) {
+	a := newAPI(t, func(o *miniapp.Options) { o.RequestsPerHour = 3 })
+	for i := range 3 {
+		if r := a.order(a.partner(), "MSK-10000"+strconv.Itoa(i+1)); r.status != http.StatusAccepted {
+			t.Fatalf("order %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	r := a.order(a.partner(), "MSK-100009")
+	body := r.json(t)
+	retry, _ := body["retry_after"].(float64)
+	header, _ := strconv.Atoi(r.header.Get("Retry-After"))
+	if r.status != 429 || body["error"] != "rate_limited" || retry < 60 || retry > 3600 || int(retry) != header {
+		t.Fatalf("4th order: %d %s, Retry-After %q", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	if msg, _ := body["message"].(string); !strings.Contains(msg, "мин") {
+		t.Errorf("message %q does not say when to retry", msg)
+	}
+	if a.queue.count() != 3 || a.proj.count() != 3 {
+		t.Fatalf("the refused order left %d tasks, %d projected", a.queue.count(), a.proj.count())
+	}
+	if r := a.call(http.MethodGet, "/api/v1/analytics", a.partner(), "", ""); r.status != 200 {
+		t.Fatalf("listing while over the order limit: %d", r.status)
+	}
+	a.proj.partners[strangerID] = projection.Partner{TelegramID: strangerID, Code: "P-0043"}
+	if r := a.order("tma "+initData(strangerID, a.now, botToken), "MSK-100001"); r.status != 202 {
+		t.Fatalf("another partner's order: %d", r.status)
+	}
+
+	unlimited := newAPI(t, func(o *miniapp.Options) { o.RequestsPerHour = 0 })
+	for i := range 5 {
+		if r := unlimited.order(unlimited.partner(), "MSK-10000"+strconv.Itoa(i+1)); r.status != 202 {
+			t.Fatalf("RequestsPerHour 0: order %d: %d", i+1, r.status)
+		}
+	}
+}
+
+// TestUnavailable: a failing projection or queue is 503 and leaves nothing.
 func TestUnavailable(t *testing.T) {
-	s := newStack(t, stackOptions{})
-	good := s.initData(partnerID, time.Time{})
-
-	t.Run("Redis down", func(t *testing.T) {
-		s.redis.Stop()
-		r := s.order(good, "MSK-100001")
-		s.redis.Start() // empty: it persists nothing
-		s.putPartner()
-		if r.status != http.StatusServiceUnavailable || r.json(t)["error"] != "unavailable" || r.json(t)["message"] != s.tx.MiniAppUnavailable {
-			t.Fatalf("with Redis down: %d %s", r.status, r.body)
-		}
-		if n, p := s.enqueued(), s.projected(); n != 0 || p != 0 {
-			t.Fatalf("%d tasks and %d projected requests after a 503", n, p)
-		}
-	})
-
-	t.Run("enqueue fails", func(t *testing.T) {
-		// The queue lives on a Redis that is gone; the projection's is fine.
-		queueRedis := testutil.StartRedis(t)
-		broken := asynq.NewClientFromRedisClient(queueRedis.Client())
-		queueRedis.Stop()
-		mux := http.NewServeMux()
-		miniapp.New(miniapp.Deps{Projection: s.proj, Tasks: broken, Redis: s.rdb, Texts: s.tx, Config: s.cfg, Log: quiet()}).Mount(mux)
-		srv := httptest.NewServer(mux)
-		defer srv.Close()
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/analytics", strings.NewReader(`{"object_code":"MSK-100001"}`))
-		req.Header.Set("Authorization", "tma "+good)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusServiceUnavailable {
-			t.Fatalf("status %d, want 503", resp.StatusCode)
-		}
-		if p := s.projected(); p != 0 {
-			t.Fatalf("%d requests projected although the enqueue failed", p)
-		}
-		if reqs, _ := s.proj.UserRequests(context.Background(), partnerID, 10); len(reqs) != 0 {
-			t.Fatalf("the partner sees %d requests after a failed order", len(reqs))
-		}
-	})
-}
-
-// TestAPI covers the successful calls of the contract.
-func TestAPI(t *testing.T) {
-	s := newStack(t, stackOptions{})
-	good := "tma " + s.initData(partnerID, time.Time{})
-	ctx := context.Background()
-
-	t.Run("config", func(t *testing.T) {
-		r := s.call(http.MethodGet, "/api/v1/config", "", "", "")
-		body := r.json(t)
-		if r.status != 200 || body["object_code_pattern"] != s.cfg.Analytics.ObjectCodePattern || body["bot_username"] != botUsername || body["poll_interval_ms"] != 3000.0 {
-			t.Fatalf("%d %s", r.status, r.body)
-		}
-	})
-	t.Run("me", func(t *testing.T) {
-		r := s.call(http.MethodGet, "/api/v1/me", good, "", "")
-		var body struct {
-			User struct {
-				ID        int64  `json:"id"`
-				FirstName string `json:"first_name"`
-				Username  string `json:"username"`
-			} `json:"user"`
-			Partner struct{ Code, Name string } `json:"partner"`
-		}
-		if err := json.Unmarshal(r.body, &body); err != nil || r.status != 200 {
-			t.Fatalf("%d %s", r.status, r.body)
-		}
-		if body.User.ID != partnerID || body.User.FirstName != "Ольга" || body.User.Username != "olga_realty" ||
-			body.Partner.Code != partnerCode || body.Partner.Name != "Ольга Смирнова" {
-			t.Fatalf("%s", r.body)
-		}
-	})
-
-	var id string
-	t.Run("order", func(t *testing.T) {
-		r := s.order(strings.TrimPrefix(good, "tma "), "  msk-100001 ")
-		if r.status != http.StatusAccepted {
-			t.Fatalf("%d %s", r.status, r.body)
-		}
-		var body struct{ Request map[string]any }
-		if err := json.Unmarshal(r.body, &body); err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range []string{"id", "object_code", "status", "created_at", "updated_at", "result_text", "error", "report_url", "delivered"} {
-			if _, ok := body.Request[k]; !ok {
-				t.Errorf("request has no %q: %s", k, r.body)
-			}
-		}
-		id, _ = body.Request["id"].(string)
-		if body.Request["object_code"] != "MSK-100001" || body.Request["status"] != "NEW" || body.Request["delivered"] != false || len(id) != 36 {
-			t.Fatalf("%s", r.body)
-		}
-		infos, err := s.insp.ListPendingTasks("analytics")
-		if err != nil || len(infos) != 1 {
-			t.Fatalf("pending analytics tasks: %v %v", infos, err)
-		}
-		var raw map[string]any
-		_ = json.Unmarshal(infos[0].Payload, &raw)
-		if infos[0].Type != "analytics:request" || raw["request_id"] != id || raw["object_code"] != "MSK-100001" ||
-			raw["requester"] != partnerCode || raw["telegram_id"] != float64(partnerID) {
-			t.Fatalf("task %s %s", infos[0].Type, infos[0].Payload)
-		}
-	})
-
-	t.Run("list and get", func(t *testing.T) {
-		// A finished request of the partner with a stored PDF, and someone else's.
-		done := projection.Request{ID: "done-1", TelegramID: partnerID, ObjectCode: "SPB-100002", Status: "DONE", ResultText: "Итог",
-			HasReport: true, CreatedAt: time.Now().Add(-time.Hour), UpdatedAt: time.Now().Add(-time.Hour), DeliveredAt: time.Now()}
-		ext := projection.Request{ID: "ext-1", TelegramID: partnerID, ObjectCode: "KZN-100003", Status: "DONE",
-			ReportURL: "https://script.google.com/r/ext-1.pdf", CreatedAt: time.Now().Add(-2 * time.Hour), UpdatedAt: time.Now()}
-		theirs := projection.Request{ID: "theirs-1", TelegramID: strangerID, ObjectCode: "MSK-100005", Status: "NEW", CreatedAt: time.Now(), UpdatedAt: time.Now()}
-		for _, r := range []projection.Request{done, ext, theirs} {
-			if err := s.proj.PutRequest(ctx, r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := s.proj.PutReport(ctx, "done-1", []byte("%PDF-1.4 test"), time.Hour); err != nil {
-			t.Fatal(err)
-		}
-
-		var list struct{ Requests []map[string]any }
-		r := s.call(http.MethodGet, "/api/v1/analytics", good, "", "")
-		if err := json.Unmarshal(r.body, &list); err != nil || r.status != 200 {
-			t.Fatalf("%d %s", r.status, r.body)
-		}
-		var ids []string
-		for _, x := range list.Requests {
-			ids = append(ids, x["id"].(string))
-		}
-		if strings.Join(ids, ",") != id+",done-1,ext-1" {
-			t.Fatalf("list %v, want newest first and only the caller's", ids)
-		}
-		if u := list.Requests[2]["report_url"]; u != ext.ReportURL {
-			t.Errorf("external report_url %v", u)
-		}
-		link, _ := list.Requests[1]["report_url"].(string)
-		if !strings.HasPrefix(link, "/api/v1/reports/done-1.pdf?t=") || list.Requests[1]["delivered"] != true {
-			t.Fatalf("stored report: %v", list.Requests[1])
-		}
-
-		pdf := s.call(http.MethodGet, link, "", "", "")
-		if pdf.status != 200 || !bytes.HasPrefix(pdf.body, []byte("%PDF")) || pdf.header.Get("Content-Type") != "application/pdf" ||
-			!strings.Contains(pdf.header.Get("Content-Disposition"), "filename*=UTF-8''%D0%90%D0%BD%D0%B0%D0%BB%D0%B8%D1%82%D0%B8%D0%BA%D0%B0360_SPB-100002.pdf") {
-			t.Fatalf("download: %d %v %q", pdf.status, pdf.header, pdf.body)
-		}
-		for name, path := range map[string]string{
-			"no token":         "/api/v1/reports/done-1.pdf",
-			"another request":  strings.Replace(link, "done-1", "ext-1", 1),
-			"expired":          reports.ReportPath(reports.ReportSecret(s.cfg), "done-1", time.Now().Add(-time.Second)),
-			"token of another": "/api/v1/reports/done-1.pdf?t=" + url.QueryEscape(reports.ReportToken([]byte("other"), "done-1", time.Now().Add(time.Hour))),
-		} {
-			if r := s.call(http.MethodGet, path, "", "", ""); r.status != 401 || r.json(t)["error"] != "unauthorized" {
-				t.Errorf("%s: %d %s", name, r.status, r.body)
-			}
-		}
-		if r := s.call(http.MethodGet, reports.ReportPath(reports.ReportSecret(s.cfg), "gone-1", time.Now().Add(time.Hour)), "", "", ""); r.status != 404 {
-			t.Errorf("a valid link to a PDF that is not stored: %d", r.status)
-		}
-
-		if r := s.call(http.MethodGet, "/api/v1/analytics/done-1", good, "", ""); r.status != 200 || !strings.Contains(string(r.body), `"status":"DONE"`) {
-			t.Errorf("own request: %d %s", r.status, r.body)
-		}
-		for _, other := range []string{"theirs-1", "nope", strings.Repeat("x", 100)} {
-			if r := s.call(http.MethodGet, "/api/v1/analytics/"+other, good, "", ""); r.status != 404 || r.json(t)["error"] != "not_found" {
-				t.Errorf("%s: %d %s", other, r.status, r.body)
-			}
-		}
-	})
-
-	t.Run("promotions for the partner's audience", func(t *testing.T) {
-		if r := s.call(http.MethodGet, "/api/v1/promotions", good, "", ""); r.status != 200 || string(r.body) != "{\"promotions\":[]}\n" {
-			t.Fatalf("no promotions: %d %s", r.status, r.body)
-		}
-		err := s.proj.PutPromotions(ctx, []projection.Promotion{
-			{ID: "all", Title: "Всем", Audience: "all"},
-			{ID: "mine", Title: "Нам", Audience: "P-00"},
-			{ID: "other", Title: "Не нам", Audience: "Q-"},
-		}, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body struct{ Promotions []projection.Promotion }
-		r := s.call(http.MethodGet, "/api/v1/promotions", good, "", "")
-		if err := json.Unmarshal(r.body, &body); err != nil || len(body.Promotions) != 2 || body.Promotions[0].ID != "all" || body.Promotions[1].ID != "mine" {
-			t.Fatalf("%d %s", r.status, r.body)
-		}
-	})
-
-	t.Run("routing", func(t *testing.T) {
-		r := s.call(http.MethodDelete, "/api/v1/analytics", good, "", "")
-		if r.status != 405 || r.json(t)["error"] != "bad_request" || !strings.Contains(r.header.Get("Allow"), "GET") {
-			t.Errorf("DELETE: %d %v %s", r.status, r.header, r.body)
-		}
-		if r := s.call(http.MethodGet, "/api/v1/nothing", good, "", ""); r.status != 404 || r.json(t)["error"] != "not_found" {
-			t.Errorf("unknown route: %d %s", r.status, r.body)
-		}
-		app := s.call(http.MethodGet, "/app/", "", "", "")
-		if app.status != 200 || !strings.Contains(string(app.body), "app.js") ||
-			!strings.Contains(app.header.Get("Content-Security-Policy"), "script-src 'self' https://telegram.org") ||
-			app.header.Get("X-Content-Type-Options") != "nosniff" {
-			t.Errorf("app: %d %v", app.status, app.header)
-		}
-		if got := metric(t, s.reg, "marketingbot_miniapp_requests_total", map[string]string{"route": "analytics", "status": "405"}); got != 1 {
-			t.Errorf("requests_total{analytics,405} = %v", got)
-		}
-	})
+	a := newAPI(t, nil)
+	a.queue.err = errors.New("queue down")
+	if r := a.order(a.partner(), "MSK-100001"); r.status != 503 || r.json(t)["message"] != a.tx.MiniAppUnavailable {
+		t.Fatalf("enqueue fails: %d %s", r.status, r.body)
+	}
+	if a.proj.count() != 0 {
+		t.Fatal("a request was projected although the enqueue failed")
+	}
+	a.queue.err, a.proj.err = nil, errors.New("redis down")
+	if r := a.order(a.partner(), "MSK-100001"); r.status != 503 || a.queue.count() != 0 {
+		t.Fatalf("projection fails: %d, %d tasks", r.status, a.queue.count())
+	}
 }

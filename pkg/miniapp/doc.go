@@ -10,7 +10,7 @@
 // Every call except GET /api/v1/config and the pre-signed report links
 // carries "Authorization: tma <initData>". initData is checked with
 // webapp.Validate (HMAC-SHA256 keyed by "WebAppData" and the bot token,
-// constant-time, auth_date at most Config.Analytics.InitDataMaxAge old), and
+// constant-time, auth_date at most Options.InitDataMaxAge old), and
 // the user must be an authorized partner in the projection.
 //
 // # Errors
@@ -33,18 +33,21 @@
 //	POST /api/v1/analytics      {"object_code"} → 202 {"request":Request}
 //	GET  /api/v1/analytics      {"requests":[Request…]}, newest first, at most 30
 //	GET  /api/v1/analytics/{id} {"request":Request}, the caller's own only
-//	GET  /api/v1/reports/{id}.pdf?t=<token>  the PDF; the token is the authorization
+//	GET  /api/v1/reports/{id}.pdf?t=<token>  the PDF; the token (package reportlink) is the authorization
 //	GET  /api/v1/promotions     {"promotions":[…]} for the partner's audience
 //
 // Request is {"id","object_code","status","created_at","updated_at",
 // "result_text","error","report_url","delivered"}; report_url is a relative
 // signed link when a PDF is stored, Apps Script's link for its reports, or "".
 //
-// Limits: request bodies up to 4 KB; Config.Analytics.RequestsPerHour orders
+// Limits: request bodies up to 4 KB; Options.RequestsPerHour orders
 // per user (GCRA in Redis, redis_rate; 0 disables) and, against runaway
 // clients, 300 authenticated calls per minute per user (the page polls every
 // 3 s). Refused calls enqueue nothing and project nothing; an order is
 // enqueued before it is projected, so a failed enqueue leaves no trace. API
 // responses carry Cache-Control: no-store. Metrics:
 // marketingbot_miniapp_requests_total{route,status}.
+//
+// The API consumes small interfaces (Projection, Enqueuer, Limiter) and
+// Options of plain values; package app maps the configuration onto them.
 package miniapp

@@ -6,19 +6,25 @@ import (
 
 	"github.com/mymmrac/telego"
 
-	"marketingbot/pkg/config"
 	"marketingbot/pkg/texts"
 )
 
-// SetupBot installs the bot's menu button, which opens the Mini App
-// (cfg.MiniAppURL()), and its command list with Russian descriptions. Both
-// calls are idempotent; the bot runs it at start.
-func SetupBot(ctx context.Context, bot *telego.Bot, cfg *config.Config, tx *texts.Texts) error {
+// MenuBot is the part of the Bot API SetupBot calls; *telego.Bot
+// implements it.
+type MenuBot interface {
+	SetChatMenuButton(ctx context.Context, params *telego.SetChatMenuButtonParams) error
+	SetMyCommands(ctx context.Context, params *telego.SetMyCommandsParams) error
+}
+
+// SetupBot installs the bot's menu button, which opens the Mini App at
+// appURL, and its command list with Russian descriptions. Both calls are
+// idempotent; the bot runs it at start.
+func SetupBot(ctx context.Context, bot MenuBot, appURL string, tx *texts.Texts) error {
 	err := bot.SetChatMenuButton(ctx, &telego.SetChatMenuButtonParams{
 		MenuButton: &telego.MenuButtonWebApp{
 			Type:   telego.ButtonTypeWebApp,
 			Text:   tx.MenuButtonText,
-			WebApp: telego.WebAppInfo{URL: cfg.MiniAppURL()},
+			WebApp: telego.WebAppInfo{URL: appURL},
 		},
 	})
 	if err != nil {

@@ -2,59 +2,71 @@ package miniapp_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"testing"
 
+	"github.com/mymmrac/telego"
+
 	"marketingbot/pkg/miniapp"
-	"marketingbot/pkg/telegram"
+	"marketingbot/pkg/texts"
 )
 
-// TestSetupBot installs the menu button and commands on the Telegram
-// emulator and reads them back through its control API.
+// fakeMenuBot records the Bot API calls; setMenu, when set, answers
+// SetChatMenuButton instead.
+type fakeMenuBot struct {
+	menus    []*telego.SetChatMenuButtonParams
+	commands []*telego.SetMyCommandsParams
+	setMenu  func() error
+}
+
+var _ miniapp.MenuBot = (*fakeMenuBot)(nil)
+
+func (b *fakeMenuBot) SetChatMenuButton(_ context.Context, p *telego.SetChatMenuButtonParams) error {
+	if b.setMenu != nil {
+		if err := b.setMenu(); err != nil {
+			return err
+		}
+	}
+	b.menus = append(b.menus, p)
+	return nil
+}
+
+func (b *fakeMenuBot) SetMyCommands(_ context.Context, p *telego.SetMyCommandsParams) error {
+	b.commands = append(b.commands, p)
+	return nil
+}
+
+// TestSetupBot: the menu button opens the Mini App at the given URL, the
+// commands carry the configured Russian descriptions.
 func TestSetupBot(t *testing.T) {
-	s := newStack(t, stackOptions{})
-	bot, err := telegram.NewBot(s.cfg.Telegram, quiet())
+	tx, err := texts.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 2 { // idempotent: a restart sets the same again
-		if err := miniapp.SetupBot(context.Background(), bot, s.cfg, s.tx); err != nil {
-			t.Fatal(err)
-		}
+	bot := &fakeMenuBot{}
+	if err := miniapp.SetupBot(context.Background(), bot, "https://bot.example.test/app/", tx); err != nil {
+		t.Fatal(err)
 	}
-
-	var menu struct {
-		Default struct {
-			Type   string `json:"type"`
-			Text   string `json:"text"`
-			WebApp struct {
-				URL string `json:"url"`
-			} `json:"web_app"`
-		} `json:"default"`
+	if len(bot.menus) != 1 || len(bot.commands) != 1 {
+		t.Fatalf("%d menu and %d command calls, want 1 each", len(bot.menus), len(bot.commands))
 	}
-	s.getJSON(s.tgURL+"/_emulator/menu_button", &menu)
-	if menu.Default.Type != "web_app" || menu.Default.Text != s.tx.MenuButtonText || menu.Default.WebApp.URL != s.api.URL+"/app/" {
-		t.Fatalf("menu button: %+v", menu.Default)
+	menu, ok := bot.menus[0].MenuButton.(*telego.MenuButtonWebApp)
+	if !ok || menu.Type != telego.ButtonTypeWebApp || menu.Text != tx.MenuButtonText || menu.WebApp.URL != "https://bot.example.test/app/" {
+		t.Fatalf("menu button %+v", bot.menus[0].MenuButton)
 	}
-
-	var sets []struct {
-		Scope    json.RawMessage `json:"scope"`
-		Commands []struct {
-			Command     string `json:"command"`
-			Description string `json:"description"`
-		} `json:"commands"`
+	want := map[string]string{"start": tx.CommandStart, "help": tx.CommandHelp, "analytics": tx.CommandAnalytics, "operator": tx.CommandOperator}
+	got := bot.commands[0].Commands
+	if len(got) != len(want) {
+		t.Fatalf("commands %+v", got)
 	}
-	s.getJSON(s.tgURL+"/_emulator/commands", &sets)
-	if len(sets) != 1 {
-		t.Fatalf("%d command sets, want 1", len(sets))
-	}
-	want := map[string]string{"start": s.tx.CommandStart, "help": s.tx.CommandHelp, "analytics": s.tx.CommandAnalytics, "operator": s.tx.CommandOperator}
-	if len(sets[0].Commands) != len(want) {
-		t.Fatalf("commands: %+v", sets[0].Commands)
-	}
-	for _, c := range sets[0].Commands {
+	for _, c := range got {
 		if want[c.Command] == "" || c.Description != want[c.Command] {
 			t.Errorf("command /%s %q", c.Command, c.Description)
 		}
+	}
+
+	failing := &fakeMenuBot{setMenu: func() error { return errors.New("telegram down") }}
+	if err := miniapp.SetupBot(context.Background(), failing, "https://x/app/", tx); err == nil || len(failing.commands) != 0 {
+		t.Fatalf("a failed menu call: err %v, %d command calls", err, len(failing.commands))
 	}
 }

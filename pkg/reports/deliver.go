@@ -15,6 +15,7 @@ import (
 	tu "github.com/mymmrac/telego/telegoutil"
 
 	"marketingbot/pkg/domain"
+	"marketingbot/pkg/reportlink"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/telegram/tghtml"
@@ -58,14 +59,14 @@ func (s *Service) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 	}
 	defer release()
 
-	r, err := s.d.Sheets.Request(ctx, p.RequestID)
+	r, err := s.d.Store.Request(ctx, p.RequestID)
 	if errors.Is(err, domain.ErrNotFound) {
 		return fmt.Errorf("reports: deliver %s: the Queue row is gone: %w", p.RequestID, asynq.SkipRetry)
 	}
 	if err != nil {
 		return fmt.Errorf("reports: deliver %s: %w", p.RequestID, err)
 	}
-	hasReport := r.Status == domain.RequestStatusDone && IsReportURL(r.ReportURL, r.ID)
+	hasReport := r.Status == domain.RequestStatusDone && reportlink.IsOurs(r.ReportURL, r.ID)
 	switch {
 	case !r.DeliveredAt.IsZero():
 		s.project(ctx, r, hasReport)
@@ -88,7 +89,7 @@ func (s *Service) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 
 	now := s.now()
 	r.DeliveredAt, r.UpdatedAt = now, now
-	if r, err = s.d.Sheets.UpdateRequest(ctx, r, domain.RequestFieldDeliveredAt); err != nil {
+	if r, err = s.d.Store.UpdateRequest(ctx, r, domain.RequestFieldDeliveredAt); err != nil {
 		// The markers make the retry skip what was sent.
 		return fmt.Errorf("reports: deliver %s: write delivered_at: %w", r.ID, err)
 	}
@@ -147,7 +148,7 @@ func (s *Service) deliver(ctx context.Context, r domain.AnalyticsRequest) (outco
 	case stored:
 		_, err = s.d.Sender.SendDocument(ctx, &telego.SendDocumentParams{
 			ChatID:    tu.ID(r.TelegramID),
-			Document:  telego.InputFile{File: &replayableFile{name: ReportFileName(r.ObjectCode), data: pdf}},
+			Document:  telego.InputFile{File: &replayableFile{name: reportlink.FileName(r.ObjectCode), data: pdf}},
 			Caption:   caption,
 			ParseMode: telego.ModeHTML,
 		}, telegram.Options{Priority: telegram.PriorityChat, MaxWait: sendMaxWait})
@@ -207,7 +208,7 @@ func (s *Service) sendFailed(ctx context.Context, r domain.AnalyticsRequest, err
 	var flood *telegram.FloodError
 	switch {
 	case errors.Is(err, telegram.ErrBlocked):
-		if err := s.d.Sheets.SetBotBlocked(ctx, r.TelegramID, s.now()); err != nil {
+		if err := s.d.Store.SetBotBlocked(ctx, r.TelegramID, s.now()); err != nil {
 			return "", fmt.Errorf("reports: deliver %s: mark the user blocked: %w", r.ID, err)
 		}
 		s.log.Info("analytics result not delivered: the user blocked the bot", "request_id", r.ID, "telegram_id", r.TelegramID)
@@ -224,7 +225,7 @@ func (s *Service) sendFailed(ctx context.Context, r domain.AnalyticsRequest, err
 // externalURL is the row's report link when it is someone else's (Apps
 // Script) and safe to put into a message.
 func externalURL(r domain.AnalyticsRequest) string {
-	if r.ReportURL == "" || IsReportURL(r.ReportURL, r.ID) {
+	if r.ReportURL == "" || reportlink.IsOurs(r.ReportURL, r.ID) {
 		return ""
 	}
 	u, err := url.Parse(r.ReportURL)

@@ -1,6 +1,6 @@
-// Package reports is the worker and poller side of Analytics 360 (DESIGN.md
-// §5): the Queue-sheet protocol that turns a Mini App order into a report in
-// the partner's chat.
+// Package reports is the worker and poller side of Analytics 360 (see
+// docs/ARCHITECTURE.md, "Features"): the Queue-sheet protocol that turns a
+// Mini App order into a report in the partner's chat.
 //
 //	Mini App → analytics:request → Queue row NEW (A id, B created_at, C object_code,
 //	D telegram_id, E requester) → PROCESSING → DONE (K result_text, H report_url)
@@ -10,7 +10,7 @@
 // engine, enqueues analytics:process. HandleProcess claims the row, runs
 // package analytics over the cached Listings sheet, optionally lets Gemini
 // polish the wording (accepted only when every number is unchanged), stores
-// the PDF in Redis for Config.Analytics.ReportTTL and writes DONE with a
+// the PDF in Redis for Options.ReportTTL and writes DONE with a
 // signed link to it; an unknown object becomes ERROR «объект не найден».
 // With engine apps_script Google Apps Script does the processing and this
 // package only follows the protocol: it never touches NEW or PROCESSING rows,
@@ -18,7 +18,7 @@
 //
 // The Scanner (poller) reads the Queue sheet once per scan, enqueues a
 // delivery for every DONE/ERROR row without delivered_at, turns PROCESSING
-// rows older than Poller.ProcessingTimeout into ERROR (re-reading just that
+// rows older than Options.ProcessingTimeout into ERROR (re-reading just that
 // row first, so a result that landed meanwhile wins), re-enqueues NEW rows
 // whose process task was lost or archived, and keeps the Redis projection
 // the bot shows in the Mini App. Every task carries a TaskID derived from the
@@ -33,9 +33,12 @@
 // only window left is a crash between Telegram accepting a message and the
 // marker being written, which at-least-once delivery cannot close.
 //
-// Report links: ReportURL signs "/api/v1/reports/<id>.pdf" with an
-// HMAC-SHA256 token that embeds its expiry (ReportToken, VerifyReportToken),
-// keyed by ReportSecret, which both the worker and the bot derive from the
-// bot token. The bot (package miniapp) serves the PDF from Redis to anyone
+// Report links: the DONE row's report_url is a link signed by package
+// reportlink, whose key both the worker and the bot derive from the bot
+// token. The bot (package miniapp) serves the PDF from Redis to anyone
 // holding a valid link.
+//
+// The service consumes small interfaces (Store, Sender, Enqueuer, Inspector,
+// Projection, Polisher) and Options of plain values; package app maps the
+// configuration and the adapters onto them.
 package reports

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/tasks"
-	"marketingbot/sim/testutil"
 )
 
 func TestNumberSet(t *testing.T) {
@@ -80,7 +80,7 @@ func TestAcceptPolished(t *testing.T) {
 // TestTaskIDs pins the TaskIDs the scanner inspects to the ones the tasks
 // constructors set.
 func TestTaskIDs(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: testutil.StartRedis(t).Addr()})
+	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
 	defer rdb.Close()
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()

@@ -13,6 +13,7 @@ import (
 	"marketingbot/pkg/ai"
 	"marketingbot/pkg/analytics"
 	"marketingbot/pkg/domain"
+	"marketingbot/pkg/reportlink"
 	"marketingbot/pkg/tasks"
 )
 
@@ -47,7 +48,7 @@ func (s *Service) HandleProcess(ctx context.Context, t *asynq.Task) error {
 	}
 	defer release()
 
-	r, err := s.d.Sheets.Request(ctx, p.RequestID)
+	r, err := s.d.Store.Request(ctx, p.RequestID)
 	if errors.Is(err, domain.ErrNotFound) {
 		return fmt.Errorf("reports: process %s: the Queue row is gone: %w", p.RequestID, asynq.SkipRetry)
 	}
@@ -62,7 +63,7 @@ func (s *Service) HandleProcess(ctx context.Context, t *asynq.Task) error {
 		// an attempt that did not finish.
 	case domain.RequestStatusNew:
 		r.Status, r.UpdatedAt = domain.RequestStatusProcessing, s.now()
-		if r, err = s.d.Sheets.UpdateRequest(ctx, r, domain.RequestFieldStatus); err != nil {
+		if r, err = s.d.Store.UpdateRequest(ctx, r, domain.RequestFieldStatus); err != nil {
 			return fmt.Errorf("reports: claim %s: %w", r.ID, err)
 		}
 		s.project(ctx, r, false)
@@ -72,7 +73,7 @@ func (s *Service) HandleProcess(ctx context.Context, t *asynq.Task) error {
 	}
 
 	start := time.Now()
-	listings, err := s.d.Sheets.Listings(ctx)
+	listings, err := s.d.Store.Listings(ctx)
 	if err != nil {
 		return fmt.Errorf("reports: process %s: %w", r.ID, err)
 	}
@@ -94,13 +95,13 @@ func (s *Service) HandleProcess(ctx context.Context, t *asynq.Task) error {
 	}
 	summary := s.polish(ctx, r.ID, rep.Summary())
 
-	if err := s.d.Projection.PutReport(ctx, r.ID, pdf, s.cfg.Analytics.ReportTTL); err != nil {
+	if err := s.d.Projection.PutReport(ctx, r.ID, pdf, s.o.ReportTTL); err != nil {
 		return fmt.Errorf("reports: process %s: %w", r.ID, err)
 	}
 	now := s.now()
 	r.Status, r.ResultText, r.Error, r.UpdatedAt = domain.RequestStatusDone, summary, "", now
-	r.ReportURL = ReportURL(s.cfg, r.ID, now.Add(s.cfg.Analytics.ReportTTL))
-	if r, err = s.d.Sheets.UpdateRequest(ctx, r, domain.RequestFieldStatus, domain.RequestFieldResultText, domain.RequestFieldReportURL, domain.RequestFieldError); err != nil {
+	r.ReportURL = reportlink.URL(s.o.PublicURL, s.o.LinkSecret, r.ID, now.Add(s.o.ReportTTL))
+	if r, err = s.d.Store.UpdateRequest(ctx, r, domain.RequestFieldStatus, domain.RequestFieldResultText, domain.RequestFieldReportURL, domain.RequestFieldError); err != nil {
 		return fmt.Errorf("reports: process %s: write result: %w", r.ID, err)
 	}
 	s.project(ctx, r, true)
@@ -114,7 +115,7 @@ func (s *Service) HandleProcess(ctx context.Context, t *asynq.Task) error {
 // fail writes ERROR with a reason for the partner; the poller delivers it.
 func (s *Service) fail(ctx context.Context, r domain.AnalyticsRequest, reason string, start time.Time) error {
 	r.Status, r.Error, r.UpdatedAt = domain.RequestStatusError, reason, s.now()
-	r, err := s.d.Sheets.UpdateRequest(ctx, r, domain.RequestFieldStatus, domain.RequestFieldError)
+	r, err := s.d.Store.UpdateRequest(ctx, r, domain.RequestFieldStatus, domain.RequestFieldError)
 	if err != nil {
 		return fmt.Errorf("reports: process %s: write error: %w", r.ID, err)
 	}
@@ -133,7 +134,7 @@ func (s *Service) engine(listings []domain.Listing) *analytics.Engine {
 	defer s.engMu.Unlock()
 	if s.eng == nil || !sameSlice(s.engFor, listings) {
 		opts := analytics.DefaultOptions()
-		opts.Location = s.cfg.Location()
+		opts.Location = s.o.Location // nil: the engine's default
 		s.eng, s.engFor = analytics.NewEngine(listings, opts), listings
 	}
 	return s.eng
@@ -161,11 +162,11 @@ const polishSystem = `Ты редактор отчётов для риелтор
 // answer is taken only if it carries exactly the numbers of the original:
 // the figures always come from the engine, never from the model.
 func (s *Service) polish(ctx context.Context, requestID, summary string) string {
-	if s.d.AI == nil || !s.cfg.Gemini.PolishAnalytics {
+	if s.d.AI == nil || !s.o.Polish {
 		return summary
 	}
 	out, err := s.d.AI.Generate(ctx, ai.Request{
-		Model:  s.cfg.Gemini.AnalysisModel,
+		Model:  s.o.PolishModel,
 		System: polishSystem,
 		Turns:  []ai.Turn{{Role: ai.RoleUser, Text: polishOpen + "\n" + summary + "\n" + polishClose}},
 	})

@@ -28,7 +28,7 @@ func (s *Service) HandleRequest(ctx context.Context, t *asynq.Task) error {
 	if created.IsZero() {
 		created = now
 	}
-	row, err := s.d.Sheets.AppendRequest(ctx, domain.AnalyticsRequest{
+	row, err := s.d.Store.AppendRequest(ctx, domain.AnalyticsRequest{
 		ID: p.RequestID, CreatedAt: created, ObjectCode: p.ObjectCode, TelegramID: p.TelegramID,
 		Requester: p.Requester, Status: domain.RequestStatusNew, UpdatedAt: now,
 	})

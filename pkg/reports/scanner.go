@@ -11,6 +11,7 @@ import (
 
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/projection"
+	"marketingbot/pkg/reportlink"
 	"marketingbot/pkg/scan"
 	"marketingbot/pkg/tasks"
 )
@@ -24,8 +25,8 @@ const (
 	reverifyAfter = 10 * time.Minute
 )
 
-// Scanner returns the Queue scanner; the poller runs it every
-// Config.Poller.Interval.
+// Scanner returns the Queue scanner; the poller runs it every poll
+// interval (poller.interval in the configuration).
 func (s *Service) Scanner() scan.Scanner {
 	return scan.ScanFunc{N: "queue", F: s.scan}
 }
@@ -39,7 +40,7 @@ type seenRow struct {
 // scan reads the Queue sheet once and acts on every row.
 func (s *Service) scan(ctx context.Context) error {
 	readAt := s.now()
-	rows, err := s.d.Sheets.Requests(ctx)
+	rows, err := s.d.Store.Requests(ctx)
 	if err != nil {
 		return fmt.Errorf("reports: scan: %w", err)
 	}
@@ -54,7 +55,7 @@ func (s *Service) scan(ctx context.Context) error {
 		switch {
 		case r.Status.Final() && r.DeliveredAt.IsZero():
 			errs = append(errs, s.enqueueDeliver(ctx, r.ID))
-		case r.Status == domain.RequestStatusProcessing && now.Sub(lastChange(r)) > s.cfg.Poller.ProcessingTimeout:
+		case r.Status == domain.RequestStatusProcessing && now.Sub(lastChange(r)) > s.o.ProcessingTimeout:
 			timedOut, err := s.timeout(ctx, r)
 			if err != nil {
 				errs = append(errs, err)
@@ -107,7 +108,7 @@ func (s *Service) enqueueDeliver(ctx context.Context, id string) error {
 // timeout turns a row stuck in PROCESSING into ERROR. The row is read again
 // first: the engine (or Apps Script) may have finished since the scan's read.
 func (s *Service) timeout(ctx context.Context, r domain.AnalyticsRequest) (domain.AnalyticsRequest, error) {
-	fresh, err := s.d.Sheets.Request(ctx, r.ID)
+	fresh, err := s.d.Store.Request(ctx, r.ID)
 	if errors.Is(err, domain.ErrNotFound) {
 		return r, nil
 	}
@@ -115,11 +116,11 @@ func (s *Service) timeout(ctx context.Context, r domain.AnalyticsRequest) (domai
 		return r, fmt.Errorf("reports: timeout %s: %w", r.ID, err)
 	}
 	now := s.now()
-	if fresh.Status != domain.RequestStatusProcessing || now.Sub(lastChange(fresh)) <= s.cfg.Poller.ProcessingTimeout {
+	if fresh.Status != domain.RequestStatusProcessing || now.Sub(lastChange(fresh)) <= s.o.ProcessingTimeout {
 		return fresh, nil
 	}
 	fresh.Status, fresh.Error, fresh.UpdatedAt = domain.RequestStatusError, s.tx.AnalyticsTimeout, now
-	if fresh, err = s.d.Sheets.UpdateRequest(ctx, fresh, domain.RequestFieldStatus, domain.RequestFieldError); err != nil {
+	if fresh, err = s.d.Store.UpdateRequest(ctx, fresh, domain.RequestFieldStatus, domain.RequestFieldError); err != nil {
 		return r, fmt.Errorf("reports: timeout %s: %w", r.ID, err)
 	}
 	s.project(ctx, fresh, false)
@@ -147,11 +148,11 @@ func (s *Service) mirror(ctx context.Context, r domain.AnalyticsRequest, readAt,
 	if err != nil {
 		return err
 	}
-	hasReport := r.Status == domain.RequestStatusDone && IsReportURL(r.ReportURL, r.ID) &&
-		now.Before(r.CreatedAt.Add(s.cfg.Analytics.ReportTTL))
+	hasReport := r.Status == domain.RequestStatusDone && reportlink.IsOurs(r.ReportURL, r.ID) &&
+		now.Before(r.CreatedAt.Add(s.o.ReportTTL))
 	want := s.projected(r, hasReport)
 	if ok {
-		want.HasReport = want.HasReport || (cur.HasReport && IsReportURL(r.ReportURL, r.ID))
+		want.HasReport = want.HasReport || (cur.HasReport && reportlink.IsOurs(r.ReportURL, r.ID))
 		switch {
 		case sameState(cur, want):
 			s.remember(r.ID, fp, now)

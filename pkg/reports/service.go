@@ -12,54 +12,126 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/mymmrac/telego"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/ai"
 	"marketingbot/pkg/analytics"
-	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/obs"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/redisx"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/reportlink"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/texts"
 )
 
+// Store is what the protocol reads and writes in the spreadsheet: the Queue
+// sheet, the Listings sheet the engine analyses and the Auth sheet's
+// bot_blocked_at. The sheets gateway implements it.
+type Store interface {
+	AppendRequest(ctx context.Context, r domain.AnalyticsRequest) (domain.AnalyticsRequest, error)
+	Request(ctx context.Context, id string) (domain.AnalyticsRequest, error)
+	Requests(ctx context.Context) ([]domain.AnalyticsRequest, error)
+	UpdateRequest(ctx context.Context, r domain.AnalyticsRequest, fields ...domain.RequestField) (domain.AnalyticsRequest, error)
+	Listings(ctx context.Context) ([]domain.Listing, error)
+	SetBotBlocked(ctx context.Context, telegramID int64, at time.Time) error
+}
+
+// Sender sends to Telegram within the fleet's flood limits; *telegram.Sender
+// implements it.
+type Sender interface {
+	SendMessage(ctx context.Context, p *telego.SendMessageParams, o telegram.Options) (*telego.Message, error)
+	SendDocument(ctx context.Context, p *telego.SendDocumentParams, o telegram.Options) (*telego.Message, error)
+}
+
+// Enqueuer puts a task on the bus; *asynq.Client implements it.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Inspector looks up and removes a task by its id, so the scanner can
+// replace one that was archived; *asynq.Inspector implements it.
+type Inspector interface {
+	GetTaskInfo(queue, id string) (*asynq.TaskInfo, error)
+	DeleteTask(queue, id string) error
+}
+
+// Projection is the Redis read model the bot serves: request statuses and
+// the stored PDFs; *projection.Store implements it.
+type Projection interface {
+	PutRequest(ctx context.Context, r projection.Request) error
+	Request(ctx context.Context, id string) (projection.Request, bool, error)
+	PutReport(ctx context.Context, requestID string, pdf []byte, ttl time.Duration) error
+	Report(ctx context.Context, requestID string) ([]byte, bool, error)
+}
+
 // Polisher rephrases a summary; *ai.Client implements it. A nil Polisher
-// (or gemini.polish_analytics false) keeps the engine's wording.
+// (or Options.Polish false) keeps the engine's wording.
 type Polisher interface {
 	Generate(ctx context.Context, req ai.Request) (string, error)
 }
 
-// Deps are what the service needs. Sender is used by HandleDeliver only, AI
-// by HandleProcess only; the poller may leave both nil.
+// Deps are the adapters the service uses. Sender is used by HandleDeliver
+// only, AI by HandleProcess only; the poller may leave both nil. Without an
+// Inspector the scanner cannot replace an archived task. Redis holds the
+// per-step locks and the delivery markers.
 type Deps struct {
-	Sheets     *sheets.Gateway
-	Sender     *telegram.Sender
-	Tasks      *asynq.Client
-	Projection *projection.Store
+	Store      Store
+	Sender     Sender
+	Tasks      Enqueuer
+	Inspector  Inspector
+	Projection Projection
 	AI         Polisher
+	Redis      redis.UniversalClient
 	Texts      *texts.Texts
-	Config     *config.Config
 	Log        *slog.Logger
 	Registry   prometheus.Registerer
-	Redis      redis.UniversalClient
 	Now        func() time.Time
+}
+
+// The engines Options.Engine names.
+const (
+	EngineBuiltin    = "builtin"     // this package processes NEW rows
+	EngineAppsScript = "apps_script" // Google Apps Script does; we only deliver
+)
+
+// Options are the settings of Analytics 360, as plain values.
+type Options struct {
+	// Engine is EngineBuiltin or EngineAppsScript; anything but
+	// EngineAppsScript means the built-in engine.
+	Engine string
+	// ReportTTL is how long a PDF stays in Redis, and so how long its
+	// link is valid.
+	ReportTTL time.Duration
+	// ProcessingTimeout turns a row PROCESSING for longer into ERROR.
+	ProcessingTimeout time.Duration
+	// Location is the time zone of the engine's calendar (nil: the
+	// engine's default, Moscow).
+	Location *time.Location
+	// KeyPrefix prefixes every Redis key of this service.
+	KeyPrefix string
+	// PublicURL is the bot's public base URL; the report links written
+	// into the sheet start with it.
+	PublicURL string
+	// LinkSecret signs report links (reportlink.Secret of the bot token).
+	LinkSecret []byte
+	// Polish lets PolishModel rephrase the summary (numbers unchanged).
+	Polish      bool
+	PolishModel string
 }
 
 // Service implements the Analytics 360 task handlers and the Queue scanner.
 type Service struct {
-	d         Deps
-	cfg       *config.Config
-	tx        *texts.Texts
-	log       *slog.Logger
-	now       func() time.Time
-	keys      redisx.Keys
-	inspector *asynq.Inspector
-	m         metrics
+	d    Deps
+	o    Options
+	tx   *texts.Texts
+	log  *slog.Logger
+	now  func() time.Time
+	keys redisx.Keys
+	m    metrics
 
 	engMu  sync.Mutex
 	eng    *analytics.Engine
@@ -76,7 +148,7 @@ type metrics struct {
 }
 
 // New builds the service and registers its metrics on d.Registry.
-func New(d Deps) *Service {
+func New(d Deps, o Options) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -87,8 +159,8 @@ func New(d Deps) *Service {
 		d.Registry = prometheus.NewRegistry()
 	}
 	s := &Service{
-		d: d, cfg: d.Config, tx: d.Texts, log: d.Log, now: d.Now,
-		keys: redisx.Keys{Prefix: d.Config.Redis.KeyPrefix},
+		d: d, o: o, tx: d.Texts, log: d.Log, now: d.Now,
+		keys: redisx.Keys{Prefix: o.KeyPrefix},
 		seen: map[string]seenRow{},
 		m: metrics{
 			requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "analytics", Name: "requests_total",
@@ -100,9 +172,6 @@ func New(d Deps) *Service {
 				Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}),
 		},
 	}
-	if d.Redis != nil {
-		s.inspector = asynq.NewInspectorFromRedisClient(d.Redis)
-	}
 	for _, o := range []string{"done", "error"} {
 		s.m.requests.WithLabelValues(o)
 	}
@@ -113,7 +182,7 @@ func New(d Deps) *Service {
 	return s
 }
 
-func (s *Service) builtin() bool { return s.cfg.Analytics.Engine != "apps_script" }
+func (s *Service) builtin() bool { return s.o.Engine != EngineAppsScript }
 
 // ---- projection ----
 
@@ -139,7 +208,7 @@ func (s *Service) projected(r domain.AnalyticsRequest, hasReport bool) projectio
 	if p.UpdatedAt.IsZero() {
 		p.UpdatedAt = r.CreatedAt
 	}
-	if r.ReportURL != "" && !IsReportURL(r.ReportURL, r.ID) {
+	if r.ReportURL != "" && !reportlink.IsOurs(r.ReportURL, r.ID) {
 		p.ReportURL = r.ReportURL // external (Apps Script); ours is re-signed by the bot
 	}
 	return p
@@ -194,10 +263,10 @@ func (s *Service) ensureTask(ctx context.Context, t *asynq.Task, id string, stal
 	if !tasks.IsDuplicate(err) {
 		return false, fmt.Errorf("reports: enqueue %s: %w", id, err)
 	}
-	if s.inspector == nil {
+	if s.d.Inspector == nil {
 		return false, nil
 	}
-	info, err := s.inspector.GetTaskInfo(queue, id)
+	info, err := s.d.Inspector.GetTaskInfo(queue, id)
 	if err != nil {
 		if errors.Is(err, asynq.ErrTaskNotFound) {
 			// Gone between the enqueue and the look-up: try once more.
@@ -211,11 +280,11 @@ func (s *Service) ensureTask(ctx context.Context, t *asynq.Task, id string, stal
 		return false, fmt.Errorf("reports: inspect task %s: %w", id, err)
 	}
 	stale := info.State == asynq.TaskStateArchived ||
-		(info.State == asynq.TaskStateCompleted && !info.CompletedAt.IsZero() && time.Since(info.CompletedAt) > staleAfter)
+		(info.State == asynq.TaskStateCompleted && !info.CompletedAt.IsZero() && s.now().Sub(info.CompletedAt) > staleAfter)
 	if !stale {
 		return false, nil
 	}
-	if err := s.inspector.DeleteTask(queue, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+	if err := s.d.Inspector.DeleteTask(queue, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 		return false, fmt.Errorf("reports: delete stale task %s: %w", id, err)
 	}
 	s.log.Info("analytics task re-enqueued", "task_id", id, "was", info.State.String())

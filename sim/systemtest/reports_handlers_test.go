@@ -1,4 +1,4 @@
-package reports_test
+package systemtest
 
 import (
 	"bytes"
@@ -14,32 +14,37 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"marketingbot/pkg/ai"
-	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
+	"marketingbot/pkg/reportlink"
 	"marketingbot/pkg/reports"
 	"marketingbot/pkg/tasks"
 	geminiemu "marketingbot/sim/emulator/gemini"
 	sheetsemu "marketingbot/sim/emulator/sheets"
 	tgemu "marketingbot/sim/emulator/telegram"
+	"marketingbot/sim/world"
 )
 
-// TestProcessAndDeliver walks one request through the protocol by calling
+// TestReportsProcessAndDeliver walks one request through the protocol by calling
 // the handlers the way the worker does, each step checked in the sheet, the
 // projection and the chat; every handler is then run again to show it is
 // idempotent.
-func TestProcessAndDeliver(t *testing.T) {
-	e := newEnv(t, nil)
-	id, code := "req-ok-1", codes[0]
+func TestReportsProcessAndDeliver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
+	e := newReportsEnv(t, nil)
+	id, code := "req-ok-1", reportsCode(0)
 
 	e.request(id, code)
-	if r := e.row(id); r.Status != domain.RequestStatusNew || r.ObjectCode != code || r.TelegramID != userID || r.Requester != partner {
+	if r := e.row(id); r.Status != domain.RequestStatusNew || r.ObjectCode != code || r.TelegramID != reportsUserID || r.Requester != reportsPartner {
 		t.Fatalf("after request: %+v", r)
 	}
 	if st := e.taskState("analytics:process:" + id); st != "pending" {
 		t.Fatalf("process task state %q, want pending", st)
 	}
 	e.request(id, code) // a retried request task appends nothing
-	if rows, _ := e.gw.Requests(ctxT(t)); len(rows) != 1 {
+	if rows, _ := e.gw.Requests(reportsCtx(t)); len(rows) != 1 {
 		t.Fatalf("%d rows after a retried request, want 1", len(rows))
 	}
 
@@ -51,21 +56,21 @@ func TestProcessAndDeliver(t *testing.T) {
 		t.Fatalf("after process: status %s error %q text %q", r.Status, r.Error, r.ResultText)
 	}
 	u, err := url.Parse(r.ReportURL)
-	if err != nil || u.Scheme+"://"+u.Host != e.cfg.HTTP.PublicURL || !reports.IsReportURL(r.ReportURL, id) {
+	if err != nil || u.Scheme+"://"+u.Host != e.cfg.HTTP.PublicURL || !reportlink.IsOurs(r.ReportURL, id) {
 		t.Fatalf("report_url %q is not our signed link", r.ReportURL)
 	}
-	if !reports.VerifyReportToken(reports.ReportSecret(e.cfg), id, u.Query().Get("t"), time.Now()) {
+	if !reportlink.Verify(reportlink.Secret(e.cfg.Telegram.Token), id, u.Query().Get("t"), time.Now()) {
 		t.Fatal("report_url token does not verify")
 	}
-	pdf, ok, err := e.proj.Report(ctxT(t), id)
+	pdf, ok, err := e.proj.Report(reportsCtx(t), id)
 	if err != nil || !ok || !bytes.HasPrefix(pdf, []byte("%PDF")) {
 		t.Fatalf("stored report: ok=%v err=%v", ok, err)
 	}
-	p, _, _ := e.proj.Request(ctxT(t), id)
+	p, _, _ := e.proj.Request(reportsCtx(t), id)
 	if p.Status != "DONE" || !p.HasReport || p.ResultText != r.ResultText || !p.DeliveredAt.IsZero() {
 		t.Fatalf("projection after process: %+v", p)
 	}
-	if got := metric(t, e.reg, "marketingbot_analytics_requests_total", "done"); got != 1 {
+	if got := reportsMetric(t, e.reg, "marketingbot_analytics_requests_total", "done"); got != 1 {
 		t.Errorf("requests_total{done} = %v", got)
 	}
 
@@ -73,10 +78,10 @@ func TestProcessAndDeliver(t *testing.T) {
 		t.Fatalf("HandleDeliver: %v", err)
 	}
 	msgs := e.chat()
-	if n, d := counts(msgs); n != 1 || d != 1 {
+	if n, d := reportsCounts(msgs); n != 1 || d != 1 {
 		t.Fatalf("chat has %d texts and %d documents, want 1 and 1", n, d)
 	}
-	if !contains(msgs[0].Text, "Аналитика 360 — объект "+code, "Цена:") {
+	if !reportsContains(msgs[0].Text, "Аналитика 360 — объект "+code, "Цена:") {
 		t.Errorf("summary message: %q", msgs[0].Text)
 	}
 	doc := msgs[1].Document
@@ -86,7 +91,7 @@ func TestProcessAndDeliver(t *testing.T) {
 	if r := e.row(id); r.DeliveredAt.IsZero() {
 		t.Fatal("delivered_at not written")
 	}
-	if p, _, _ := e.proj.Request(ctxT(t), id); p.DeliveredAt.IsZero() {
+	if p, _, _ := e.proj.Request(reportsCtx(t), id); p.DeliveredAt.IsZero() {
 		t.Error("projection not marked delivered")
 	}
 
@@ -100,26 +105,30 @@ func TestProcessAndDeliver(t *testing.T) {
 	if got := len(e.chat()); got != 2 {
 		t.Fatalf("chat has %d messages after re-running the handlers, want 2", got)
 	}
-	if got := metric(t, e.reg, "marketingbot_analytics_deliveries_total", "ok"); got != 1 {
+	if got := reportsMetric(t, e.reg, "marketingbot_analytics_deliveries_total", "ok"); got != 1 {
 		t.Errorf("deliveries_total{ok} = %v", got)
 	}
 }
 
-// TestErrorsDelivered covers the ERROR results a partner must be told about.
-func TestErrorsDelivered(t *testing.T) {
+// TestReportsErrorsDelivered covers the ERROR results a partner must be told about.
+func TestReportsErrorsDelivered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	tests := []struct {
 		name   string
 		code   string
-		reason func(e *env) string
+		reason func(e *reportsEnv) string
 	}{
-		{"unknown object", "MSK-99999999", func(e *env) string { return e.tx.AnalyticsNotFound }},
-		{"object without area", "BAD-100001", func(e *env) string { return e.tx.AnalyticsInvalidObject }},
+		{"unknown object", "MSK-99999999", func(e *reportsEnv) string { return e.tx.AnalyticsNotFound }},
+		{"object without area", "BAD-100001", func(e *reportsEnv) string { return e.tx.AnalyticsInvalidObject }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, nil)
+			e := newReportsEnv(t, nil)
 			// A listing a person left without area and price.
-			if err := e.gw.Write(ctxT(t), e.cfg.Sheets.Titles.Listings+"!A"+strconv.Itoa(len(listings)+2),
+			if err := e.gw.Write(reportsCtx(t), e.cfg.Sheets.Titles.Listings+"!A"+strconv.Itoa(len(reportsMarket().listings)+2),
 				[][]any{{"BAD-100001", "квартира", "Москва", "Арбат", "ул. Арбат, 1", 2, "", 3, "", "2025-01-01", "active"}}); err != nil {
 				t.Fatal(err)
 			}
@@ -136,7 +145,7 @@ func TestErrorsDelivered(t *testing.T) {
 				t.Fatalf("HandleDeliver: %v", err)
 			}
 			msgs := e.chat()
-			if len(msgs) != 1 || !contains(msgs[0].Text, tt.code, want) {
+			if len(msgs) != 1 || !reportsContains(msgs[0].Text, tt.code, want) {
 				t.Fatalf("chat: %+v", msgs)
 			}
 			if r := e.row(id); r.DeliveredAt.IsZero() {
@@ -146,21 +155,25 @@ func TestErrorsDelivered(t *testing.T) {
 	}
 }
 
-// TestDeliverResumesAfterCrash interrupts a delivery at each step and shows
+// TestReportsDeliverResumesAfterCrash interrupts a delivery at each step and shows
 // that the retry sends only what is missing.
-func TestDeliverResumesAfterCrash(t *testing.T) {
+func TestReportsDeliverResumesAfterCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	tests := []struct {
 		name  string
-		fault func(e *env)
+		fault func(e *reportsEnv)
 		// what the chat holds after the failed attempt
 		texts, docs int
 	}{
-		{"delivered_at write fails", func(e *env) {
+		{"delivered_at write fails", func(e *reportsEnv) {
 			if err := e.emu.InjectFault(sheetsemu.Fault{Status: 400, Count: 1, Methods: []string{"values.batchUpdate"}}); err != nil {
 				e.t.Fatal(err)
 			}
 		}, 1, 1},
-		{"PDF upload fails", func(e *env) {
+		{"PDF upload fails", func(e *reportsEnv) {
 			if err := e.tg.AddFault(tgemu.Fault{Method: "sendDocument", Status: 400, Description: "Bad Request: simulated outage", Count: 1}); err != nil {
 				e.t.Fatal(err)
 			}
@@ -168,9 +181,9 @@ func TestDeliverResumesAfterCrash(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, nil)
+			e := newReportsEnv(t, nil)
 			id := "req-crash"
-			e.request(id, codes[1])
+			e.request(id, reportsCode(1))
 			if err := e.process(id); err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +191,7 @@ func TestDeliverResumesAfterCrash(t *testing.T) {
 			if err := e.deliver(id); err == nil {
 				t.Fatal("the interrupted delivery reported success")
 			}
-			if n, d := counts(e.chat()); n != tt.texts || d != tt.docs {
+			if n, d := reportsCounts(e.chat()); n != tt.texts || d != tt.docs {
 				t.Fatalf("after the crash: %d texts %d documents, want %d %d", n, d, tt.texts, tt.docs)
 			}
 			if !e.row(id).DeliveredAt.IsZero() {
@@ -187,7 +200,7 @@ func TestDeliverResumesAfterCrash(t *testing.T) {
 			if err := e.deliver(id); err != nil {
 				t.Fatalf("retry: %v", err)
 			}
-			if n, d := counts(e.chat()); n != 1 || d != 1 {
+			if n, d := reportsCounts(e.chat()); n != 1 || d != 1 {
 				t.Fatalf("after the retry: %d texts %d documents, want exactly 1 and 1", n, d)
 			}
 			if e.row(id).DeliveredAt.IsZero() {
@@ -197,12 +210,16 @@ func TestDeliverResumesAfterCrash(t *testing.T) {
 	}
 }
 
-// TestDeliverConcurrentDuplicates runs one delivery from several workers
+// TestReportsDeliverConcurrentDuplicates runs one delivery from several workers
 // at once (a duplicate task after a lost lease): one sends, the others wait.
-func TestDeliverConcurrentDuplicates(t *testing.T) {
-	e := newEnv(t, nil)
+func TestReportsDeliverConcurrentDuplicates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
+	e := newReportsEnv(t, nil)
 	id := "req-dup"
-	e.request(id, codes[2])
+	e.request(id, reportsCode(2))
 	if err := e.process(id); err != nil {
 		t.Fatal(err)
 	}
@@ -221,19 +238,23 @@ func TestDeliverConcurrentDuplicates(t *testing.T) {
 	if err := e.deliver(id); err != nil { // what a deferred duplicate does later
 		t.Fatal(err)
 	}
-	if n, d := counts(e.chat()); n != 1 || d != 1 {
+	if n, d := reportsCounts(e.chat()); n != 1 || d != 1 {
 		t.Fatalf("%d texts and %d documents, want 1 and 1", n, d)
 	}
 }
 
-func TestDeliverToBlockedUser(t *testing.T) {
-	e := newEnv(t, nil)
+func TestReportsDeliverToBlockedUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
+	e := newReportsEnv(t, nil)
 	id := "req-blocked"
-	e.request(id, codes[0])
+	e.request(id, reportsCode(0))
 	if err := e.process(id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.tg.SetBlocked(userID, true); err != nil {
+	if _, err := e.tg.SetBlocked(reportsUserID, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.deliver(id); err != nil {
@@ -242,25 +263,25 @@ func TestDeliverToBlockedUser(t *testing.T) {
 	if e.row(id).DeliveredAt.IsZero() {
 		t.Error("delivered_at not written for a blocked user")
 	}
-	ps, err := e.gw.RefreshPartners(ctxT(t))
+	ps, err := e.gw.RefreshPartners(reportsCtx(t))
 	if err != nil || len(ps) != 1 || ps[0].BotBlockedAt.IsZero() {
 		t.Fatalf("Auth G not set: %+v %v", ps, err)
 	}
-	if got := metric(t, e.reg, "marketingbot_analytics_deliveries_total", "blocked"); got != 1 {
+	if got := reportsMetric(t, e.reg, "marketingbot_analytics_deliveries_total", "blocked"); got != 1 {
 		t.Errorf("deliveries_total{blocked} = %v", got)
 	}
 }
 
-// polisher is a Gemini stand-in with a scripted answer.
-type polisher struct {
+// reportsPolisher is a Gemini stand-in with a scripted answer.
+type reportsPolisher struct {
 	answer func(text string) string
 	calls  []ai.Request
 	mu     sync.Mutex
 }
 
-var _ reports.Polisher = (*polisher)(nil)
+var _ reports.Polisher = (*reportsPolisher)(nil)
 
-func (p *polisher) Generate(ctx context.Context, req ai.Request) (string, error) {
+func (p *reportsPolisher) Generate(ctx context.Context, req ai.Request) (string, error) {
 	p.mu.Lock()
 	p.calls = append(p.calls, req)
 	p.mu.Unlock()
@@ -270,7 +291,11 @@ func (p *polisher) Generate(ctx context.Context, req ai.Request) (string, error)
 	return p.answer(req.Turns[len(req.Turns)-1].Text), nil
 }
 
-func TestPolish(t *testing.T) {
+func TestReportsPolish(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	block := func(s string) string {
 		s = strings.TrimPrefix(s, "<<<ТЕКСТ\n")
 		return strings.TrimSuffix(s, "\nТЕКСТ>>>")
@@ -291,38 +316,42 @@ func TestPolish(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &polisher{answer: tt.answer}
-			e := newEnv(t, nil, withPolisher(p))
+			p := &reportsPolisher{answer: tt.answer}
+			e := newReportsEnv(t, nil, reportsWithPolisher(p))
 			id := "req-polish"
-			e.request(id, codes[0])
+			e.request(id, reportsCode(0))
 			if err := e.process(id); err != nil {
 				t.Fatal(err)
 			}
 			if len(p.calls) != 1 || p.calls[0].Model != e.cfg.Gemini.AnalysisModel || !strings.HasPrefix(p.calls[0].Turns[0].Text, "<<<ТЕКСТ\n") {
-				t.Fatalf("polisher calls: %+v", p.calls)
+				t.Fatalf("reportsPolisher calls: %+v", p.calls)
 			}
 			text := e.row(id).ResultText
-			if got := strings.Contains(text, "Стоимость объекта:"); got != tt.polished || !strings.Contains(text, codes[0]) {
+			if got := strings.Contains(text, "Стоимость объекта:"); got != tt.polished || !strings.Contains(text, reportsCode(0)) {
 				t.Fatalf("polished=%v, want %v: %q", got, tt.polished, text)
 			}
 		})
 	}
 }
 
-// TestScannerAppsScript checks the scanner on rows another processor owns.
-func TestScannerAppsScript(t *testing.T) {
+// TestReportsScannerAppsScript checks the scanner on rows another processor owns.
+func TestReportsScannerAppsScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	old := time.Now().Add(-30 * time.Minute)
 	recent := time.Now().Add(-2 * time.Minute)
-	e := newEnv(t, [][]any{
-		queueRow("as-new", codes[0], "NEW", old, old),
-		queueRow("as-busy", codes[0], "PROCESSING", recent, recent),
-		queueRow("as-stuck", codes[0], "PROCESSING", old, old),
-	}, appsScript)
-	e.request("as-fresh", codes[1])
+	e := newReportsEnv(t, [][]any{
+		reportsQueueRow("as-new", reportsCode(0), "NEW", old, old),
+		reportsQueueRow("as-busy", reportsCode(0), "PROCESSING", recent, recent),
+		reportsQueueRow("as-stuck", reportsCode(0), "PROCESSING", old, old),
+	}, reportsAppsScript)
+	e.request("as-fresh", reportsCode(1))
 	if st := e.taskState("analytics:process:as-fresh"); st != "" {
 		t.Fatalf("apps_script: process task %s for a new request", st)
 	}
-	scan(t, e)
+	reportsScan(t, e)
 
 	if r := e.row("as-new"); r.Status != domain.RequestStatusNew {
 		t.Errorf("NEW row touched: %s", r.Status)
@@ -350,12 +379,12 @@ func TestScannerAppsScript(t *testing.T) {
 	// Apps Script finishes a row: status, text and its own report link,
 	// without touching updated_at.
 	r := e.row("as-new")
-	if err := e.gw.Write(ctxT(t), e.cfg.Sheets.Titles.Queue+"!F"+strconv.Itoa(r.Row)+":K"+strconv.Itoa(r.Row),
-		[][]any{{"DONE", domain.FormatSheetTime(old, sheetLoc), "https://script.google.com/report/as-new.pdf", "", "", "Отчёт Apps Script: 42 объекта"}}); err != nil {
+	if err := e.gw.Write(reportsCtx(t), e.cfg.Sheets.Titles.Queue+"!F"+strconv.Itoa(r.Row)+":K"+strconv.Itoa(r.Row),
+		[][]any{{"DONE", domain.FormatSheetTime(old, reportsSheetLoc), "https://script.google.com/report/as-new.pdf", "", "", "Отчёт Apps Script: 42 объекта"}}); err != nil {
 		t.Fatal(err)
 	}
-	scan(t, e)
-	p, _, _ := e.proj.Request(ctxT(t), "as-new")
+	reportsScan(t, e)
+	p, _, _ := e.proj.Request(reportsCtx(t), "as-new")
 	if p.Status != "DONE" || p.ReportURL != "https://script.google.com/report/as-new.pdf" || p.HasReport {
 		t.Fatalf("projection of the Apps Script result: %+v", p)
 	}
@@ -369,20 +398,18 @@ func TestScannerAppsScript(t *testing.T) {
 	}
 }
 
-func appsScript(c *config.Config, _ *reports.Deps) { c.Analytics.Engine = "apps_script" }
-
-func withPolisher(p reports.Polisher) option {
-	return func(c *config.Config, d *reports.Deps) { c.Gemini.PolishAnalytics, d.AI = true, p }
-}
-
-// TestScannerRecoversLostProcessing: a NEW row whose process task vanished
+// TestReportsScannerRecoversLostProcessing: a NEW row whose process task vanished
 // or was archived gets a new one; a fresh NEW row is left to its task.
-func TestScannerRecoversLostProcessing(t *testing.T) {
+func TestReportsScannerRecoversLostProcessing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	old := time.Now().Add(-5 * time.Minute)
-	e := newEnv(t, [][]any{
-		queueRow("lost", codes[0], "NEW", old, old),
-		queueRow("archived", codes[0], "NEW", old, old),
-		queueRow("fresh", codes[0], "NEW", time.Now(), time.Now()),
+	e := newReportsEnv(t, [][]any{
+		reportsQueueRow("lost", reportsCode(0), "NEW", old, old),
+		reportsQueueRow("archived", reportsCode(0), "NEW", old, old),
+		reportsQueueRow("fresh", reportsCode(0), "NEW", time.Now(), time.Now()),
 	})
 	task, _ := tasks.NewAnalyticsProcessTask("archived")
 	if _, err := e.tasks.Enqueue(task); err != nil {
@@ -391,7 +418,7 @@ func TestScannerRecoversLostProcessing(t *testing.T) {
 	if err := e.insp.ArchiveTask(tasks.QueueAnalytics, "analytics:process:archived"); err != nil {
 		t.Fatal(err)
 	}
-	scan(t, e)
+	reportsScan(t, e)
 	for id, want := range map[string]string{"lost": "pending", "archived": "pending", "fresh": ""} {
 		if got := e.taskState("analytics:process:" + id); got != want {
 			t.Errorf("process task of %s: %q, want %q", id, got, want)
@@ -399,23 +426,26 @@ func TestScannerRecoversLostProcessing(t *testing.T) {
 	}
 }
 
-// TestTwoPollers: two pollers scanning at once enqueue one delivery.
-func TestTwoPollers(t *testing.T) {
+// TestReportsTwoPollers: two pollers scanning at once enqueue one delivery.
+func TestReportsTwoPollers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	at := time.Now().Add(-time.Minute)
 	rows := [][]any{}
 	for _, id := range []string{"a", "b", "c"} {
-		rows = append(rows, queueRow(id, codes[0], "ERROR", at, at))
+		rows = append(rows, reportsQueueRow(id, reportsCode(0), "ERROR", at, at))
 	}
-	e := newEnv(t, rows)
-	second := reports.New(reports.Deps{Sheets: newGateway(t, e.emu, e.rdb, e.cfg), Tasks: e.tasks, Projection: e.proj,
-		Texts: e.tx, Config: e.cfg, Log: quiet(), Redis: e.rdb})
+	e := newReportsEnv(t, rows)
+	second := e.rig.Service(world.ReportsService{}) // another poller: its own gateway
 	var wg sync.WaitGroup
 	for range 5 {
 		for _, s := range []*reports.Service{e.svc, second} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := s.Scanner().Scan(ctxT(t)); err != nil {
+				if err := s.Scanner().Scan(reportsCtx(t)); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -431,27 +461,31 @@ func TestTwoPollers(t *testing.T) {
 	}
 }
 
-func scan(t *testing.T, e *env) {
+func reportsScan(t *testing.T, e *reportsEnv) {
 	t.Helper()
-	if err := e.svc.Scanner().Scan(ctxT(t)); err != nil {
+	if err := e.svc.Scanner().Scan(reportsCtx(t)); err != nil {
 		t.Fatalf("scan: %v", err)
 	}
 }
 
-// TestPolishWithGeminiEmulator wires the real Gemini client: the emulator's
+// TestReportsPolishWithGeminiEmulator wires the real Gemini client: the emulator's
 // editor stand-in returns the block unchanged, which passes the number check.
-func TestPolishWithGeminiEmulator(t *testing.T) {
+func TestReportsPolishWithGeminiEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
 	gem := geminiemu.New(geminiemu.Options{})
 	srv := httptest.NewServer(gem)
 	t.Cleanup(srv.Close)
 	client, err := ai.New(context.Background(), ai.Options{APIKey: "test-key", BaseURL: srv.URL, ChatModel: "gemini-3-flash-preview",
 		Timeout: 5 * time.Second, RetryBudget: 5 * time.Second, Temperature: 0.4, MaxOutputTokens: 2048,
-		Registry: prometheus.NewRegistry(), Logger: quiet()})
+		Registry: prometheus.NewRegistry(), Logger: reportsQuiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, nil, withPolisher(client))
-	e.request("req-gemini", codes[0])
+	e := newReportsEnv(t, nil, reportsWithPolisher(client))
+	e.request("req-gemini", reportsCode(0))
 	if err := e.process("req-gemini"); err != nil {
 		t.Fatal(err)
 	}

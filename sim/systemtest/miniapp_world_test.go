@@ -1,4 +1,4 @@
-package miniapp_test
+package systemtest
 
 import (
 	"context"
@@ -15,54 +15,69 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"marketingbot/pkg/app"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/miniapp"
 	"marketingbot/pkg/projection"
-	"marketingbot/pkg/reports"
 	"marketingbot/pkg/scan"
 	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/tasks"
-	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/texts"
 	"marketingbot/pkg/worker"
-	sheetsemu "marketingbot/sim/emulator/sheets"
 	tgemu "marketingbot/sim/emulator/telegram"
 	"marketingbot/sim/fixtures"
 	"marketingbot/sim/listinggen"
 	"marketingbot/sim/testutil"
+	"marketingbot/sim/world"
 )
+
+// The Mini App tests run the bot's HTTP side (the API on httptest) over a
+// world (sim/world: a private redis-server and the emulators); with a
+// backend they add a worker running the three analytics handlers and
+// pollers running the Queue scanner, wired in-process.
 
 const (
-	sid         = "miniapp-test"
-	partnerID   = int64(810001) // an authorized partner
-	strangerID  = int64(810002) // a Telegram user who is not a partner
-	partnerCode = "P-0042"
-	botUsername = "emulator_bot"
+	miniappPartnerID   = int64(810001) // an authorized partner
+	miniappStrangerID  = int64(810002) // a Telegram user who is not a partner
+	miniappPartnerCode = "P-0042"
+	miniappBotUsername = "emulator_bot"
 )
 
-var (
-	marketNow = time.Now().UTC().Truncate(24 * time.Hour)
-	listings  = listinggen.Generate(listinggen.Config{Seed: 11, N: 2000, Now: marketNow})
-	codes     = listinggen.Codes(listings, 2)
-)
+// miniappMarketData is the demo market of the Mini App tests.
+type miniappMarketData struct {
+	now      time.Time
+	listings []domain.Listing
+	codes    []string
+}
 
-func quiet() *slog.Logger {
+// miniappMarket is generated once, and only when a Mini App test runs.
+var miniappMarket = sync.OnceValue(func() miniappMarketData {
+	now := time.Now().UTC().Truncate(24 * time.Hour)
+	ls := listinggen.Generate(listinggen.Config{Seed: 11, N: 2000, Now: now})
+	return miniappMarketData{now: now, listings: ls, codes: listinggen.Codes(ls, 2)}
+})
+
+func miniappCode(i int) string { return miniappMarket().codes[i] }
+
+func miniappQuiet() *slog.Logger {
 	if os.Getenv("MARKETINGBOT_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// stack is the bot's HTTP side (the API on httptest) over a private Redis
-// and the Telegram emulator; withBackend adds the Sheets emulator, a worker
-// running the three analytics handlers and pollers running the scanner.
-type stack struct {
+// miniappStack is the bot's HTTP side over a world; withBackend adds a
+// worker and pollers.
+type miniappStack struct {
 	t     *testing.T
+	env   *world.Env
+	rig   *world.ReportsRig
 	cfg   *config.Config
 	redis *testutil.Redis
 	rdb   *redis.Client
@@ -74,32 +89,35 @@ type stack struct {
 	insp  *asynq.Inspector
 	tx    *texts.Texts
 
-	emu          *fixtures.Sheets
 	gw           *sheets.Gateway
 	workerReg    *prometheus.Registry
 	seenAtStart  sync.Map // request id → status the process handler found
 	pollInterval time.Duration
 }
 
-type stackOptions struct {
+type miniappStackOptions struct {
 	now     func() time.Time
 	config  func(*config.Config)
-	backend bool // sheets, worker, pollers
+	backend bool // worker and pollers
 	pollers int
 }
 
-func newStack(t *testing.T, o stackOptions) *stack {
+func newMiniappStack(t *testing.T, o miniappStackOptions) *miniappStack {
 	t.Helper()
-	s := &stack{t: t, redis: testutil.StartRedis(t), reg: prometheus.NewRegistry(), pollInterval: 100 * time.Millisecond}
-	s.rdb = s.redis.Client()
-
-	s.tg = tgemu.New(tgemu.Options{BotUsername: botUsername})
-	tgSrv := httptest.NewServer(s.tg)
-	t.Cleanup(func() { tgSrv.Close(); s.tg.Close() })
-	s.tgURL = tgSrv.URL
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	s := &miniappStack{t: t, reg: prometheus.NewRegistry(), pollInterval: 100 * time.Millisecond}
+	data := &fixtures.Data{Partners: []domain.Partner{{Code: miniappPartnerCode, Phone: "79990000042", FullName: "Ольга Смирнова",
+		Status: domain.PartnerStatusAuthorized, TelegramID: miniappPartnerID, AuthorizedAt: time.Now().UTC().Truncate(24 * time.Hour)}}}
+	if o.backend {
+		data.Listings = miniappMarket().listings // only the engine reads them
+	}
+	s.env = world.New(t, world.Options{Data: data})
+	s.redis, s.tg, s.tgURL = s.env.Redis, s.env.Telegram, s.env.TelegramURL
 	if _, err := s.tg.PutUsers(
-		tgemu.User{ID: partnerID, FirstName: "Ольга", Username: "olga_realty"},
-		tgemu.User{ID: strangerID, FirstName: "Пётр"},
+		tgemu.User{ID: miniappPartnerID, FirstName: "Ольга", Username: "olga_realty"},
+		tgemu.User{ID: miniappStrangerID, FirstName: "Пётр"},
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -107,35 +125,23 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	mux := http.NewServeMux()
 	s.api = httptest.NewServer(mux)
 	t.Cleanup(s.api.Close)
-
-	cfg := config.Defaults()
-	cfg.Telegram.Token = tgemu.DefaultToken
-	cfg.Telegram.APIURL = s.tgURL
-	cfg.Redis.KeyPrefix = "mt:"
-	cfg.Sheets.SpreadsheetID = sid
-	cfg.HTTP.PublicURL = s.api.URL
-	cfg.Poller.Interval = s.pollInterval
-	if o.config != nil {
-		o.config(&cfg)
-	}
-	s.cfg = &cfg
-
-	var err error
-	if s.tx, err = texts.Load(""); err != nil {
-		t.Fatal(err)
-	}
-	s.proj = projection.New(s.rdb, cfg.Redis.KeyPrefix)
-	s.insp = asynq.NewInspectorFromRedisClient(s.rdb)
+	s.rig = s.env.Reports(func(c *config.Config) {
+		c.Redis.KeyPrefix = "mt:"
+		c.HTTP.PublicURL = s.api.URL
+		c.Poller.Interval = s.pollInterval
+		if o.config != nil {
+			o.config(c)
+		}
+	})
+	s.cfg, s.rdb, s.proj, s.insp, s.tx, s.gw = s.rig.Config, s.rig.Redis, s.rig.Projection, s.rig.Inspector, s.rig.Texts, s.rig.Gateway
 	s.putPartner()
 
-	client := asynq.NewClientFromRedisClient(s.rdb)
-	t.Cleanup(func() { client.Close() })
 	now := o.now
 	if now == nil {
 		now = time.Now
 	}
-	api := miniapp.New(miniapp.Deps{Projection: s.proj, Tasks: client, Redis: s.rdb, Texts: s.tx, Config: s.cfg,
-		Log: quiet(), Registry: s.reg, Now: now, BotUsername: botUsername})
+	api := miniapp.New(miniapp.Deps{Projection: s.proj, Tasks: s.rig.Tasks, Limiter: redis_rate.NewLimiter(s.rdb), Texts: s.tx,
+		Log: miniappQuiet(), Registry: s.reg, Now: now}, app.MiniAppOptions(s.cfg, miniappBotUsername))
 	api.Mount(mux)
 
 	if o.backend {
@@ -146,42 +152,21 @@ func newStack(t *testing.T, o stackOptions) *stack {
 
 // putPartner is what the poller's Auth scan leaves in the projection for
 // an authorized partner.
-func (s *stack) putPartner() {
+func (s *miniappStack) putPartner() {
 	s.t.Helper()
-	p := projection.Partner{TelegramID: partnerID, Code: partnerCode, Name: "Ольга Смирнова", Phone: "79990000042"}
+	p := projection.Partner{TelegramID: miniappPartnerID, Code: miniappPartnerCode, Name: "Ольга Смирнова", Phone: "79990000042"}
 	if err := s.proj.PutPartner(context.Background(), p, time.Hour); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
-// startBackend loads the spreadsheet and starts a worker and n pollers, each
-// with its own gateway and service as separate processes would have.
-func (s *stack) startBackend(pollers int) {
+// startBackend starts a worker and n pollers, each with its own gateway and
+// service as separate processes would have.
+func (s *miniappStack) startBackend(pollers int) {
 	t := s.t
-	s.emu = fixtures.StartSheets(t, &sheetsemu.Quota{})
-	data := fixtures.Data{
-		Partners: []domain.Partner{{Code: partnerCode, Phone: "79990000042", FullName: "Ольга Смирнова",
-			Status: domain.PartnerStatusAuthorized, TelegramID: partnerID, AuthorizedAt: marketNow}},
-		Listings: listings,
-	}
-	if err := s.emu.Load(sid, fixtures.Spreadsheet(sid, s.cfg.Sheets.Titles, data, s.cfg.Location())); err != nil {
-		t.Fatal(err)
-	}
-	s.gw = s.gateway()
-
-	// Worker.
-	bot, err := telegram.NewBot(s.cfg.Telegram, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
 	s.workerReg = prometheus.NewRegistry()
-	lim := telegram.NewLimiter(s.rdb, s.cfg.Redis.KeyPrefix, s.cfg.Telegram.GlobalPerSecond, s.cfg.Telegram.ChatPerSecond,
-		s.cfg.Telegram.ChatBurst, s.cfg.Telegram.GroupPerMinute)
-	wclient := asynq.NewClientFromRedisClient(s.rdb)
-	t.Cleanup(func() { wclient.Close() })
-	svc := reports.New(reports.Deps{Sheets: s.gateway(), Sender: telegram.NewSender(bot, lim, s.workerReg, quiet()), Tasks: wclient,
-		Projection: s.proj, Texts: s.tx, Config: s.cfg, Log: quiet(), Registry: s.workerReg, Redis: s.rdb})
-	w := worker.New(s.rdb, worker.Options{Concurrency: 8, ShutdownTimeout: 2 * time.Second, Logger: quiet(),
+	svc := s.rig.Service(world.ReportsService{Registry: s.workerReg, Send: true})
+	w := worker.New(s.rdb, worker.Options{Concurrency: 8, ShutdownTimeout: 2 * time.Second, Logger: miniappQuiet(),
 		Registry: s.workerReg, DelayedTaskCheckInterval: 100 * time.Millisecond})
 	w.HandleFunc(tasks.TypeAnalyticsRequest, svc.HandleRequest)
 	w.HandleFunc(tasks.TypeAnalyticsProcess, func(ctx context.Context, task *asynq.Task) error {
@@ -203,30 +188,18 @@ func (s *stack) startBackend(pollers int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range pollers {
-		pclient := asynq.NewClientFromRedisClient(s.rdb)
-		psvc := reports.New(reports.Deps{Sheets: s.gateway(), Tasks: pclient, Projection: s.proj, Texts: s.tx, Config: s.cfg,
-			Log: quiet(), Registry: prometheus.NewRegistry(), Redis: s.rdb})
-		sched := scan.NewScheduler(prometheus.NewRegistry(), quiet())
+		psvc := s.rig.Service(world.ReportsService{})
+		sched := scan.NewScheduler(prometheus.NewRegistry(), miniappQuiet())
 		sched.Add(s.cfg.Poller.Interval, psvc.Scanner())
 		wg.Add(1)
 		go func() { defer wg.Done(); sched.Run(ctx) }()
-		t.Cleanup(func() { pclient.Close() })
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
-func (s *stack) gateway() *sheets.Gateway {
-	o := fixtures.GatewayOptions(s.emu.URL, sid, s.rdb)
-	o.Location, o.KeyPrefix = s.cfg.Location(), s.cfg.Redis.KeyPrefix
-	o.ReadsPerWindow, o.WritesPerWindow = 100000, 100000
-	o.ListingsTTL = s.cfg.Sheets.ListingsTTL
-	o.Registry = prometheus.NewRegistry()
-	return fixtures.NewGateway(s.t, o)
-}
-
 // initData asks the Telegram emulator for signed launch data, as the
 // Telegram client would hand it to the Mini App.
-func (s *stack) initData(userID int64, authDate time.Time) string {
+func (s *miniappStack) initData(userID int64, authDate time.Time) string {
 	s.t.Helper()
 	q := url.Values{"user_id": {fmt.Sprint(userID)}}
 	if !authDate.IsZero() {
@@ -242,7 +215,7 @@ func (s *stack) initData(userID int64, authDate time.Time) string {
 	return out.InitData
 }
 
-func (s *stack) getJSON(u string, v any) {
+func (s *miniappStack) getJSON(u string, v any) {
 	s.t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {
@@ -258,14 +231,14 @@ func (s *stack) getJSON(u string, v any) {
 	}
 }
 
-// apiResponse is one API answer.
-type apiResponse struct {
+// miniappResponse is one API answer.
+type miniappResponse struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
-func (r apiResponse) json(t *testing.T) map[string]any {
+func (r miniappResponse) json(t *testing.T) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -275,7 +248,7 @@ func (r apiResponse) json(t *testing.T) map[string]any {
 }
 
 // call sends one API request; auth is the whole Authorization header.
-func (s *stack) call(method, path, auth, contentType, body string) apiResponse {
+func (s *miniappStack) call(method, path, auth, contentType, body string) miniappResponse {
 	s.t.Helper()
 	req, err := http.NewRequest(method, s.api.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -296,16 +269,16 @@ func (s *stack) call(method, path, auth, contentType, body string) apiResponse {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return apiResponse{status: resp.StatusCode, header: resp.Header, body: b}
+	return miniappResponse{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-func (s *stack) order(initData, code string) apiResponse {
+func (s *miniappStack) order(initData, code string) miniappResponse {
 	b, _ := json.Marshal(map[string]string{"object_code": code})
 	return s.call(http.MethodPost, "/api/v1/analytics", "tma "+initData, "application/json", string(b))
 }
 
 // enqueued counts analytics tasks in every state.
-func (s *stack) enqueued() int {
+func (s *miniappStack) enqueued() int {
 	s.t.Helper()
 	info, err := s.insp.GetQueueInfo(tasks.QueueAnalytics)
 	if err != nil {
@@ -315,7 +288,7 @@ func (s *stack) enqueued() int {
 }
 
 // projected counts request records in the projection.
-func (s *stack) projected() int {
+func (s *miniappStack) projected() int {
 	s.t.Helper()
 	keys, err := s.rdb.Keys(context.Background(), s.cfg.Redis.KeyPrefix+"proj:request:*").Result()
 	if err != nil {
@@ -325,23 +298,12 @@ func (s *stack) projected() int {
 }
 
 // botMessages returns what the bot sent the partner.
-func (s *stack) botMessages() []tgemu.TranscriptMessage {
-	s.t.Helper()
-	tr, err := s.tg.Transcript(partnerID, 0)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	var out []tgemu.TranscriptMessage
-	for _, m := range tr.Messages {
-		if m.FromBot {
-			out = append(out, m)
-		}
-	}
-	return out
+func (s *miniappStack) botMessages() []tgemu.TranscriptMessage {
+	return s.env.BotMessages(miniappPartnerID)
 }
 
-// metric returns a counter's value for the given label values (0 if absent).
-func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+// miniappMetric returns a counter's value for the given label values (0 if absent).
+func miniappMetric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {

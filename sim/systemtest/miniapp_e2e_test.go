@@ -1,4 +1,4 @@
-package miniapp_test
+package systemtest
 
 import (
 	"bytes"
@@ -19,14 +19,18 @@ import (
 	"marketingbot/sim/testutil"
 )
 
-// TestEndToEnd is the whole Analytics 360 path with the emulators: initData
+// TestMiniAppEndToEnd is the whole Analytics 360 path with the emulators: initData
 // from the Telegram emulator → POST /api/v1/analytics → Queue row NEW →
 // built-in engine → DONE → two pollers scanning at once → the partner's chat
 // holds the summary and the PDF exactly once, and the row has delivered_at.
-func TestEndToEnd(t *testing.T) {
-	s := newStack(t, stackOptions{backend: true, pollers: 2})
-	initData := s.initData(partnerID, time.Time{})
-	code := codes[0]
+func TestMiniAppEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
+	s := newMiniappStack(t, miniappStackOptions{backend: true, pollers: 2})
+	initData := s.initData(miniappPartnerID, time.Time{})
+	code := miniappCode(0)
 
 	r := s.order(initData, strings.ToLower(code))
 	if r.status != http.StatusAccepted {
@@ -48,7 +52,7 @@ func TestEndToEnd(t *testing.T) {
 	if seen, _ := s.seenAtStart.Load(id); seen != domain.RequestStatusNew {
 		t.Errorf("the engine found the row %v, want NEW", seen)
 	}
-	if row.Status != domain.RequestStatusDone || row.ObjectCode != code || row.TelegramID != partnerID || row.Requester != partnerCode ||
+	if row.Status != domain.RequestStatusDone || row.ObjectCode != code || row.TelegramID != miniappPartnerID || row.Requester != miniappPartnerCode ||
 		!strings.Contains(row.ResultText, code) || !strings.HasPrefix(row.ReportURL, s.api.URL+"/api/v1/reports/"+id+".pdf?t=") {
 		t.Fatalf("row: %+v", row)
 	}
@@ -76,11 +80,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// The PDF as the partner downloads it from Telegram.
-	pdf := download(t, s.tgURL+doc.Document.URL)
+	pdf := miniappDownload(t, s.tgURL+doc.Document.URL)
 	if !bytes.HasPrefix(pdf, []byte("%PDF")) {
 		t.Fatalf("the document is not a PDF: %q", pdf[:min(len(pdf), 16)])
 	}
-	requirePDFText(t, pdf, code)
+	miniappRequirePDFText(t, pdf, code)
 
 	// The Mini App's view of it.
 	got := s.call(http.MethodGet, "/api/v1/analytics/"+id, "tma "+initData, "", "")
@@ -98,12 +102,12 @@ func TestEndToEnd(t *testing.T) {
 	if viaSheet := s.call(http.MethodGet, strings.TrimPrefix(row.ReportURL, s.api.URL), "", "", ""); viaSheet.status != 200 || !bytes.Equal(viaSheet.body, pdf) {
 		t.Fatalf("the sheet's link: %d", viaSheet.status)
 	}
-	if n := metric(t, s.workerReg, "marketingbot_analytics_deliveries_total", map[string]string{"outcome": "ok"}); n != 1 {
+	if n := miniappMetric(t, s.workerReg, "marketingbot_analytics_deliveries_total", map[string]string{"outcome": "ok"}); n != 1 {
 		t.Errorf("deliveries_total{ok} = %v, want 1", n)
 	}
 }
 
-func download(t *testing.T, u string) []byte {
+func miniappDownload(t *testing.T, u string) []byte {
 	t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {
@@ -119,7 +123,7 @@ func download(t *testing.T, u string) []byte {
 
 // requirePDFText checks with pdftotext that the PDF's text names want. A
 // missing tool skips the check, unless MARKETINGBOT_REQUIRE_TOOLS is set.
-func requirePDFText(t *testing.T, pdf []byte, want string) {
+func miniappRequirePDFText(t *testing.T, pdf []byte, want string) {
 	t.Helper()
 	tool, err := exec.LookPath("pdftotext")
 	if err != nil {
@@ -142,20 +146,24 @@ func requirePDFText(t *testing.T, pdf []byte, want string) {
 	}
 }
 
-// TestEndToEndFailures: the ERROR results reach the partner through the
+// TestMiniAppEndToEndFailures: the ERROR results reach the partner through the
 // same path — an unknown object ordered in the Mini App, and a row stuck in
 // PROCESSING that a poller times out.
-func TestEndToEndFailures(t *testing.T) {
-	s := newStack(t, stackOptions{backend: true, pollers: 2, config: func(c *config.Config) {
+func TestMiniAppEndToEndFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
+	s := newMiniappStack(t, miniappStackOptions{backend: true, pollers: 2, config: func(c *config.Config) {
 		c.Poller.ProcessingTimeout = time.Minute
 	}})
-	initData := s.initData(partnerID, time.Time{})
+	initData := s.initData(miniappPartnerID, time.Time{})
 	if r := s.order(initData, "MSK-99999999"); r.status != http.StatusAccepted {
 		t.Fatalf("order: %d %s", r.status, r.body)
 	}
 	stuckAt := domain.FormatSheetTime(time.Now().Add(-5*time.Minute), s.cfg.Location())
 	if err := s.gw.Write(context.Background(), s.cfg.Sheets.Titles.Queue+"!A100:K100", [][]any{{
-		"stuck-1", stuckAt, codes[1], "810001", partnerCode, "PROCESSING", stuckAt, "", "", "", ""}}); err != nil {
+		"stuck-1", stuckAt, miniappCode(1), "810001", miniappPartnerCode, "PROCESSING", stuckAt, "", "", "", ""}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -172,7 +180,7 @@ func TestEndToEndFailures(t *testing.T) {
 		t.Fatalf("%d messages, want exactly 2: %q", got, msgs)
 	}
 	all := strings.Join(msgs, "\n")
-	for _, want := range []string{"MSK-99999999", s.tx.AnalyticsNotFound, codes[1], s.tx.AnalyticsTimeout} {
+	for _, want := range []string{"MSK-99999999", s.tx.AnalyticsNotFound, miniappCode(1), s.tx.AnalyticsTimeout} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the chat does not say %q:\n%s", want, all)
 		}

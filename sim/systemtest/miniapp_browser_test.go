@@ -1,4 +1,4 @@
-package miniapp_test
+package systemtest
 
 import (
 	"net/url"
@@ -11,19 +11,23 @@ import (
 	"marketingbot/sim/browser"
 )
 
-// TestBrowserOrder opens the real Mini App in headless Chromium with launch
+// TestMiniAppBrowserOrder opens the real Mini App in headless Chromium with launch
 // data from the Telegram emulator, orders a report on the «Аналитика 360»
 // screen and watches the request reach «Готово» while a worker processes it.
-func TestBrowserOrder(t *testing.T) {
-	s := newStack(t, stackOptions{backend: true, pollers: 1})
+func TestMiniAppBrowserOrder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel() // an own world: nothing shared but the CPU
+	s := newMiniappStack(t, miniappStackOptions{backend: true, pollers: 1})
 	ctx := browser.New(t)
 	browser.FailOnException(ctx, t)
 	if err := browser.MobileViewport(ctx); err != nil {
 		t.Fatal(err)
 	}
-	code := codes[1]
+	code := miniappCode(1)
 	// Telegram opens a Mini App with its launch data in the URL hash.
-	page := s.api.URL + "/app/#tgWebAppData=" + url.QueryEscape(s.initData(partnerID, time.Time{})) + "&tgWebAppVersion=8.0"
+	page := s.api.URL + "/app/#tgWebAppData=" + url.QueryEscape(s.initData(miniappPartnerID, time.Time{})) + "&tgWebAppVersion=8.0"
 
 	tile := chromedp.CSS(`button.tile[data-go="analytics"]`)
 	done := chromedp.CSS(`#req-list li.req[data-status="DONE"]`)

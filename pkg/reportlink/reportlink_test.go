@@ -1,4 +1,4 @@
-package reports_test
+package reportlink_test
 
 import (
 	"net/url"
@@ -6,21 +6,18 @@ import (
 	"testing"
 	"time"
 
-	"marketingbot/pkg/config"
-	"marketingbot/pkg/reports"
+	"marketingbot/pkg/reportlink"
 )
 
-func TestReportToken(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.Telegram.Token = "123456:secret-token-for-tests"
-	secret := reports.ReportSecret(&cfg)
+const botToken = "123456:secret-token-for-tests"
+
+func TestToken(t *testing.T) {
+	secret := reportlink.Secret(botToken)
 	now := time.Unix(1_750_000_000, 0)
 	exp := now.Add(time.Hour)
-	tok := reports.ReportToken(secret, "req-1", exp)
+	tok := reportlink.Token(secret, "req-1", exp)
 	expStr, sig, _ := strings.Cut(tok, ".")
 
-	other := cfg
-	other.Telegram.Token = "123456:another-token-entirely"
 	tests := []struct {
 		name   string
 		secret []byte
@@ -33,7 +30,7 @@ func TestReportToken(t *testing.T) {
 		{"valid until the last second", secret, "req-1", tok, exp.Add(-time.Second), true},
 		{"expired", secret, "req-1", tok, exp, false},
 		{"another request", secret, "req-2", tok, now, false},
-		{"another bot token", reports.ReportSecret(&other), "req-1", tok, now, false},
+		{"another bot token", reportlink.Secret("123456:another-token-entirely"), "req-1", tok, now, false},
 		{"expiry extended", secret, "req-1", "9" + tok, now, false},
 		{"expiry respelt", secret, "req-1", "0" + tok, now, false},
 		{"expiry with sign", secret, "req-1", "+" + tok, now, false},
@@ -46,8 +43,8 @@ func TestReportToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := reports.VerifyReportToken(tt.secret, tt.id, tt.token, tt.now); got != tt.ok {
-				t.Fatalf("VerifyReportToken = %v, want %v", got, tt.ok)
+			if got := reportlink.Verify(tt.secret, tt.id, tt.token, tt.now); got != tt.ok {
+				t.Fatalf("Verify = %v, want %v", got, tt.ok)
 			}
 		})
 	}
@@ -63,12 +60,27 @@ func flip(s string) string {
 	return string(b)
 }
 
-func TestReportURL(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.Telegram.Token = "123456:secret-token-for-tests"
-	cfg.HTTP.PublicURL = "https://bot.example.com/"
+// TestSecret pins the derivation: a link signed before this package moved
+// (or by another build of the worker) still verifies; the value was computed
+// by the code this package replaced.
+func TestSecret(t *testing.T) {
+	secret := reportlink.Secret(botToken)
+	if len(secret) != 32 {
+		t.Fatalf("secret has %d bytes, want 32", len(secret))
+	}
+	if string(secret) == string(reportlink.Secret(botToken+"x")) {
+		t.Fatal("two bot tokens give the same secret")
+	}
+	const want = "1750003600.uAFuR2bILtIwaC9lxOPkTcYPvZUaoYBnVynNlwGBZl4"
+	if got := reportlink.Token(secret, "req-1", time.Unix(1_750_003_600, 0)); got != want {
+		t.Fatalf("Token = %q, want %q", got, want)
+	}
+}
+
+func TestURL(t *testing.T) {
+	secret := reportlink.Secret(botToken)
 	exp := time.Now().Add(time.Hour)
-	link := reports.ReportURL(&cfg, "5f0c-id", exp)
+	link := reportlink.URL("https://bot.example.com/", secret, "5f0c-id", exp)
 	u, err := url.Parse(link)
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +88,11 @@ func TestReportURL(t *testing.T) {
 	if u.Scheme != "https" || u.Host != "bot.example.com" || u.Path != "/api/v1/reports/5f0c-id.pdf" {
 		t.Fatalf("link %s", link)
 	}
-	if !reports.VerifyReportToken(reports.ReportSecret(&cfg), "5f0c-id", u.Query().Get("t"), time.Now()) {
+	if !reportlink.Verify(secret, "5f0c-id", u.Query().Get("t"), time.Now()) {
 		t.Fatal("the link's token does not verify")
+	}
+	if p := reportlink.Path(secret, "5f0c-id", exp); "https://bot.example.com"+p != link {
+		t.Fatalf("Path %q is not the relative form of URL %q", p, link)
 	}
 	for link, want := range map[string]bool{
 		link: true,
@@ -86,13 +101,13 @@ func TestReportURL(t *testing.T) {
 		"https://script.google.com/macros/5f0c-id.pdf":        false,
 		"": false,
 	} {
-		if got := reports.IsReportURL(link, "5f0c-id"); got != want {
-			t.Errorf("IsReportURL(%q) = %v, want %v", link, got, want)
+		if got := reportlink.IsOurs(link, "5f0c-id"); got != want {
+			t.Errorf("IsOurs(%q) = %v, want %v", link, got, want)
 		}
 	}
 }
 
-func TestReportFileName(t *testing.T) {
+func TestFileName(t *testing.T) {
 	for code, want := range map[string]string{
 		"MSK-100001":             "Аналитика360_MSK-100001.pdf",
 		" msk-1 ":                "Аналитика360_msk-1.pdf",
@@ -100,8 +115,8 @@ func TestReportFileName(t *testing.T) {
 		"":                       "Аналитика360_объект.pdf",
 		strings.Repeat("Ж", 100): "Аналитика360_" + strings.Repeat("Ж", 40) + ".pdf",
 	} {
-		if got := reports.ReportFileName(code); got != want {
-			t.Errorf("ReportFileName(%q) = %q, want %q", code, got, want)
+		if got := reportlink.FileName(code); got != want {
+			t.Errorf("FileName(%q) = %q, want %q", code, got, want)
 		}
 	}
 }
