@@ -33,7 +33,7 @@ const (
 type PromotionField int
 
 const (
-	PromotionFieldStatus     PromotionField = iota
-	PromotionFieldCounters                  // sent · failed · blocked
+	PromotionFieldStatus   PromotionField = iota
+	PromotionFieldCounters                // sent · failed · blocked
 	PromotionFieldFinishedAt
 )
