@@ -1,4 +1,4 @@
-package sheets_test
+package systemtest
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	sheetsemu "marketingbot/sim/emulator/sheets"
 	"marketingbot/sim/fixtures"
 )
 
-// rmw appends marker n to the user's appeal history: read, modify, write —
+// sheetsRMW appends marker n to the user's appeal history: read, modify, write —
 // the access pattern of a chat turn.
-func rmw(ctx context.Context, g *sheets.Gateway, id int64, n int) error {
+func sheetsRMW(ctx context.Context, g *store.Spreadsheet, id int64, n int) error {
 	a, found, err := g.CurrentAppeal(ctx, id)
 	if err != nil {
 		return err
@@ -30,8 +30,8 @@ func rmw(ctx context.Context, g *sheets.Gateway, id int64, n int) error {
 	return err
 }
 
-// checkMarkers verifies every user's history holds markers 1..want[id] once each, in order.
-func checkMarkers(t *testing.T, rows [][]any, want map[int64]int) {
+// sheetsCheckMarkers verifies every user's history holds markers 1..want[id] once each, in order.
+func sheetsCheckMarkers(t *testing.T, rows [][]any, want map[int64]int) {
 	t.Helper()
 	seen := map[int64]bool{}
 	for _, r := range rows[1:] {
@@ -55,9 +55,9 @@ func checkMarkers(t *testing.T, rows [][]any, want map[int64]int) {
 	}
 }
 
-func seedAppeals(users int) [][]any {
+func sheetsSeedAppeals(users int) [][]any {
 	var rows [][]any
-	base := time.Date(2026, 11, 25, 9, 0, 0, 0, msk)
+	base := time.Date(2026, 11, 25, 9, 0, 0, 0, sheetsMSK)
 	for i := 0; i < users; i++ {
 		rows = append(rows, []any{base.Add(time.Duration(i) * time.Second).Format(domain.SheetTimeLayout), "", "", fmt.Sprint(1000 + i), "start", "Новое", "", ""})
 	}
@@ -66,15 +66,15 @@ func seedAppeals(users int) [][]any {
 
 // 200 callers doing read-modify-write of 200 users' rows for three quota
 // windows (the window is shrunk to 3 s on both sides: "emulated minutes").
-func TestQuotaRespectedUnderLoad(t *testing.T) {
+func TestSheetsQuotaRespectedUnderLoad(t *testing.T) {
 	if testing.Short() {
-		t.Skip("load test")
+		t.Skip("whole-system test")
 	}
 	const users = 200
 	window := 3 * time.Second
 	q := sheetsemu.DefaultQuota()
 	q.Window = window
-	e := setup(t, fixtures.Data{Appeals: seedAppeals(users)}, &q, func(o *sheets.Options) { o.QuotaWindow = window })
+	e := sheetsSetup(t, fixtures.Data{Appeals: sheetsSeedAppeals(users)}, &q, func(o *fixtures.StoreOptions) { o.QuotaWindow = window })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*window)
 	defer cancel()
 	var mu sync.Mutex
@@ -88,7 +88,7 @@ func TestQuotaRespectedUnderLoad(t *testing.T) {
 			defer wg.Done()
 			for n := 1; ctx.Err() == nil; n++ {
 				opCtx, c := context.WithTimeout(context.Background(), 30*time.Second)
-				err := rmw(opCtx, e.g, id, n)
+				err := sheetsRMW(opCtx, e.g, id, n)
 				c()
 				if err != nil {
 					t.Errorf("user %d op %d: %v", id, n, err)
@@ -117,5 +117,5 @@ func TestQuotaRespectedUnderLoad(t *testing.T) {
 	if total < users {
 		t.Errorf("only %d operations completed", total)
 	}
-	checkMarkers(t, e.sheet(t, "Обращения"), done)
+	sheetsCheckMarkers(t, e.sheet(t, "Обращения"), done)
 }
