@@ -144,6 +144,7 @@ func TestPerCallModeSendsOneRequestPerOperation(t *testing.T) {
 // is asked whether its key is in the sheet: found rows are answered, the
 // others appended again, once.
 func TestAmbiguousAppendLooksBeforeAppendingAgain(t *testing.T) {
+	t.Parallel()
 	gate := newSlotGate()
 	a := &fakeAPI{acquireFn: gate.acquire}
 	var mu sync.Mutex
@@ -200,6 +201,7 @@ func TestAmbiguousAppendLooksBeforeAppendingAgain(t *testing.T) {
 // An unreachable limiter is asked again (failsafe-go); the callers wait
 // meanwhile and get their results once it answers.
 func TestUnreachableLimiterIsAskedAgain(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	failures := 1
 	a := &fakeAPI{acquireFn: func(context.Context, quotaKind) error {

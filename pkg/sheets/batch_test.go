@@ -211,6 +211,33 @@ func TestBadWriteFailsOnlyItsCaller(t *testing.T) {
 	}
 }
 
+// An appended row the API refuses fails its caller only; the other rows of
+// the request are appended one by one.
+func TestBadAppendFailsOnlyItsCaller(t *testing.T) {
+	gate := newSlotGate()
+	a := &fakeAPI{acquireFn: gate.acquire}
+	a.appendRowsFn = func(_ context.Context, _ string, rows [][]any) (string, error) {
+		for _, r := range rows {
+			if r[0] == "too long" {
+				return "", errBadRequest
+			}
+		}
+		return fmt.Sprintf("'Q'!A10:A%d", 9+len(rows)), nil
+	}
+	b := newTestBatcher(t, a, true, 100)
+	ctx := testCtx(t)
+	cells := []string{"ok 1", "too long", "ok 2"}
+	errs := make([]error, len(cells))
+	var calls []func()
+	for i, c := range cells {
+		calls = append(calls, func() { _, errs[i] = b.appendRows(ctx, "Q", [][]any{{c}}, "", nil) })
+	}
+	coalesce(t, gate, func() int { return len(b.writeQ) }, calls...)
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], errBadRequest) {
+		t.Errorf("got %v, want only the long row to fail", errs)
+	}
+}
+
 // A request that fails fails exactly the callers it carried: appends to
 // sheet A (503) fail, appends to B and the updates of the same slot succeed.
 func TestFailedRequestFailsExactlyItsCallers(t *testing.T) {
