@@ -126,4 +126,3 @@ func TestQuotaWait(t *testing.T) {
 		t.Errorf("Redis down: got %v, want errLimiter", err)
 	}
 }
-
