@@ -19,6 +19,7 @@ import (
 	"marketingbot/pkg/promo"
 	"marketingbot/pkg/reports"
 	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/texts"
 )
@@ -30,7 +31,8 @@ type deps struct {
 	reg    *prometheus.Registry
 	rdb    redis.UniversalClient
 	tasks  *asynq.Client
-	sheets *sheets.Gateway
+	sheets *store.Spreadsheet
+	client *sheets.Client // the transport under sheets; closed by close
 	proj   *projection.Store
 	texts  *texts.Texts
 	tg     *telego.Bot
@@ -44,15 +46,15 @@ func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *pro
 	if err != nil {
 		return nil, err
 	}
-	gw, err := sheets.New(ctx, sheets.FromConfig(cfg, rdb, reg, log))
+	sc, gw, err := openSpreadsheet(ctx, cfg, rdb, reg, log)
 	if err != nil {
 		return nil, err
 	}
-	d := &deps{cfg: cfg, log: log, reg: reg, rdb: rdb, tasks: asynq.NewClientFromRedisClient(rdb), sheets: gw,
+	d := &deps{cfg: cfg, log: log, reg: reg, rdb: rdb, tasks: asynq.NewClientFromRedisClient(rdb), sheets: gw, client: sc,
 		proj: projection.New(rdb, cfg.Redis.KeyPrefix), texts: tx,
 		prompt: ai.NewPromptFile(cfg.Gemini.SystemPromptFile, configs.SystemPrompt, log)}
 	if d.tg, err = telegram.NewBot(cfg.Telegram, log); err != nil {
-		gw.Close()
+		sc.Close()
 		return nil, err
 	}
 	lim := telegram.NewLimiter(rdb, cfg.Redis.KeyPrefix, cfg.Telegram.GlobalPerSecond, cfg.Telegram.ChatPerSecond, cfg.Telegram.ChatBurst, cfg.Telegram.GroupPerMinute)
@@ -62,7 +64,7 @@ func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *pro
 			Timeout: cfg.Gemini.Timeout, RetryBudget: cfg.Gemini.RetryBudget, Temperature: cfg.Gemini.Temperature,
 			MaxOutputTokens: cfg.Gemini.MaxOutputTokens, Registry: reg, Logger: log})
 		if err != nil {
-			gw.Close()
+			sc.Close()
 			return nil, err
 		}
 	}
@@ -84,7 +86,7 @@ func loadTexts(cfg *config.Config) (*texts.Texts, error) {
 
 // close releases what deps own; the asynq client shares the role's Redis
 // connection, which the role closes.
-func (d *deps) close() { d.sheets.Close() }
+func (d *deps) close() { d.client.Close() }
 
 // reportsService builds Analytics 360; AI is nil in the poller.
 func (d *deps) reportsService() *reports.Service {

@@ -4,233 +4,189 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
-	"github.com/failsafe-go/failsafe-go"
-	"github.com/failsafe-go/failsafe-go/circuitbreaker"
-	"github.com/failsafe-go/failsafe-go/retrypolicy"
-	"github.com/go-redis/redis_rate/v10"
-	"google.golang.org/api/googleapi"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/api/option"
 	sheetsapi "google.golang.org/api/sheets/v4"
 )
 
-type quotaKind string
+// GoogleQuotaPerWindow is Google's per-user limit for reads and for writes.
+const GoogleQuotaPerWindow = 60
 
-const (
-	quotaRead  quotaKind = "read"
-	quotaWrite quotaKind = "write"
-)
-
-// client is one Sheets request with everything around it: the shared quota,
-// retries with jittered exponential backoff, the circuit breaker, a
-// per-request timeout and metrics. Everything the gateway sends goes through call.
-type client struct {
-	svc     *sheetsapi.Service
-	id      string
-	limiter *redis_rate.Limiter
-	limits  map[quotaKind]redis_rate.Limit
-	keys    map[quotaKind]string
-	breaker circuitbreaker.CircuitBreaker[any]
-	retry   retrypolicy.RetryPolicy[any]
-	timeout time.Duration
-	m       *metrics
-	log     *slog.Logger
-}
-
-// errLimiter marks a failure of the shared limiter itself (Redis unreachable).
-type errLimiter struct{ err error }
-
-func (e errLimiter) Error() string { return "sheets: quota limiter: " + e.err.Error() }
-func (e errLimiter) Unwrap() error { return e.err }
-
-// ErrRowMoved means a row was not where the index said (someone sorted or
-// inserted rows); nothing was written. Callers re-resolve the row and retry.
+// ErrRowMoved means a guarded write found other key cells than its Guard
+// expected (someone sorted or inserted rows); nothing was written. Callers
+// re-resolve the row and retry.
 var ErrRowMoved = errors.New("sheets: row moved")
 
-// quotaLimit builds the shared budget: `rate` requests per window with a
-// burst chosen so that no sliding window of that length ever sees more than
-// Google's 60: GCRA admits at most burst + rate in any window, and two
-// requests are kept in hand for the clock difference between Redis (which
-// admits) and Google (which counts on arrival).
-func quotaLimit(rate int, window time.Duration, googleMax int) redis_rate.Limit {
-	burst := googleMax - rate - 2
-	if burst < 1 {
-		burst = 1
-	}
-	if burst > rate {
-		burst = rate
-	}
-	return redis_rate.Limit{Rate: rate, Burst: burst, Period: window}
+// Options configure a Client. They are plain values: pkg/app maps the
+// configuration onto them. Zero durations and counts take the defaults.
+type Options struct {
+	SpreadsheetID   string
+	Endpoint        string       // emulator; no authentication when set
+	CredentialsFile string       // service-account key, when Endpoint is empty
+	HTTPClient      *http.Client // with Endpoint only
+
+	Batching        bool          // false: one request per operation (load tools compare)
+	FlushInterval   time.Duration // how long a batch gathers callers before asking for a slot
+	MaxBatch        int           // callers per request at most (default 100)
+	ReadsPerWindow  int           // shared read budget (default 55)
+	WritesPerWindow int           // shared write budget (default 55)
+	QuotaWindow     time.Duration // Google counts per minute; tests shrink it
+	RequestTimeout  time.Duration // one attempt (default 20 s)
+	RetryMaxDelay   time.Duration // longest backoff between attempts (default 10 s)
+	BreakerDelay    time.Duration // open breaker waits this long before probing (default 5 s)
+	BreakerFailures uint          // consecutive server failures that open the breaker (default 5)
+
+	Redis     redis.UniversalClient // the shared quota lives here; required
+	KeyPrefix string
+	Registry  prometheus.Registerer // nil: a private registry
+	Logger    *slog.Logger          // nil: discard
 }
 
-// wait blocks until the shared budget admits one request of kind.
-func (c *client) wait(ctx context.Context, kind quotaKind) error {
-	start := time.Now()
-	defer func() { c.m.quotaWait.WithLabelValues(string(kind)).Observe(time.Since(start).Seconds()) }()
-	for {
-		res, err := c.limiter.Allow(ctx, c.keys[kind], c.limits[kind])
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return errLimiter{err}
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.QuotaWindow <= 0 {
+		o.QuotaWindow = time.Minute
+	}
+	if o.ReadsPerWindow <= 0 {
+		o.ReadsPerWindow = 55
+	}
+	if o.WritesPerWindow <= 0 {
+		o.WritesPerWindow = 55
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 100
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 20 * time.Second
+	}
+	if o.RetryMaxDelay <= 0 {
+		o.RetryMaxDelay = 10 * time.Second
+	}
+	if o.BreakerDelay <= 0 {
+		o.BreakerDelay = 5 * time.Second
+	}
+	if o.BreakerFailures == 0 {
+		o.BreakerFailures = 5
+	}
+	return o
+}
+
+// clientOptions: the emulator without authentication, or Google with a
+// service-account key.
+func (o Options) clientOptions() ([]option.ClientOption, error) {
+	switch {
+	case o.Endpoint != "":
+		opts := []option.ClientOption{option.WithEndpoint(strings.TrimRight(o.Endpoint, "/") + "/"), option.WithoutAuthentication()}
+		if o.HTTPClient != nil {
+			opts = append(opts, option.WithHTTPClient(o.HTTPClient))
 		}
-		if res.Allowed > 0 {
-			return nil
-		}
-		t := time.NewTimer(res.RetryAfter)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+		return opts, nil
+	case o.CredentialsFile != "":
+		return []option.ClientOption{option.WithAuthCredentialsFile(option.ServiceAccount, o.CredentialsFile),
+			option.WithScopes(sheetsapi.SpreadsheetsScope)}, nil
+	default:
+		return nil, errors.New("sheets: either an endpoint (emulator) or a credentials file is required")
 	}
 }
 
-// call runs fn under the policies. preAcquired says the caller already took
-// the quota token for the first attempt (the batchers take it while they
-// collect callers). It returns only on success, on a permanent error, or when
-// ctx ends: callers see errors only after their deadline.
-func (c *client) call(ctx context.Context, kind quotaKind, method string, preAcquired bool, fn func(ctx context.Context) error) error {
-	first := true
-	err := failsafe.With[any](c.retry, c.breaker).WithContext(ctx).Run(func() error {
-		if !(first && preAcquired) {
-			if err := c.wait(ctx, kind); err != nil {
-				return err
-			}
-		}
-		first = false
-		rctx, cancel := context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-		start := time.Now()
-		err := fn(rctx)
-		c.m.observe(method, err, time.Since(start))
-		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("sheets: %s timed out after %s: %w", method, c.timeout, errTimeout)
-		}
-		return err
-	})
-	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-	}
-	return err
+// Client is the transport to one spreadsheet: coalesced, budgeted, retried
+// requests. It is safe for concurrent use.
+type Client struct {
+	id  string
+	svc *service
+	b   *batcher
 }
 
-var errTimeout = errors.New("request timeout")
-
-// retryable: worth trying again (Google's guidance: 429 and 5xx with backoff).
-func retryable(err error) bool {
-	var nr noRetry
-	if err == nil || errors.As(err, &nr) {
-		return false
+// New builds the client. It makes no request.
+func New(ctx context.Context, o Options) (*Client, error) {
+	o = o.withDefaults()
+	if o.Redis == nil {
+		return nil, errors.New("sheets: a Redis client is required (shared quota)")
 	}
-	if errors.Is(err, circuitbreaker.ErrOpen) || errors.Is(err, errTimeout) {
-		return true
+	opts, err := o.clientOptions()
+	if err != nil {
+		return nil, err
 	}
-	var le errLimiter
-	if errors.As(err, &le) {
-		return true
+	gs, err := sheetsapi.NewService(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sheets: create client: %w", err)
 	}
-	return serverTrouble(err)
+	m := newMetrics(o.Registry)
+	rp, cb := newPolicies(o.RetryMaxDelay, o.BreakerDelay, o.BreakerFailures, m, o.Logger)
+	svc := &service{
+		gs: gs, id: o.SpreadsheetID,
+		quota:   newQuota(o.Redis, o.KeyPrefix+"sheets:"+o.SpreadsheetID+":", o.ReadsPerWindow, o.WritesPerWindow, o.QuotaWindow, m),
+		breaker: cb, retry: rp, timeout: o.RequestTimeout, m: m, log: o.Logger,
+	}
+	b := newBatcher(svc, m, batchOptions{batching: o.Batching, interval: o.FlushInterval, maxBatch: o.MaxBatch})
+	return &Client{id: o.SpreadsheetID, svc: svc, b: b}, nil
 }
 
-// serverTrouble: the failures that count against the circuit breaker.
-func serverTrouble(err error) bool {
-	var gerr *googleapi.Error
-	if errors.As(err, &gerr) {
-		switch gerr.Code {
-		case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
-		}
-		return false
-	}
-	if errors.Is(err, errTimeout) {
-		return true
-	}
-	var nerr net.Error
-	return errors.As(err, &nerr)
+// Close stops the batchers; callers still waiting get an error.
+func (c *Client) Close() { c.b.close() }
+
+// SpreadsheetID is the spreadsheet the client talks to.
+func (c *Client) SpreadsheetID() string { return c.id }
+
+// Values are the cells written into one A1 range, row by row.
+type Values struct {
+	Range string
+	Rows  [][]any
 }
 
-// ambiguous: the request may have been applied although we saw an error
-// (timeouts, dropped connections, 500/502/504). Appends must check before
-// trying again; 429 and 503 are refused before anything happens.
-func ambiguous(err error) bool {
-	if err == nil || errors.Is(err, circuitbreaker.ErrOpen) || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var le errLimiter
-	if errors.As(err, &le) {
-		return false
-	}
-	var gerr *googleapi.Error
-	if errors.As(err, &gerr) {
-		switch gerr.Code {
-		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
-			return true
-		}
-		return false
-	}
-	return true // timeouts and connection errors after the request was sent
+// Guard makes a write conditional on the key cells of its row still holding
+// what the caller expects. They are read right before the write (sharing a
+// read request with other callers); on mismatch the write is refused with
+// ErrRowMoved and nothing of it is written.
+type Guard struct {
+	Sheet string               // sheet title, for the row_moved metric
+	Range string               // A1 range of the row's key cells
+	Holds func(row []any) bool // true when the row is still the one meant
 }
 
-func newPolicies(maxDelay, breakerDelay time.Duration, failures uint, m *metrics, log *slog.Logger) (retrypolicy.RetryPolicy[any], circuitbreaker.CircuitBreaker[any]) {
-	rp := retrypolicy.NewBuilder[any]().
-		HandleIf(func(_ any, err error) bool { return retryable(err) }).
-		WithMaxRetries(-1). // bounded by the caller's context instead
-		WithBackoff(300*time.Millisecond, maxDelay).
-		WithJitterFactor(0.5).
-		OnRetry(func(e failsafe.ExecutionEvent[any]) { m.retries.Inc() }).
-		Build()
-	cb := circuitbreaker.NewBuilder[any]().
-		HandleIf(func(_ any, err error) bool { return serverTrouble(err) }).
-		WithFailureThreshold(failures).
-		WithSuccessThreshold(2).
-		WithDelay(breakerDelay).
-		WithJitterFactor(0.2).
-		OnStateChanged(func(e circuitbreaker.StateChangedEvent) {
-			m.breakerState.Set(float64(e.NewState))
-			m.breakerTransitions.WithLabelValues(stateName(e.NewState)).Inc()
-			log.Warn("sheets circuit breaker", "from", stateName(e.OldState), "to", stateName(e.NewState))
-		}).
-		Build()
-	return rp, cb
+// VerifyFunc reports the rows (1-based) where the given idempotency keys
+// already are. Append calls it after an ambiguous failure, before appending
+// again.
+type VerifyFunc func(ctx context.Context, keys []string) (map[string]int, error)
+
+// Read returns the rows of every A1 range, in order (coalesced into one
+// values.batchGet with other callers' reads).
+func (c *Client) Read(ctx context.Context, ranges ...string) ([][][]any, error) {
+	return c.b.read(ctx, ranges...)
 }
 
-func stateName(s circuitbreaker.State) string {
-	switch s {
-	case circuitbreaker.ClosedState:
-		return "closed"
-	case circuitbreaker.OpenState:
-		return "open"
-	case circuitbreaker.HalfOpenState:
-		return "half_open"
-	}
-	return strconv.Itoa(int(s))
+// Update writes data (RAW), after checking g when it is not nil (coalesced
+// into one values.batchUpdate with other callers' writes).
+func (c *Client) Update(ctx context.Context, g *Guard, data ...Values) error {
+	return c.b.update(ctx, g, data)
 }
 
-func statusCode(err error) string {
-	if err == nil {
-		return "200"
-	}
-	var gerr *googleapi.Error
-	if errors.As(err, &gerr) {
-		return strconv.Itoa(gerr.Code)
-	}
-	if errors.Is(err, context.Canceled) {
-		return "canceled"
-	}
-	return "error"
+// Append appends rows to sheet and returns the first row number they got
+// (coalesced into one values.append with other appends to that sheet). key
+// identifies the rows for verify, which is asked after an ambiguous failure;
+// with an empty key or a nil verify the rows are appended again unasked.
+func (c *Client) Append(ctx context.Context, sheet string, rows [][]any, key string, verify VerifyFunc) (int, error) {
+	return c.b.appendRows(ctx, sheet, rows, key, verify)
 }
 
-// isClientError: a 4xx other than 429 — the request itself is wrong and will
-// stay wrong (bad range, cell too long, grid limits).
-func isClientError(err error) bool {
-	var gerr *googleapi.Error
-	return errors.As(err, &gerr) && gerr.Code >= 400 && gerr.Code < 500 && gerr.Code != http.StatusTooManyRequests
+// SheetTitles lists the titles of the spreadsheet's sheets. It costs one
+// read request.
+func (c *Client) SheetTitles(ctx context.Context) ([]string, error) {
+	titles, err := c.svc.sheetTitles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sheets: spreadsheet %s: %w", c.id, err)
+	}
+	return titles, nil
 }

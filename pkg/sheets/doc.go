@@ -1,9 +1,13 @@
-// Package sheets is the gateway to the Google Spreadsheet that is
-// MarketingBot's database (DESIGN.md §2). Every read and write of every
-// process goes through it, built on google.golang.org/api/sheets/v4.
+// Package sheets is the transport to the Google Sheets API
+// (google.golang.org/api/sheets/v4) under the spreadsheet that is
+// MarketingBot's database: every request of every process goes through a
+// Client. It moves cells and knows nothing about partners, appeals or
+// promotions; the typed repositories of the team's spreadsheet (sheet
+// layouts, row index, caches) are package store, built on a Client. See
+// docs/ARCHITECTURE.md for the spreadsheet contract and the guarantees.
 //
 // Google allows 60 read and 60 write requests per minute per user (a service
-// account is one user); a batch counts as one. The gateway lives inside that:
+// account is one user); a batch counts as one. The Client lives inside that:
 //
 //   - Coalescing. Concurrent reads become one values.batchGet, writes one
 //     values.batchUpdate, appends to a sheet one values.append; each caller
@@ -19,15 +23,12 @@
 //     error only after their deadline); a circuit breaker that opens on
 //     sustained failure so an outage does not become a retry storm, and
 //     half-opens to probe; a timeout per request. Appends are not idempotent:
-//     after an ambiguous failure (timeout, 500/502/504) the gateway looks for
-//     the row's key before appending again.
-//   - Rows move (people sort and insert rows). Row numbers are cached in Redis
-//     (Telegram ID → appeal row, request id → Queue row, phone → Auth row) and
-//     every write is guarded: the key cells of the row are read right before
-//     the write and the write is refused with ErrRowMoved on mismatch, after
-//     which the index is rebuilt and the row found again. A write never lands
-//     on another user's row.
-//   - Small, slow-changing sheets (Auth, Knowledge, Listings) are cached with TTLs.
+//     after an ambiguous failure (timeout, 500/502/504) the Client asks the
+//     caller whether the row's key is already there before appending again.
+//   - Guarded writes. Rows move (people sort and insert rows): a write may
+//     carry a Guard, the key cells of its row, which are read right before
+//     the write; on mismatch the write is refused with ErrRowMoved and nothing
+//     is written, so a write never lands on another user's row.
 //   - Every write is valueInputOption=RAW: user text starting with "=" stays
 //     text (no formula injection).
 //

@@ -17,9 +17,7 @@ type metrics struct {
 	breakerTransitions *prometheus.CounterVec
 	batchSize          *prometheus.HistogramVec
 	ops                *prometheus.CounterVec
-	indexRebuilds      *prometheus.CounterVec
 	rowMoved           *prometheus.CounterVec
-	cacheHits          *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,15 +38,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Caller operations carried by one request (coalescing).", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128}}, []string{"kind"}),
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "operations_total",
 			Help: "Caller operations (before coalescing) by kind and outcome."}, []string{"kind", "outcome"}),
-		indexRebuilds: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "index_rebuilds_total",
-			Help: "Row index rebuilds by sheet (rows moved or unknown keys)."}, []string{"sheet"}),
 		rowMoved: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "row_moved_total",
 			Help: "Guarded writes refused because the row was not where the index said."}, []string{"sheet"}),
-		cacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "cache_total",
-			Help: "Sheet cache lookups by sheet and result (hit, miss)."}, []string{"sheet", "result"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.quotaWait, m.retries, m.breakerState, m.breakerTransitions,
-		m.batchSize, m.ops, m.indexRebuilds, m.rowMoved, m.cacheHits)
+		m.batchSize, m.ops, m.rowMoved)
 	return m
 }
 

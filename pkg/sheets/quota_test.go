@@ -1,121 +1,128 @@
-package sheets_test
+package sheets
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"sync"
+	"errors"
 	"testing"
 	"time"
 
-	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
-	sheetsemu "marketingbot/sim/emulator/sheets"
-	"marketingbot/sim/fixtures"
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 )
 
-// rmw appends marker n to the user's appeal history: read, modify, write —
-// the access pattern of a chat turn.
-func rmw(ctx context.Context, g *sheets.Gateway, id int64, n int) error {
-	a, found, err := g.CurrentAppeal(ctx, id)
-	if err != nil {
-		return err
+func TestQuotaLimitKeepsEveryWindowUnderGoogles(t *testing.T) {
+	for _, tc := range []struct {
+		rate, burst int
+	}{
+		{55, 3},  // the default share: 55 + 3 ≤ 58, two in hand
+		{50, 8},  // the storm test's share
+		{58, 1},  // nothing left for a burst: still one request at a time
+		{70, 1},  // over Google's limit (misconfigured): no burst on top
+		{10, 10}, // a small share: the burst is bounded by the rate
+	} {
+		got := quotaLimit(tc.rate, time.Minute, GoogleQuotaPerWindow)
+		if got.Rate != tc.rate || got.Burst != tc.burst || got.Period != time.Minute {
+			t.Errorf("rate %d: got %+v, want burst %d", tc.rate, got, tc.burst)
+		}
 	}
-	if !found {
-		return fmt.Errorf("user %d has no appeal", id)
-	}
-	a.History += fmt.Sprintf("\n#%d", n)
-	a.UpdatedAt = time.Now()
-	_, err = g.UpdateAppeal(ctx, a, domain.AppealFieldHistory)
-	return err
 }
 
-// checkMarkers verifies every user's history holds markers 1..want[id] once each, in order.
-func checkMarkers(t *testing.T, rows [][]any, want map[int64]int) {
+func newMiniQuota(t *testing.T, window time.Duration) (*quota, *miniredis.Miniredis) {
 	t.Helper()
-	seen := map[int64]bool{}
-	for _, r := range rows[1:] {
-		var id int64
-		fmt.Sscan(fmt.Sprint(r[3]), &id)
-		seen[id] = true
-		lines := strings.Split(fmt.Sprint(r[4]), "\n")[1:]
-		if len(lines) != want[id] {
-			t.Errorf("user %d: %d markers in the sheet, %d acknowledged", id, len(lines), want[id])
-			continue
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	return newQuota(rdb, "test:sheets:id:", 55, 55, window, newMetrics(prometheus.NewRegistry())), mr
+}
+
+// The GCRA limiter in Redis never admits more than Google's 60 in any
+// sliding window, however hard the callers push, and still admits the
+// configured rate over time.
+func TestQuotaNoSlidingWindowOverGoogles(t *testing.T) {
+	t.Parallel()
+	q, mr := newMiniQuota(t, time.Minute)
+	ctx := context.Background()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var admitted []time.Time
+	for step := time.Duration(0); step < 4*time.Minute; step += 250 * time.Millisecond {
+		now := start.Add(step)
+		mr.SetTime(now)
+		res, err := q.limiter.Allow(ctx, q.keys[quotaRead], q.limits[quotaRead])
+		if err != nil {
+			t.Fatal(err)
 		}
-		for i, l := range lines {
-			if l != fmt.Sprintf("#%d", i+1) {
-				t.Errorf("user %d: line %d is %q", id, i+1, l)
-				break
+		if res.Allowed > 0 {
+			admitted = append(admitted, now)
+		}
+	}
+	worst := 0
+	for i, from := range admitted {
+		n := 0
+		for _, at := range admitted[i:] {
+			if at.Sub(from) < time.Minute {
+				n++
 			}
 		}
+		worst = max(worst, n)
 	}
-	if len(seen) != len(want) {
-		t.Errorf("%d users in the sheet, want %d", len(seen), len(want))
+	if worst > GoogleQuotaPerWindow-2 {
+		t.Errorf("%d requests admitted in one sliding minute, want at most %d", worst, GoogleQuotaPerWindow-2)
+	}
+	if perMin := len(admitted) / 4; perMin < 54 {
+		t.Errorf("%d requests a minute admitted, want the configured 55", perMin)
 	}
 }
 
-func seedAppeals(users int) [][]any {
-	var rows [][]any
-	base := time.Date(2026, 11, 25, 9, 0, 0, 0, msk)
-	for i := 0; i < users; i++ {
-		rows = append(rows, []any{base.Add(time.Duration(i) * time.Second).Format(domain.SheetTimeLayout), "", "", fmt.Sprint(1000 + i), "start", "Новое", "", ""})
+// Every process shares one budget: two limiters on one Redis key admit the
+// burst once between them.
+func TestQuotaSharedBetweenProcesses(t *testing.T) {
+	q1, mr := newMiniQuota(t, time.Hour) // nothing replenishes during the test
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	q2 := newQuota(rdb, "test:sheets:id:", 55, 55, time.Hour, q1.m)
+	ctx := context.Background()
+	admitted := 0
+	for range 10 {
+		for _, q := range []*quota{q1, q2} {
+			res, err := q.limiter.Allow(ctx, q.keys[quotaWrite], q.limits[quotaWrite])
+			if err != nil {
+				t.Fatal(err)
+			}
+			admitted += res.Allowed
+		}
 	}
-	return rows
+	if want := q1.limits[quotaWrite].Burst; admitted != want {
+		t.Errorf("%d admitted between two processes, want the one burst of %d", admitted, want)
+	}
 }
 
-// 200 callers doing read-modify-write of 200 users' rows for three quota
-// windows (the window is shrunk to 3 s on both sides: "emulated minutes").
-func TestQuotaRespectedUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("load test")
+// wait blocks while the budget is spent and gives up with the caller's
+// context; a limiter that cannot be reached is an errLimiter at once.
+func TestQuotaWait(t *testing.T) {
+	t.Parallel()
+	q, mr := newMiniQuota(t, time.Hour)
+	ctx := context.Background()
+	for range q.limits[quotaRead].Burst {
+		if err := q.wait(ctx, quotaRead); err != nil {
+			t.Fatal(err)
+		}
 	}
-	const users = 200
-	window := 3 * time.Second
-	q := sheetsemu.DefaultQuota()
-	q.Window = window
-	e := setup(t, fixtures.Data{Appeals: seedAppeals(users)}, &q, func(o *sheets.Options) { o.QuotaWindow = window })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*window)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	var mu sync.Mutex
-	done := map[int64]int{}
-	var wg sync.WaitGroup
-	for i := 0; i < users; i++ {
-		id := int64(1000 + i)
-		done[id] = 0
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 1; ctx.Err() == nil; n++ {
-				opCtx, c := context.WithTimeout(context.Background(), 30*time.Second)
-				err := rmw(opCtx, e.g, id, n)
-				c()
-				if err != nil {
-					t.Errorf("user %d op %d: %v", id, n, err)
-					return
-				}
-				mu.Lock()
-				done[id] = n
-				mu.Unlock()
-			}
-		}()
+	start := time.Now()
+	if err := q.wait(short, quotaRead); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("spent budget: got %v, want the caller's deadline", err)
 	}
-	wg.Wait()
-	st := e.emu.Stats()
-	total := 0
-	for _, n := range done {
-		total += n
+	if el := time.Since(start); el < 90*time.Millisecond {
+		t.Errorf("gave up after %s, before the caller's deadline", el)
 	}
-	t.Logf("%d read-modify-writes in %s (%d emulated minutes): %d reads, %d writes, max %d reads and %d writes per window, %d 429s",
-		total, 3*window, 3, st.Reads, st.Writes, st.MaxReadsPerMin, st.MaxWritesPerMin, st.HTTP429)
-	if st.HTTP429 != 0 {
-		t.Errorf("%d responses 429 from the emulator", st.HTTP429)
+	if err := q.wait(ctx, quotaWrite); err != nil {
+		t.Errorf("writes have their own budget: %v", err)
 	}
-	if st.MaxReadsPerMin > 60 || st.MaxWritesPerMin > 60 {
-		t.Errorf("quota exceeded: %d reads, %d writes in a window", st.MaxReadsPerMin, st.MaxWritesPerMin)
+	mr.Close()
+	var le errLimiter
+	if err := q.wait(ctx, quotaWrite); !errors.As(err, &le) {
+		t.Errorf("Redis down: got %v, want errLimiter", err)
 	}
-	if total < users {
-		t.Errorf("only %d operations completed", total)
-	}
-	checkMarkers(t, e.sheet(t, "Обращения"), done)
 }

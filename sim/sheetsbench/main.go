@@ -1,4 +1,4 @@
-// Package sheetsbench measures the Sheets gateway alone: N simulated users do
+// Package sheetsbench measures the Sheets transport and store alone: N simulated users do
 // read-modify-write turns on their appeal rows (the access pattern of a chat
 // message) against the Sheets emulator with Google's quota switched on, once
 // with batching and once per call (one request per operation, as the Python
@@ -7,7 +7,7 @@
 //	go run ./cmd/sheetsbench                       # 200 users, 2 × 3 emulated minutes
 //	go run ./cmd/sheetsbench -users 50 -minutes 1 -minute 60s   # real minutes
 //
-// The emulator and the gateway share a shrunk quota window ("-minute 10s"
+// The emulator and the client share a shrunk quota window ("-minute 10s"
 // means 60 requests per 10 s on both sides), so a run takes seconds while the
 // figures are per emulated minute. Redis is needed for the shared limiter
 // (-redis; a private key prefix is used and removed).
@@ -31,7 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	sheetsemu "marketingbot/sim/emulator/sheets"
 	"marketingbot/sim/fixtures"
 )
@@ -109,16 +109,16 @@ func run(rdb *redis.Client, users, minutes int, minute time.Duration, batching b
 	}
 	prefix := fmt.Sprintf("sheetsbench:%d:%s:", time.Now().UnixNano(), mode)
 	defer cleanup(rdb, prefix)
-	o := fixtures.GatewayOptions(hs.URL, id, rdb)
+	o := fixtures.EmulatorStoreOptions(hs.URL, id, rdb)
 	o.KeyPrefix = prefix
 	o.Batching = batching
 	o.QuotaWindow = minute
 	o.Registry = prometheus.NewRegistry()
-	g, err := sheets.New(context.Background(), o)
+	g, sc, err := fixtures.OpenStore(context.Background(), o)
 	if err != nil {
 		return result{}, err
 	}
-	defer g.Close()
+	defer sc.Close()
 
 	dur := time.Duration(minutes) * minute
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
@@ -159,7 +159,7 @@ func run(rdb *redis.Client, users, minutes int, minute time.Duration, batching b
 }
 
 // turn is one chat turn's Sheets work: read the appeal, append a line, write it back.
-func turn(ctx context.Context, g *sheets.Gateway, uid int64) error {
+func turn(ctx context.Context, g *store.Spreadsheet, uid int64) error {
 	a, found, err := g.CurrentAppeal(ctx, uid)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package sheets
+package store
 
 import (
 	"context"
@@ -41,7 +41,7 @@ func (x *rowIndex) get(ctx context.Context, name, key string) (indexEntry, bool,
 		return indexEntry{}, false, nil
 	}
 	if err != nil {
-		return indexEntry{}, false, fmt.Errorf("sheets: row index %s: %w", name, err)
+		return indexEntry{}, false, fmt.Errorf("store: row index %s: %w", name, err)
 	}
 	e, ok := decodeEntry(s)
 	return e, ok, nil
@@ -49,7 +49,7 @@ func (x *rowIndex) get(ctx context.Context, name, key string) (indexEntry, bool,
 
 func (x *rowIndex) set(ctx context.Context, name, key string, e indexEntry) error {
 	if err := x.rdb.HSet(ctx, x.key(name), key, e.encode()).Err(); err != nil {
-		return fmt.Errorf("sheets: row index %s: %w", name, err)
+		return fmt.Errorf("store: row index %s: %w", name, err)
 	}
 	return nil
 }
@@ -71,7 +71,7 @@ func (x *rowIndex) replace(ctx context.Context, name string, entries map[string]
 		pipe.Del(ctx, k)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("sheets: rebuild row index %s: %w", name, err)
+		return fmt.Errorf("store: rebuild row index %s: %w", name, err)
 	}
 	return nil
 }

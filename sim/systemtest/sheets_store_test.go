@@ -1,4 +1,4 @@
-package sheets_test
+package systemtest
 
 import (
 	"context"
@@ -11,40 +11,43 @@ import (
 	sheetsapi "google.golang.org/api/sheets/v4"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	sheetsemu "marketingbot/sim/emulator/sheets"
 	"marketingbot/sim/fixtures"
 	"marketingbot/sim/testutil"
 )
 
-const sid = "test-sheet"
+// The whole-system tests of the Sheets transport and the store: a private
+// redis-server and the Sheets emulator.
 
-var msk = time.FixedZone("MSK", 3*3600)
+const sheetsSID = "test-sheet"
 
-type env struct {
+var sheetsMSK = time.FixedZone("MSK", 3*3600)
+
+type sheetsEnv struct {
 	emu *fixtures.Sheets
-	g   *sheets.Gateway
-	o   sheets.Options
+	g   *store.Spreadsheet
+	o   fixtures.StoreOptions
 }
 
-func setup(t *testing.T, d fixtures.Data, quota *sheetsemu.Quota, mod func(*sheets.Options)) *env {
+func sheetsSetup(t *testing.T, d fixtures.Data, quota *sheetsemu.Quota, mod func(*fixtures.StoreOptions)) *sheetsEnv {
 	t.Helper()
 	r := testutil.StartRedis(t)
 	emu := fixtures.StartSheets(t, quota)
-	if err := emu.Load(sid, fixtures.Spreadsheet(sid, fixtures.DefaultTitles(), d, msk)); err != nil {
+	if err := emu.Load(sheetsSID, fixtures.Spreadsheet(sheetsSID, fixtures.DefaultTitles(), d, sheetsMSK)); err != nil {
 		t.Fatal(err)
 	}
-	o := fixtures.GatewayOptions(emu.URL, sid, r.Client())
-	o.Location = msk
+	o := fixtures.EmulatorStoreOptions(emu.URL, sheetsSID, r.Client())
+	o.Location = sheetsMSK
 	if mod != nil {
 		mod(&o)
 	}
-	return &env{emu: emu, g: fixtures.NewGateway(t, o), o: o}
+	return &sheetsEnv{emu: emu, g: fixtures.NewStore(t, o), o: o}
 }
 
-func (e *env) sheet(t *testing.T, title string) [][]any {
+func (e *sheetsEnv) sheet(t *testing.T, title string) [][]any {
 	t.Helper()
-	snap, err := e.emu.Snapshot(sid)
+	snap, err := e.emu.Snapshot(sheetsSID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,37 +60,43 @@ func (e *env) sheet(t *testing.T, title string) [][]any {
 	return nil
 }
 
-func ctx(t *testing.T) context.Context {
+func sheetsCtx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
 }
 
-func TestCheckNamesMissingSheets(t *testing.T) {
-	e := setup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
-	if err := e.g.Check(ctx(t)); err != nil {
+func TestSheetsCheckNamesMissingSheets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	e := sheetsSetup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
+	if err := e.g.Check(sheetsCtx(t)); err != nil {
 		t.Fatalf("complete spreadsheet: %v", err)
 	}
 	o := e.o
 	o.Titles.Knowledge = "Нет такого листа"
 	o.Registry = nil
-	g := fixtures.NewGateway(t, o)
-	if err := g.Check(ctx(t)); err == nil || !strings.Contains(err.Error(), `"Нет такого листа"`) {
+	g := fixtures.NewStore(t, o)
+	if err := g.Check(sheetsCtx(t)); err == nil || !strings.Contains(err.Error(), `"Нет такого листа"`) {
 		t.Fatalf("got %v", err)
 	}
 }
 
-func TestAuthorizePartner(t *testing.T) {
-	e := setup(t, fixtures.Data{Partners: []domain.Partner{
+func TestSheetsAuthorizePartner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	e := sheetsSetup(t, fixtures.Data{Partners: []domain.Partner{
 		{Code: "P-0001", Phone: "+7 (912) 345-67-89", FullName: "Анна Иванова"},
 		{Code: "P-0002", Phone: "8 913 000 11 22", FullName: "Борис Петров", Status: "avtorizovan", TelegramID: 42},
 	}}, &sheetsemu.Quota{}, nil)
-	c := ctx(t)
+	c := sheetsCtx(t)
 	p, found, err := e.g.PartnerByPhone(c, "79123456789")
 	if err != nil || !found || p.Code != "P-0001" || p.Row != 2 {
 		t.Fatalf("by phone: %+v %v %v", p, found, err)
 	}
-	at := time.Date(2026, 11, 25, 12, 0, 0, 0, msk)
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, sheetsMSK)
 	if _, err := e.g.AuthorizePartner(c, p, 1001, at); err != nil {
 		t.Fatal(err)
 	}
@@ -107,13 +116,16 @@ func TestAuthorizePartner(t *testing.T) {
 	}
 }
 
-func TestAppealsLifecycleAndFormulaInjection(t *testing.T) {
-	e := setup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
-	c := ctx(t)
+func TestSheetsAppealsLifecycleAndFormulaInjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	e := sheetsSetup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
+	c := sheetsCtx(t)
 	if _, found, err := e.g.CurrentAppeal(c, 7); err != nil || found {
 		t.Fatalf("no appeal yet: %v %v", found, err)
 	}
-	created := time.Date(2026, 11, 25, 10, 0, 0, 0, msk)
+	created := time.Date(2026, 11, 25, 10, 0, 0, 0, sheetsMSK)
 	evil := `=IMPORTXML("http://x","//a")`
 	a, err := e.g.CreateAppeal(c, domain.Appeal{CreatedAt: created, UserName: "@anna", PartnerCode: "P-1", TelegramID: 7,
 		History: evil, Status: domain.AppealStatusNew, UpdatedAt: created}, false)
@@ -142,7 +154,7 @@ func TestAppealsLifecycleAndFormulaInjection(t *testing.T) {
 	if rows[1][4] != evil+"\nещё строка" || rows[1][5] != "Ответ ИИ" || rows[1][3] != "7" {
 		t.Fatalf("row: %#v", rows[1])
 	}
-	snap, _ := e.emu.Snapshot(sid)
+	snap, _ := e.emu.Snapshot(sheetsSID)
 	for _, s := range snap.Sheets {
 		if len(s.Formulas) > 0 {
 			t.Fatalf("user text became a formula in %s: %v", s.Title, s.Formulas)
@@ -150,15 +162,15 @@ func TestAppealsLifecycleAndFormulaInjection(t *testing.T) {
 	}
 }
 
-// sortAppeals sorts the Appeals data rows by column D descending, as a
+// sheetsSortAppeals sorts the Appeals data rows by column D descending, as a
 // person would in the spreadsheet UI.
-func sortAppeals(t *testing.T, e *env, descending bool) {
+func sheetsSortAppeals(t *testing.T, e *sheetsEnv, descending bool) {
 	t.Helper()
 	svc, err := sheetsapi.NewService(context.Background(), option.WithEndpoint(e.emu.URL+"/"), option.WithoutAuthentication())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss, err := svc.Spreadsheets.Get(sid).Do()
+	ss, err := svc.Spreadsheets.Get(sheetsSID).Do()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +184,7 @@ func sortAppeals(t *testing.T, e *env, descending bool) {
 	if descending {
 		order = "DESCENDING"
 	}
-	_, err = svc.Spreadsheets.BatchUpdate(sid, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: []*sheetsapi.Request{{
+	_, err = svc.Spreadsheets.BatchUpdate(sheetsSID, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: []*sheetsapi.Request{{
 		SortRange: &sheetsapi.SortRangeRequest{
 			Range:     &sheetsapi.GridRange{SheetId: sheetID, StartRowIndex: 1, StartColumnIndex: 0, EndColumnIndex: 8, ForceSendFields: []string{"SheetId"}},
 			SortSpecs: []*sheetsapi.SortSpec{{DimensionIndex: 3, SortOrder: order, ForceSendFields: []string{"DimensionIndex"}}},
@@ -183,10 +195,13 @@ func sortAppeals(t *testing.T, e *env, descending bool) {
 	}
 }
 
-func TestSortBetweenWritesNeverHitsWrongRow(t *testing.T) {
-	e := setup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
-	c := ctx(t)
-	base := time.Date(2026, 11, 25, 10, 0, 0, 0, msk)
+func TestSheetsSortBetweenWritesNeverHitsWrongRow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	e := sheetsSetup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
+	c := sheetsCtx(t)
+	base := time.Date(2026, 11, 25, 10, 0, 0, 0, sheetsMSK)
 	var appeals []domain.Appeal
 	for i, id := range []int64{101, 102, 103} {
 		a, err := e.g.CreateAppeal(c, domain.Appeal{CreatedAt: base.Add(time.Duration(i) * time.Second), TelegramID: id,
@@ -201,7 +216,7 @@ func TestSortBetweenWritesNeverHitsWrongRow(t *testing.T) {
 	if _, err := e.g.UpdateAppeal(c, first, domain.AppealFieldHistory); err != nil {
 		t.Fatal(err)
 	}
-	sortAppeals(t, e, true) // 103, 102, 101: user 101's row moved from 2 to 4
+	sheetsSortAppeals(t, e, true) // 103, 102, 101: user 101's row moved from 2 to 4
 	// The write still carries the old row number (2, now user 103's row).
 	first.History = "start\nпервая запись\nвторая запись"
 	moved, err := e.g.UpdateAppeal(c, first, domain.AppealFieldHistory)
@@ -227,10 +242,13 @@ func TestSortBetweenWritesNeverHitsWrongRow(t *testing.T) {
 	}
 }
 
-func TestQueueRoundTrip(t *testing.T) {
-	e := setup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
-	c := ctx(t)
-	now := time.Date(2026, 11, 25, 10, 0, 0, 0, msk)
+func TestSheetsQueueRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	e := sheetsSetup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
+	c := sheetsCtx(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, sheetsMSK)
 	r, err := e.g.AppendRequest(c, domain.AnalyticsRequest{ID: "id-1", CreatedAt: now, ObjectCode: "MSK-100001", TelegramID: 5, Requester: "P-1", Status: domain.RequestStatusNew, UpdatedAt: now})
 	if err != nil || r.Row != 2 {
 		t.Fatalf("append: %+v %v", r, err)

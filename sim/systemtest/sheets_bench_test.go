@@ -1,4 +1,4 @@
-package sheets_test
+package systemtest
 
 import (
 	"context"
@@ -11,15 +11,15 @@ import (
 	"marketingbot/sim/testutil"
 )
 
-// BenchmarkReadModifyWrite is a chat turn's access pattern (read a user's
+// BenchmarkSheetsReadModifyWrite is a chat turn's access pattern (read a user's
 // appeal row, append to its history, write it back) from 64 concurrent
-// callers, batched and per-call. The gateway keeps its request budget (55
+// callers, batched and per-call. The client keeps its request budget (55
 // reads + 55 writes per window) but the window is shrunk from a minute to a
 // second so a run is short: ns/op is time under that compressed quota. The
 // custom metrics are the Sheets requests one operation costs, which is what
 // Google's quota counts (cmd/sheetsbench runs the pattern with real-minute
 // figures).
-func BenchmarkReadModifyWrite(b *testing.B) {
+func BenchmarkSheetsReadModifyWrite(b *testing.B) {
 	for _, mode := range []struct {
 		name     string
 		batching bool
@@ -28,14 +28,14 @@ func BenchmarkReadModifyWrite(b *testing.B) {
 			const users = 64
 			r := testutil.StartRedis(b)
 			emu := fixtures.StartSheets(b, &sheetsemu.Quota{})
-			if err := emu.Load(sid, fixtures.Spreadsheet(sid, fixtures.DefaultTitles(), fixtures.Data{Appeals: seedAppeals(users)}, msk)); err != nil {
+			if err := emu.Load(sheetsSID, fixtures.Spreadsheet(sheetsSID, fixtures.DefaultTitles(), fixtures.Data{Appeals: sheetsSeedAppeals(users)}, sheetsMSK)); err != nil {
 				b.Fatal(err)
 			}
-			o := fixtures.GatewayOptions(emu.URL, sid, r.Client())
-			o.Location = msk
+			o := fixtures.EmulatorStoreOptions(emu.URL, sheetsSID, r.Client())
+			o.Location = sheetsMSK
 			o.Batching = mode.batching
 			o.QuotaWindow = time.Second
-			g := fixtures.NewGateway(b, o)
+			g := fixtures.NewStore(b, o)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			var next atomic.Int64
@@ -47,7 +47,7 @@ func BenchmarkReadModifyWrite(b *testing.B) {
 				n := 0
 				for pb.Next() {
 					n++
-					if err := rmw(ctx, g, id, n); err != nil {
+					if err := sheetsRMW(ctx, g, id, n); err != nil {
 						b.Error(err)
 						return
 					}

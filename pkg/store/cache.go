@@ -1,4 +1,4 @@
-package sheets
+package store
 
 import (
 	"context"
@@ -23,16 +23,16 @@ type cacheItem struct {
 
 func newCaches() *caches { return &caches{items: map[string]cacheItem{}} }
 
-func cached[T any](ctx context.Context, g *Gateway, name string, ttl time.Duration, load func(ctx context.Context) (T, error)) (T, error) {
-	c := g.cache
+func cached[T any](ctx context.Context, s *Spreadsheet, name string, ttl time.Duration, load func(ctx context.Context) (T, error)) (T, error) {
+	c := s.cache
 	c.mu.Lock()
 	it, ok := c.items[name]
 	c.mu.Unlock()
 	if ok && ttl > 0 && time.Since(it.at) < ttl {
-		g.m.cacheHits.WithLabelValues(name, "hit").Inc()
+		s.m.cacheHits.WithLabelValues(name, "hit").Inc()
 		return it.val.(T), nil
 	}
-	g.m.cacheHits.WithLabelValues(name, "miss").Inc()
+	s.m.cacheHits.WithLabelValues(name, "miss").Inc()
 	v, err, _ := c.sf.Do(name, func() (any, error) {
 		v, err := load(context.WithoutCancel(ctx))
 		if err != nil {

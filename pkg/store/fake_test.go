@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/sheets/a1"
+)
+
+// memSheets is an in-memory spreadsheet behind the Transport interface:
+// reads and writes of A1 ranges, guards checked like the real transport
+// (key cells read right before the write). The hooks run before an
+// operation and may fail it.
+type memSheets struct {
+	mu     sync.Mutex
+	sheets map[string][][]any // rows from row 1 (the header)
+
+	beforeUpdate func(g *sheets.Guard, data []sheets.Values) error
+	beforeAppend func(sheet string) error
+
+	reads, updates, appends int
+}
+
+var _ Transport = (*memSheets)(nil)
+
+func newMemSheets() *memSheets {
+	m := &memSheets{sheets: map[string][][]any{}}
+	for title, header := range map[string][]any{
+		testTitles.Auth: Headers.Auth, testTitles.Appeals: Headers.Appeals, testTitles.Queue: Headers.Queue,
+		testTitles.Listings: Headers.Listings, testTitles.Promotions: Headers.Promotions, testTitles.Knowledge: Headers.Knowledge,
+	} {
+		m.sheets[title] = [][]any{header}
+	}
+	return m
+}
+
+func (m *memSheets) SpreadsheetID() string { return "mem" }
+
+func (m *memSheets) SheetTitles(context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for t := range m.sheets {
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (m *memSheets) Read(_ context.Context, ranges ...string) ([][][]any, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reads++
+	out := make([][][]any, len(ranges))
+	for i, rng := range ranges {
+		r, err := a1.Parse(rng)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = m.cells(r)
+	}
+	return out, nil
+}
+
+// cells is the part of a sheet in r, trailing empty rows dropped as Google does.
+func (m *memSheets) cells(r a1.Range) [][]any {
+	rows := m.sheets[r.Sheet]
+	var out [][]any
+	for n := r.StartRow; n <= len(rows) && (r.EndRow == a1.Unbounded || n <= r.EndRow); n++ {
+		row := rows[n-1]
+		end := len(row)
+		if r.EndCol != a1.Unbounded {
+			end = min(end, r.EndCol+1)
+		}
+		var part []any
+		if r.StartCol < end {
+			part = slices.Clone(row[r.StartCol:end])
+		}
+		out = append(out, part)
+	}
+	for len(out) > 0 && len(out[len(out)-1]) == 0 {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+func (m *memSheets) Update(ctx context.Context, g *sheets.Guard, data ...sheets.Values) error {
+	if m.beforeUpdate != nil {
+		if err := m.beforeUpdate(g, data); err != nil {
+			return err
+		}
+	}
+	if g != nil {
+		rows, err := m.Read(ctx, g.Range)
+		if err != nil {
+			return err
+		}
+		if !g.Holds(firstRow(rows[0])) {
+			return sheets.ErrRowMoved
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.updates++
+	for _, d := range data {
+		r, err := a1.Parse(d.Range)
+		if err != nil {
+			return err
+		}
+		for i, cells := range d.Rows {
+			for j, v := range cells {
+				m.set(r.Sheet, r.StartRow+i, r.StartCol+j, v)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *memSheets) set(sheet string, row, col int, v any) {
+	rows := m.sheets[sheet]
+	for len(rows) < row {
+		rows = append(rows, nil)
+	}
+	for len(rows[row-1]) <= col {
+		rows[row-1] = append(rows[row-1], "")
+	}
+	rows[row-1][col] = v
+	m.sheets[sheet] = rows
+}
+
+func (m *memSheets) Append(_ context.Context, sheet string, rows [][]any, _ string, _ sheets.VerifyFunc) (int, error) {
+	if m.beforeAppend != nil {
+		if err := m.beforeAppend(sheet); err != nil {
+			return 0, err
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.appends++
+	first := len(m.sheets[sheet]) + 1
+	for _, r := range rows {
+		m.sheets[sheet] = append(m.sheets[sheet], slices.Clone(r))
+	}
+	return first, nil
+}
+
+// sortRows reorders a sheet's data rows as a person sorting it would.
+func (m *memSheets) sortRows(sheet string, less func(a, b []any) int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	slices.SortStableFunc(m.sheets[sheet][1:], less)
+}
+
+func (m *memSheets) rows(sheet string) [][]any {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.sheets[sheet])
+}
+
+var testTitles = Titles{Auth: "Auth", Appeals: "Обращения", Queue: "Очередь", Listings: "Объекты", Promotions: "Акции", Knowledge: "База знаний"}
+
+var msk = time.FixedZone("MSK", 3*3600)
+
+func newTestStore(t *testing.T, mem *memSheets, mod func(*Options)) *Spreadsheet {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	o := Options{Titles: testTitles, Location: msk, Redis: rdb, KeyPrefix: "test:",
+		Registry: prometheus.NewRegistry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if mod != nil {
+		mod(&o)
+	}
+	s, err := New(mem, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
