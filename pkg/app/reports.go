@@ -10,13 +10,13 @@ import (
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/reportlink"
 	"marketingbot/pkg/reports"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	"marketingbot/pkg/telegram"
 )
 
 // The adapters the Analytics 360 features consume.
 var (
-	_ reports.Store      = (*sheets.Gateway)(nil)
+	_ reports.Store      = (*store.Spreadsheet)(nil)
 	_ reports.Sender     = (*telegram.Sender)(nil)
 	_ reports.Enqueuer   = (*asynq.Client)(nil)
 	_ reports.Inspector  = (*asynq.Inspector)(nil)

@@ -21,7 +21,7 @@ import (
 	"marketingbot/pkg/obs"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/redisx"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/texts"
@@ -41,7 +41,7 @@ type Store interface {
 	Knowledge(ctx context.Context) ([]domain.KnowledgeEntry, error)
 }
 
-var _ Store = (*sheets.Gateway)(nil)
+var _ Store = (*store.Spreadsheet)(nil)
 
 // Generator produces AI answers (*ai.Client).
 type Generator interface {

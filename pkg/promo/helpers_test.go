@@ -24,7 +24,7 @@ import (
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/promo"
 	"marketingbot/pkg/scan"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	"marketingbot/pkg/sheets/a1"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
@@ -58,7 +58,7 @@ type env struct {
 	svc      *promo.Service
 	deps     promo.Deps
 	reg      *prometheus.Registry
-	editor   *sheets.Gateway // the operator editing the sheet by hand
+	editor   *store.Spreadsheet // the operator editing the sheet by hand
 	partners []domain.Partner
 	logs     *testutil.SyncBuffer
 	offset   int
@@ -124,9 +124,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 		e.deps.Now = o.now
 	}
 	e.svc = promo.New(e.deps)
-	eo := fixtures.GatewayOptions(e.sh.URL, sid, e.rdb)
+	eo := fixtures.EmulatorStoreOptions(e.sh.URL, sid, e.rdb)
 	eo.Location = cfg.Location()
-	e.editor = fixtures.NewGateway(t, eo)
+	e.editor = fixtures.NewStore(t, eo)
 	if o.concurrency > 0 {
 		startWorker(t, e.rdb, e.svc, o.concurrency, e.reg, e.deps.Log)
 	}
@@ -168,14 +168,14 @@ func newDeps(t testing.TB, cfg *config.Config, rdb redis.UniversalClient, reg pr
 	}
 	tc := cfg.Telegram
 	lim := telegram.NewLimiter(rdb, cfg.Redis.KeyPrefix, tc.GlobalPerSecond, tc.ChatPerSecond, tc.ChatBurst, tc.GroupPerMinute)
-	o := fixtures.GatewayOptions(cfg.Sheets.Endpoint, cfg.Sheets.SpreadsheetID, rdb)
+	o := fixtures.EmulatorStoreOptions(cfg.Sheets.Endpoint, cfg.Sheets.SpreadsheetID, rdb)
 	o.Location, o.Registry, o.Logger = cfg.Location(), reg, log
 	tx, err := texts.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return promo.Deps{
-		Sheets: fixtures.NewGateway(t, o), Sender: telegram.NewSender(bot, lim, reg, log),
+		Sheets: fixtures.NewStore(t, o), Sender: telegram.NewSender(bot, lim, reg, log),
 		Tasks: asynq.NewClientFromRedisClient(rdb), Redis: rdb, Projection: projection.New(rdb, cfg.Redis.KeyPrefix),
 		Texts: tx, Config: cfg, Log: log, Registry: reg,
 	}

@@ -19,7 +19,7 @@ import (
 	"marketingbot/pkg/obs"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/redisx"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/telegram/tghtml"
 	"marketingbot/pkg/texts"
@@ -40,7 +40,7 @@ const (
 // Deps are the collaborators of the service; all are required except
 // Registry, Log and Now, and Sender in the poller (the scanner never sends).
 type Deps struct {
-	Sheets     *sheets.Gateway
+	Sheets     *store.Spreadsheet
 	Sender     *telegram.Sender
 	Tasks      *asynq.Client
 	Redis      redis.UniversalClient

@@ -26,7 +26,7 @@ import (
 	"marketingbot/pkg/miniapp"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/scan"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/texts"
 	"marketingbot/pkg/worker"
@@ -89,7 +89,7 @@ type miniappStack struct {
 	insp  *asynq.Inspector
 	tx    *texts.Texts
 
-	gw           *sheets.Gateway
+	gw           *store.Spreadsheet
 	workerReg    *prometheus.Registry
 	seenAtStart  sync.Map // request id → status the process handler found
 	pollInterval time.Duration
@@ -133,7 +133,7 @@ func newMiniappStack(t *testing.T, o miniappStackOptions) *miniappStack {
 			o.config(c)
 		}
 	})
-	s.cfg, s.rdb, s.proj, s.insp, s.tx, s.gw = s.rig.Config, s.rig.Redis, s.rig.Projection, s.rig.Inspector, s.rig.Texts, s.rig.Gateway
+	s.cfg, s.rdb, s.proj, s.insp, s.tx, s.gw = s.rig.Config, s.rig.Redis, s.rig.Projection, s.rig.Inspector, s.rig.Texts, s.rig.Store
 	s.putPartner()
 
 	now := o.now

@@ -18,7 +18,7 @@ import (
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/reports"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/texts"
 	tgemu "marketingbot/sim/emulator/telegram"
@@ -63,7 +63,7 @@ type reportsEnv struct {
 	rdb   *redis.Client
 	tg    *tgemu.Server
 	emu   *fixtures.Sheets
-	gw    *sheets.Gateway
+	gw    *store.Spreadsheet
 	proj  *projection.Store
 	tasks *asynq.Client
 	insp  *asynq.Inspector
@@ -126,9 +126,9 @@ func newReportsEnv(t *testing.T, queue [][]any, opts ...reportsOption) *reportsE
 			f(c)
 		}
 	})
-	e := &reportsEnv{t: t, env: env, rig: rig, cfg: rig.Config, rdb: rig.Redis, tg: env.Telegram, emu: env.Sheets, gw: rig.Gateway,
+	e := &reportsEnv{t: t, env: env, rig: rig, cfg: rig.Config, rdb: rig.Redis, tg: env.Telegram, emu: env.Sheets, gw: rig.Store,
 		proj: rig.Projection, tasks: rig.Tasks, insp: rig.Inspector, tx: rig.Texts, reg: prometheus.NewRegistry()}
-	e.svc = rig.Service(world.ReportsService{Gateway: rig.Gateway, Registry: e.reg, Send: true, AI: setup.ai})
+	e.svc = rig.Service(world.ReportsService{Store: rig.Store, Registry: e.reg, Send: true, AI: setup.ai})
 	return e
 }
 

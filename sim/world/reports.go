@@ -9,7 +9,7 @@ import (
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/reports"
-	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/store"
 	"marketingbot/pkg/telegram"
 	messages "marketingbot/pkg/texts"
 	"marketingbot/sim/fixtures"
@@ -24,7 +24,7 @@ type ReportsRig struct {
 	Env        *Env
 	Config     *config.Config
 	Redis      *redis.Client
-	Gateway    *sheets.Gateway // the test's own view of the spreadsheet
+	Store    *store.Spreadsheet // the test's own view of the spreadsheet
 	Projection *projection.Store
 	Tasks      *asynq.Client
 	Inspector  *asynq.Inspector
@@ -40,7 +40,7 @@ func (e *Env) Reports(change func(*config.Config)) *ReportsRig {
 		change(cfg)
 	}
 	r := &ReportsRig{Env: e, Config: cfg, Redis: e.Redis.Client()}
-	r.Gateway = r.NewGateway()
+	r.Store = r.NewStore()
 	r.Projection = projection.New(r.Redis, cfg.Redis.KeyPrefix)
 	r.Tasks = asynq.NewClientFromRedisClient(r.Redis)
 	e.T.Cleanup(func() { r.Tasks.Close() })
@@ -53,16 +53,16 @@ func (e *Env) Reports(change func(*config.Config)) *ReportsRig {
 	return r
 }
 
-// NewGateway is another gateway over the same spreadsheet and Redis, as a
+// NewStore is another gateway over the same spreadsheet and Redis, as a
 // separate process has one. Quotas are out of the way: these tests are
 // about the protocol, not about Google's limits.
-func (r *ReportsRig) NewGateway() *sheets.Gateway {
-	o := fixtures.GatewayOptions(r.Env.Sheets.URL, r.Env.SpreadsheetID, r.Redis)
+func (r *ReportsRig) NewStore() *store.Spreadsheet {
+	o := fixtures.EmulatorStoreOptions(r.Env.Sheets.URL, r.Env.SpreadsheetID, r.Redis)
 	o.Location, o.KeyPrefix = r.Config.Location(), r.Config.Redis.KeyPrefix
 	o.ReadsPerWindow, o.WritesPerWindow = 100000, 100000
 	o.ListingsTTL = r.Config.Sheets.ListingsTTL
 	o.Registry = prometheus.NewRegistry()
-	return fixtures.NewGateway(r.Env.T, o)
+	return fixtures.NewStore(r.Env.T, o)
 }
 
 // NewSender is a Telegram sender towards the emulator, with the fleet's
@@ -80,7 +80,7 @@ func (r *ReportsRig) NewSender(reg prometheus.Registerer) *telegram.Sender {
 
 // ReportsService says how Service builds one reports.Service.
 type ReportsService struct {
-	Gateway  *sheets.Gateway      // nil: a new one (another process)
+	Store  *store.Spreadsheet      // nil: a new one (another process)
 	Registry *prometheus.Registry // nil: a new one
 	Send     bool                 // give it a sender (the worker's)
 	AI       reports.Polisher     // nil: no polishing
@@ -89,13 +89,13 @@ type ReportsService struct {
 // Service builds a reports.Service as the worker (Send) or the poller
 // builds it.
 func (r *ReportsRig) Service(o ReportsService) *reports.Service {
-	if o.Gateway == nil {
-		o.Gateway = r.NewGateway()
+	if o.Store == nil {
+		o.Store = r.NewStore()
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	d := reports.Deps{Store: o.Gateway, Tasks: r.Tasks, Inspector: r.Inspector, Projection: r.Projection, AI: o.AI,
+	d := reports.Deps{Store: o.Store, Tasks: r.Tasks, Inspector: r.Inspector, Projection: r.Projection, AI: o.AI,
 		Redis: r.Redis, Texts: r.Texts, Log: quiet(), Registry: o.Registry}
 	if o.Send {
 		d.Sender = r.NewSender(o.Registry)
