@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"marketingbot/pkg/sheets/a1"
+	"marketingbot/sim/emulator/sheets/internal/a1"
 )
 
 // Dates live in spreadsheets as serial numbers with a date format. The

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"marketingbot/pkg/sheets/a1"
+	"marketingbot/sim/emulator/sheets/internal/a1"
 )
 
 // Reading goes straight through the zip and a streaming XML decoder: a
