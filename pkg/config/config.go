@@ -1,7 +1,7 @@
 // Package config loads MarketingBot's configuration: a YAML file
 // (configs/config.example.yaml documents every key), environment overrides
 // named MARKETINGBOT_<SECTION>_<KEY>, and secrets from a .env file beside the
-// config (the seed keeps them in shared/.env). Precedence, highest first:
+// config (a deployment keeps them in shared/.env, see deploy/lib.sh). Precedence, highest first:
 // process environment, .env file, config file, built-in defaults.
 //
 // Validation is per role: a missing or malformed setting is reported as one
