@@ -70,122 +70,131 @@ func TestCompose(t *testing.T) {
 		"http.bot_addr": def.HTTP.BotAddr, "http.worker_addr": def.HTTP.WorkerAddr, "http.poller_addr": def.HTTP.PollerAddr,
 	}
 
-	t.Run("redis", func(t *testing.T) {
-		r, ok := c.Services["redis"]
-		if !ok {
-			t.Fatal("no redis service")
-		}
-		if r.Image != "redis:7-alpine" {
-			t.Errorf("redis image %q", r.Image)
-		}
-		if !strings.Contains(strings.Join(r.Command, " "), "--appendonly yes") {
-			t.Errorf("redis without AOF: %q", r.Command)
-		}
-		if !strings.Contains(strings.Join(r.Healthcheck.Test, " "), "redis-cli ping") {
-			t.Errorf("redis healthcheck %q", r.Healthcheck.Test)
-		}
-		var dataVolume string
-		for _, v := range r.Volumes {
-			if src, dst, _ := strings.Cut(v, ":"); dst == "/data" {
-				dataVolume = src
-			}
-		}
-		if _, ok := c.Volumes[dataVolume]; dataVolume == "" || !ok {
-			t.Errorf("redis /data is not a named volume: %q (volumes %v)", r.Volumes, c.Volumes)
-		}
-	})
-
+	t.Run("redis", func(t *testing.T) { checkComposeRedis(t, c) })
 	for service, addrKey := range roles {
-		t.Run(service, func(t *testing.T) {
-			s, ok := c.Services[service]
-			if !ok {
-				t.Fatalf("no %s service", service)
-			}
-			if len(s.Command) == 0 || s.Command[0] != service || !slices.Contains(s.Command, "--config") {
-				t.Errorf("command %q does not run %s with --config", s.Command, service)
-			}
-			if s.Image == "" && s.Build == nil {
-				t.Error("neither image nor build")
-			}
-			if s.Restart != "unless-stopped" {
-				t.Errorf("restart %q", s.Restart)
-			}
-			if s.DependsOn["redis"].Condition != "service_healthy" {
-				t.Errorf("depends_on redis: %+v", s.DependsOn)
-			}
-			if fmt.Sprint(s.EnvFile) != ".env" && fmt.Sprint(s.EnvFile) != "[.env]" {
-				t.Errorf("env_file %v, want .env", s.EnvFile)
-			}
-			env := map[string]string{}
-			for k, v := range s.Environment {
-				env[k] = fmt.Sprint(v)
-				if !isConfigEnv(k) {
-					t.Errorf("environment %s is no configuration key's variable", k)
-				}
-			}
-			if env["MARKETINGBOT_REDIS_URL"] != "redis://redis:6379/0" {
-				t.Errorf("MARKETINGBOT_REDIS_URL = %q", env["MARKETINGBOT_REDIS_URL"])
-			}
-			addr := env[config.EnvName(addrKey)]
-			host, port, err := net.SplitHostPort(addr)
-			if err != nil || host != "0.0.0.0" {
-				t.Fatalf("%s = %q, want 0.0.0.0:<port> inside the container", config.EnvName(addrKey), addr)
-			}
-			if _, defPort, _ := net.SplitHostPort(defaultAddr[addrKey]); port != defPort {
-				t.Errorf("port %s differs from the default %s the image documents", port, defPort)
-			}
-			probe := strings.Join(s.Healthcheck.Test, " ")
-			if want := "wget -qO- http://127.0.0.1:" + port + "/readyz"; !strings.Contains(probe, want) {
-				t.Errorf("healthcheck %q, want %q", probe, want)
-			}
-			mounts := map[string]string{}
-			for _, v := range s.Volumes {
-				parts := strings.Split(v, ":")
-				if len(parts) != 3 || parts[2] != "ro" {
-					t.Errorf("volume %q is not a read-only mount", v)
-					continue
-				}
-				mounts[parts[1]] = parts[0]
-			}
-			if mounts["/etc/marketingbot/config.yaml"] != "./configs/config.yaml" {
-				t.Errorf("config mount: %v", mounts)
-			}
-			creds := env[config.EnvName("sheets.credentials_file")]
-			if creds == "" || mounts[creds] == "" {
-				t.Errorf("credentials file %q is not mounted: %v", creds, mounts)
-			}
-			if service == "worker" {
-				if s.ContainerName != "" || len(s.Ports) > 0 {
-					t.Errorf("worker cannot scale: container_name %q, ports %q", s.ContainerName, s.Ports)
-				}
-			}
-			for _, p := range s.Ports {
-				if !strings.HasPrefix(p, "127.0.0.1:") {
-					t.Errorf("port %q is published on every interface; publish on loopback for a reverse proxy", p)
-				}
-			}
-		})
+		t.Run(service, func(t *testing.T) { checkComposeRole(t, c, service, addrKey, defaultAddr[addrKey]) })
 	}
+	t.Run("docker compose config", checkDockerComposeConfig)
+}
 
-	t.Run("docker compose config", func(t *testing.T) {
-		if err := exec.Command("docker", "compose", "version").Run(); err != nil {
-			t.Skipf("docker compose is not available here (%v); the YAML was checked above", err)
+// checkComposeRedis: Redis with AOF on a named volume and a health check.
+func checkComposeRedis(t *testing.T, c composeFile) {
+	r, ok := c.Services["redis"]
+	if !ok {
+		t.Fatal("no redis service")
+	}
+	if r.Image != "redis:7-alpine" {
+		t.Errorf("redis image %q", r.Image)
+	}
+	if !strings.Contains(strings.Join(r.Command, " "), "--appendonly yes") {
+		t.Errorf("redis without AOF: %q", r.Command)
+	}
+	if !strings.Contains(strings.Join(r.Healthcheck.Test, " "), "redis-cli ping") {
+		t.Errorf("redis healthcheck %q", r.Healthcheck.Test)
+	}
+	var dataVolume string
+	for _, v := range r.Volumes {
+		if src, dst, _ := strings.Cut(v, ":"); dst == "/data" {
+			dataVolume = src
 		}
-		dir := t.TempDir()
-		b, err := os.ReadFile("../docker-compose.yml")
-		if err != nil {
-			t.Fatal(err)
+	}
+	if _, ok := c.Volumes[dataVolume]; dataVolume == "" || !ok {
+		t.Errorf("redis /data is not a named volume: %q (volumes %v)", r.Volumes, c.Volumes)
+	}
+}
+
+// checkComposeRole checks the service of one role: its command, restart
+// policy, environment, port, health check and read-only mounts.
+func checkComposeRole(t *testing.T, c composeFile, service, addrKey, defaultAddr string) {
+	s, ok := c.Services[service]
+	if !ok {
+		t.Fatalf("no %s service", service)
+	}
+	if len(s.Command) == 0 || s.Command[0] != service || !slices.Contains(s.Command, "--config") {
+		t.Errorf("command %q does not run %s with --config", s.Command, service)
+	}
+	if s.Image == "" && s.Build == nil {
+		t.Error("neither image nor build")
+	}
+	if s.Restart != "unless-stopped" {
+		t.Errorf("restart %q", s.Restart)
+	}
+	if s.DependsOn["redis"].Condition != "service_healthy" {
+		t.Errorf("depends_on redis: %+v", s.DependsOn)
+	}
+	if fmt.Sprint(s.EnvFile) != ".env" && fmt.Sprint(s.EnvFile) != "[.env]" {
+		t.Errorf("env_file %v, want .env", s.EnvFile)
+	}
+	env := map[string]string{}
+	for k, v := range s.Environment {
+		env[k] = fmt.Sprint(v)
+		if !isConfigEnv(k) {
+			t.Errorf("environment %s is no configuration key's variable", k)
 		}
-		writeFile(t, filepath.Join(dir, "docker-compose.yml"), string(b), 0o644)
-		writeFile(t, filepath.Join(dir, ".env"), "MARKETINGBOT_TELEGRAM_TOKEN=1:x\n", 0o600)
-		writeFile(t, filepath.Join(dir, "configs", "config.yaml"), "{}\n", 0o644)
-		writeFile(t, filepath.Join(dir, "credentials.json"), "{}\n", 0o644)
-		cmd := exec.Command("docker", "compose", "-f", filepath.Join(dir, "docker-compose.yml"), "config", "--quiet")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("docker compose config: %v\n%s", err, out)
+	}
+	if env["MARKETINGBOT_REDIS_URL"] != "redis://redis:6379/0" {
+		t.Errorf("MARKETINGBOT_REDIS_URL = %q", env["MARKETINGBOT_REDIS_URL"])
+	}
+	addr := env[config.EnvName(addrKey)]
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "0.0.0.0" {
+		t.Fatalf("%s = %q, want 0.0.0.0:<port> inside the container", config.EnvName(addrKey), addr)
+	}
+	if _, defPort, _ := net.SplitHostPort(defaultAddr); port != defPort {
+		t.Errorf("port %s differs from the default %s the image documents", port, defPort)
+	}
+	probe := strings.Join(s.Healthcheck.Test, " ")
+	if want := "wget -qO- http://127.0.0.1:" + port + "/readyz"; !strings.Contains(probe, want) {
+		t.Errorf("healthcheck %q, want %q", probe, want)
+	}
+	mounts := map[string]string{}
+	for _, v := range s.Volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) != 3 || parts[2] != "ro" {
+			t.Errorf("volume %q is not a read-only mount", v)
+			continue
 		}
-	})
+		mounts[parts[1]] = parts[0]
+	}
+	if mounts["/etc/marketingbot/config.yaml"] != "./configs/config.yaml" {
+		t.Errorf("config mount: %v", mounts)
+	}
+	creds := env[config.EnvName("sheets.credentials_file")]
+	if creds == "" || mounts[creds] == "" {
+		t.Errorf("credentials file %q is not mounted: %v", creds, mounts)
+	}
+	if service == "worker" {
+		if s.ContainerName != "" || len(s.Ports) > 0 {
+			t.Errorf("worker cannot scale: container_name %q, ports %q", s.ContainerName, s.Ports)
+		}
+	}
+	for _, p := range s.Ports {
+		if !strings.HasPrefix(p, "127.0.0.1:") {
+			t.Errorf("port %q is published on every interface; publish on loopback for a reverse proxy", p)
+		}
+	}
+}
+
+// checkDockerComposeConfig has docker compose itself validate the file,
+// where it is installed.
+func checkDockerComposeConfig(t *testing.T) {
+	if err := exec.Command("docker", "compose", "version").Run(); err != nil {
+		t.Skipf("docker compose is not available here (%v); the YAML was checked above", err)
+	}
+	dir := t.TempDir()
+	b, err := os.ReadFile("../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "docker-compose.yml"), string(b), 0o644)
+	writeFile(t, filepath.Join(dir, ".env"), "MARKETINGBOT_TELEGRAM_TOKEN=1:x\n", 0o600)
+	writeFile(t, filepath.Join(dir, "configs", "config.yaml"), "{}\n", 0o644)
+	writeFile(t, filepath.Join(dir, "credentials.json"), "{}\n", 0o644)
+	cmd := exec.Command("docker", "compose", "-f", filepath.Join(dir, "docker-compose.yml"), "config", "--quiet")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("docker compose config: %v\n%s", err, out)
+	}
 }
 
 // dockerfileStage is one FROM ... section with its instructions, continuation

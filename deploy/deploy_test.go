@@ -352,59 +352,12 @@ func TestDeployBuildsFromGit(t *testing.T) {
 	t.Parallel()
 	needTools(t, "git", "tar")
 	s := newSandbox(t, "01")
-	root := t.TempDir()
-	origin := filepath.Join(root, "origin")
-	repo := filepath.Join(root, "repo")
-	gitEnv := []string{"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + root,
-		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
-	git := func(dir string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-		cmd.Env = append(os.Environ(), gitEnv...)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	// commit writes the source of the fake roles for one version and commits it.
-	commit := func(version int) string {
-		for _, role := range []string{"bot", "worker", "poller"} {
-			writeFile(t, filepath.Join(origin, "cmd", role, "role.sh"), fakeRoleScript(role, s.state, 100+version, "ok", true), 0o755)
-		}
-		writeFile(t, filepath.Join(origin, "configs", "messages.ru.yaml"), fmt.Sprintf("version: %d\n", version), 0o644)
-		git(origin, "add", "-A")
-		git(origin, "commit", "-q", "-m", fmt.Sprintf("version %d", version))
-		return git(origin, "rev-parse", "HEAD")
-	}
-	mustMkdir(t, origin)
-	git(origin, "init", "-q", "-b", "main")
-	v1 := commit(1)
-	cloneCmd := exec.Command("git", "clone", "-q", origin, repo)
-	cloneCmd.Env = append(os.Environ(), gitEnv...)
-	if out, err := cloneCmd.CombinedOutput(); err != nil {
-		t.Fatalf("git clone: %v\n%s", err, out)
-	}
-	v2 := commit(2) // only in origin: the deploy must fetch it
-
-	// A stand-in for go: "builds" ./cmd/<role> by copying its role.sh, and
-	// logs how it was called.
-	goLog := filepath.Join(s.state, "go.log")
-	writeFile(t, filepath.Join(s.tools, "go"), `#!/usr/bin/env bash
-set -eu
-echo "CGO_ENABLED=${CGO_ENABLED:-unset} pwd_has_cmd=$([ -d cmd ] && echo yes || echo no) $*" >>`+shellQuote(goLog)+`
-out=""; pkgs=()
-shift # build
-while (($#)); do
-	case $1 in
-	-o) out=$2; shift 2 ;;
-	-*) shift ;;
-	*) pkgs+=("$1"); shift ;;
-	esac
-done
-for p in "${pkgs[@]}"; do cp "$p/role.sh" "$out/$(basename "$p")"; chmod +x "$out/$(basename "$p")"; done
-`, 0o755)
-	env := append(gitEnv, "REPO="+repo, "GO="+filepath.Join(s.tools, "go"), "FETCH=1")
+	g := newGitFixture(t, s)
+	v1 := g.commit(1)
+	g.clone()
+	v2 := g.commit(2) // only in origin: the deploy must fetch it
+	writeFakeGo(t, s)
+	env := append(slices.Clone(g.env), "REPO="+g.repo, "GO="+filepath.Join(s.tools, "go"), "FETCH=1")
 
 	tests := []struct {
 		ref, stamp, want string
@@ -452,108 +405,186 @@ for p in "${pkgs[@]}"; do cp "$p/role.sh" "$out/$(basename "$p")"; chmod +x "$ou
 	}
 }
 
+// gitFixture is an origin repository of fake roles and a clone of it, the
+// REPO a deploy builds from.
+type gitFixture struct {
+	t            *testing.T
+	s            *sandbox
+	origin, repo string
+	env          []string // git's environment: no user or system configuration
+}
+
+func newGitFixture(t *testing.T, s *sandbox) *gitFixture {
+	root := t.TempDir()
+	g := &gitFixture{t: t, s: s, origin: filepath.Join(root, "origin"), repo: filepath.Join(root, "repo"),
+		env: []string{"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + root,
+			"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}}
+	mustMkdir(t, g.origin)
+	g.git(g.origin, "init", "-q", "-b", "main")
+	return g
+}
+
+func (g *gitFixture) git(dir string, args ...string) string {
+	g.t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), g.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		g.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes the source of the fake roles for one version and commits it.
+func (g *gitFixture) commit(version int) string {
+	for _, role := range []string{"bot", "worker", "poller"} {
+		writeFile(g.t, filepath.Join(g.origin, "cmd", role, "role.sh"), fakeRoleScript(role, g.s.state, 100+version, "ok", true), 0o755)
+	}
+	writeFile(g.t, filepath.Join(g.origin, "configs", "messages.ru.yaml"), fmt.Sprintf("version: %d\n", version), 0o644)
+	g.git(g.origin, "add", "-A")
+	g.git(g.origin, "commit", "-q", "-m", fmt.Sprintf("version %d", version))
+	return g.git(g.origin, "rev-parse", "HEAD")
+}
+
+func (g *gitFixture) clone() {
+	cloneCmd := exec.Command("git", "clone", "-q", g.origin, g.repo)
+	cloneCmd.Env = append(os.Environ(), g.env...)
+	if out, err := cloneCmd.CombinedOutput(); err != nil {
+		g.t.Fatalf("git clone: %v\n%s", err, out)
+	}
+}
+
+// writeFakeGo installs the sandbox's stand-in for go.
+func writeFakeGo(t *testing.T, s *sandbox) {
+	// A stand-in for go: "builds" ./cmd/<role> by copying its role.sh, and
+	// logs how it was called.
+	goLog := filepath.Join(s.state, "go.log")
+	writeFile(t, filepath.Join(s.tools, "go"), `#!/usr/bin/env bash
+set -eu
+echo "CGO_ENABLED=${CGO_ENABLED:-unset} pwd_has_cmd=$([ -d cmd ] && echo yes || echo no) $*" >>`+shellQuote(goLog)+`
+out=""; pkgs=()
+shift # build
+while (($#)); do
+	case $1 in
+	-o) out=$2; shift 2 ;;
+	-*) shift ;;
+	*) pkgs+=("$1"); shift ;;
+	esac
+done
+for p in "${pkgs[@]}"; do cp "$p/role.sh" "$out/$(basename "$p")"; chmod +x "$out/$(basename "$p")"; done
+`, 0o755)
+}
+
 func TestDeployFailures(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		// setup prepares the sandbox and returns the --binaries directory.
-		setup       func(s *sandbox, stamp string) string
-		skipFirst   bool   // no release before this deploy
-		wantOut     string // in the output
-		rollback    bool   // the release went live and was rolled back
-		wantRelease bool   // the failed release stays (marked FAILED)
-	}{
-		{
-			name:    "smoke test fails",
-			setup:   func(s *sandbox, _ string) string { return s.roles(map[string]string{"worker": "fail"}, true) },
-			wantOut: "smoke test failed: worker --check exited 1: FAIL worker: redis",
-		},
-		{
-			name:        "not ready after restart",
-			setup:       func(s *sandbox, _ string) string { return s.roles(nil, false) },
-			wantOut:     "rolled back to ",
-			rollback:    true,
-			wantRelease: true,
-		},
-		{
-			name: "bot restart fails",
-			setup: func(s *sandbox, stamp string) string {
-				dir := s.roles(nil, true)
-				// The release name is stamp + content hash; fail the bot only on it.
-				name := stamp + "_" + sha256Prefix(s.t, dir)
-				writeFile(s.t, filepath.Join(s.state, "fail-restart-marketingbot-bot.service"), name+"\n", 0o644)
-				return dir
-			},
-			wantOut:     "restart marketingbot-bot.service failed",
-			rollback:    true,
-			wantRelease: true,
-		},
-		{
-			name:        "first release not ready",
-			setup:       func(s *sandbox, _ string) string { return s.roles(nil, false) },
-			skipFirst:   true,
-			wantOut:     "no previous release to return to",
-			wantRelease: true,
-		},
+	for _, tt := range deployFailures {
+		t.Run(tt.name, func(t *testing.T) { checkDeployFailure(t, tt) })
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			s := newSandbox(t, "01", "02")
-			old := ""
-			if !tt.skipFirst {
-				old = s.deploy("20260103_100000")
+}
+
+// deployFailure is a deploy that fails and what it must leave.
+type deployFailure struct {
+	name string
+	// setup prepares the sandbox and returns the --binaries directory.
+	setup       func(s *sandbox, stamp string) string
+	skipFirst   bool   // no release before this deploy
+	wantOut     string // in the output
+	rollback    bool   // the release went live and was rolled back
+	wantRelease bool   // the failed release stays (marked FAILED)
+}
+
+// deployFailures are the ways a deploy fails.
+var deployFailures = []deployFailure{
+	{
+		name:    "smoke test fails",
+		setup:   func(s *sandbox, _ string) string { return s.roles(map[string]string{"worker": "fail"}, true) },
+		wantOut: "smoke test failed: worker --check exited 1: FAIL worker: redis",
+	},
+	{
+		name:        "not ready after restart",
+		setup:       func(s *sandbox, _ string) string { return s.roles(nil, false) },
+		wantOut:     "rolled back to ",
+		rollback:    true,
+		wantRelease: true,
+	},
+	{
+		name: "bot restart fails",
+		setup: func(s *sandbox, stamp string) string {
+			dir := s.roles(nil, true)
+			// The release name is stamp + content hash; fail the bot only on it.
+			name := stamp + "_" + sha256Prefix(s.t, dir)
+			writeFile(s.t, filepath.Join(s.state, "fail-restart-marketingbot-bot.service"), name+"\n", 0o644)
+			return dir
+		},
+		wantOut:     "restart marketingbot-bot.service failed",
+		rollback:    true,
+		wantRelease: true,
+	},
+	{
+		name:        "first release not ready",
+		setup:       func(s *sandbox, _ string) string { return s.roles(nil, false) },
+		skipFirst:   true,
+		wantOut:     "no previous release to return to",
+		wantRelease: true,
+	},
+}
+
+// checkDeployFailure runs one of deployFailures.
+func checkDeployFailure(t *testing.T, tt deployFailure) {
+	t.Parallel()
+	s := newSandbox(t, "01", "02")
+	old := ""
+	if !tt.skipFirst {
+		old = s.deploy("20260103_100000")
+	}
+	s.resetLogs()
+	const stamp = "20260103_110000"
+	res := s.run("./deploy.sh", []string{"RELEASE_TIMESTAMP=" + stamp}, "--binaries", tt.setup(s, stamp))
+	if !res.failed() {
+		t.Fatalf("deploy succeeded:\n%s", res.out)
+	}
+	if !strings.Contains(res.out, tt.wantOut) || !strings.Contains(res.out, "==> FAILED") {
+		t.Errorf("output lacks %q:\n%s", tt.wantOut, res.out)
+	}
+	if !tt.skipFirst && s.current() != old {
+		t.Errorf("current = %s, want the old release %s", s.current(), old)
+	}
+	var failed string
+	for _, r := range s.releases() {
+		if strings.HasPrefix(r, stamp) {
+			failed = r
+		}
+	}
+	if tt.wantRelease != (failed != "") {
+		t.Fatalf("releases %v: failed release kept = %v, want %v", s.releases(), failed != "", tt.wantRelease)
+	}
+	if failed != "" {
+		if _, err := os.Stat(filepath.Join(s.base, "releases", failed, "FAILED")); err != nil {
+			t.Errorf("failed release %s is not marked: %v", failed, err)
+		}
+	}
+	if tt.wantRelease && tt.skipFirst && s.current() != failed {
+		t.Errorf("current = %s, want the only release %s", s.current(), failed)
+	}
+	restarts := s.restarts()
+	if !tt.wantRelease && len(s.systemctlCalls()) != 0 {
+		t.Errorf("restarts after a failed smoke test: %q", s.systemctlCalls())
+	}
+	if tt.rollback {
+		// The new release went live on part of the fleet, then every
+		// role went back to the old one; the bot ends on the old release.
+		if len(restarts) == 0 || !strings.HasSuffix(restarts[0], " "+failed) {
+			t.Errorf("the new release never started: %q", restarts)
+		}
+		for _, unit := range []string{"marketingbot-worker@01.service", "marketingbot-worker@02.service", "marketingbot-poller.service", "marketingbot-bot.service"} {
+			if got := s.running(unit); got != old {
+				t.Errorf("%s runs %s after the rollback, want %s", unit, got, old)
 			}
-			s.resetLogs()
-			const stamp = "20260103_110000"
-			res := s.run("./deploy.sh", []string{"RELEASE_TIMESTAMP=" + stamp}, "--binaries", tt.setup(s, stamp))
-			if !res.failed() {
-				t.Fatalf("deploy succeeded:\n%s", res.out)
-			}
-			if !strings.Contains(res.out, tt.wantOut) || !strings.Contains(res.out, "==> FAILED") {
-				t.Errorf("output lacks %q:\n%s", tt.wantOut, res.out)
-			}
-			if !tt.skipFirst && s.current() != old {
-				t.Errorf("current = %s, want the old release %s", s.current(), old)
-			}
-			var failed string
-			for _, r := range s.releases() {
-				if strings.HasPrefix(r, stamp) {
-					failed = r
-				}
-			}
-			if tt.wantRelease != (failed != "") {
-				t.Fatalf("releases %v: failed release kept = %v, want %v", s.releases(), failed != "", tt.wantRelease)
-			}
-			if failed != "" {
-				if _, err := os.Stat(filepath.Join(s.base, "releases", failed, "FAILED")); err != nil {
-					t.Errorf("failed release %s is not marked: %v", failed, err)
-				}
-			}
-			if tt.wantRelease && tt.skipFirst && s.current() != failed {
-				t.Errorf("current = %s, want the only release %s", s.current(), failed)
-			}
-			restarts := s.restarts()
-			if !tt.wantRelease && len(s.systemctlCalls()) != 0 {
-				t.Errorf("restarts after a failed smoke test: %q", s.systemctlCalls())
-			}
-			if tt.rollback {
-				// The new release went live on part of the fleet, then every
-				// role went back to the old one; the bot ends on the old release.
-				if len(restarts) == 0 || !strings.HasSuffix(restarts[0], " "+failed) {
-					t.Errorf("the new release never started: %q", restarts)
-				}
-				for _, unit := range []string{"marketingbot-worker@01.service", "marketingbot-worker@02.service", "marketingbot-poller.service", "marketingbot-bot.service"} {
-					if got := s.running(unit); got != old {
-						t.Errorf("%s runs %s after the rollback, want %s", unit, got, old)
-					}
-				}
-				last := s.systemctlCalls()[len(s.systemctlCalls())-1]
-				if want := "restart marketingbot-worker@01.service marketingbot-worker@02.service marketingbot-poller.service marketingbot-bot.service"; last != want {
-					t.Errorf("rollback restart = %q, want %q", last, want)
-				}
-			}
-		})
+		}
+		last := s.systemctlCalls()[len(s.systemctlCalls())-1]
+		if want := "restart marketingbot-worker@01.service marketingbot-worker@02.service marketingbot-poller.service marketingbot-bot.service"; last != want {
+			t.Errorf("rollback restart = %q, want %q", last, want)
+		}
 	}
 }
 

@@ -77,142 +77,172 @@ var promAggregations = map[string]bool{
 // parsePromQL is a small PromQL scanner, enough to list what an expression
 // refers to. It is not a full parser: it rejects what it does not expect.
 func parsePromQL(expr string) (promQL, error) {
-	var q promQL
-	isIdentStart := func(c byte) bool { return c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-	isIdent := func(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
-	skipSpace := func(i int) int {
-		for i < len(expr) && strings.ContainsRune(" \t\n\r", rune(expr[i])) {
-			i++
-		}
-		return i
-	}
-	skipString := func(i int) (int, error) { // expr[i] is the opening quote
-		quote := expr[i]
-		for j := i + 1; j < len(expr); j++ {
-			if expr[j] == '\\' && quote != '`' {
-				j++
-				continue
-			}
-			if expr[j] == quote {
-				return j + 1, nil
-			}
-		}
-		return 0, fmt.Errorf("unterminated string at %d", i)
-	}
-	// labelList reads "(a, b)" starting at i and returns the names and the end.
-	labelList := func(i int) ([]string, int, error) {
-		i = skipSpace(i)
-		if i >= len(expr) || expr[i] != '(' {
-			return nil, 0, fmt.Errorf("expected ( at %d", i)
-		}
-		end := strings.IndexByte(expr[i:], ')')
-		if end < 0 {
-			return nil, 0, fmt.Errorf("unclosed label list at %d", i)
-		}
-		var names []string
-		for _, n := range strings.Split(expr[i+1:i+end], ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				names = append(names, n)
-			}
-		}
-		return names, i + end + 1, nil
-	}
-	for i := 0; i < len(expr); {
-		c := expr[i]
+	sc := &promScanner{expr: expr}
+	for sc.i < len(expr) {
+		c := expr[sc.i]
+		var err error
 		switch {
 		case c == '"' || c == '\'' || c == '`':
-			j, err := skipString(i)
-			if err != nil {
-				return q, err
-			}
-			i = j
+			sc.i, err = sc.skipString(sc.i)
 		case c == '{':
-			// Matchers: name op "value", ...
-			i++
-			for {
-				i = skipSpace(i)
-				if i < len(expr) && expr[i] == '}' {
-					i++
-					break
-				}
-				start := i
-				for i < len(expr) && isIdent(expr[i]) {
-					i++
-				}
-				if start == i {
-					return q, fmt.Errorf("expected a label name at %d in %q", start, expr)
-				}
-				q.labels = append(q.labels, expr[start:i])
-				i = skipSpace(i)
-				op := ""
-				for _, o := range []string{"=~", "!~", "!=", "="} {
-					if strings.HasPrefix(expr[i:], o) {
-						op = o
-						break
-					}
-				}
-				if op == "" {
-					return q, fmt.Errorf("expected a matcher operator at %d in %q", i, expr)
-				}
-				i = skipSpace(i + len(op))
-				if i >= len(expr) || !strings.ContainsRune("\"'`", rune(expr[i])) {
-					return q, fmt.Errorf("expected a quoted value at %d in %q", i, expr)
-				}
-				j, err := skipString(i)
-				if err != nil {
-					return q, err
-				}
-				i = skipSpace(j)
-				if i < len(expr) && expr[i] == ',' {
-					i++
-				}
-			}
+			err = sc.matchers()
 		case c == '[':
-			end := strings.IndexByte(expr[i:], ']')
+			end := strings.IndexByte(expr[sc.i:], ']')
 			if end < 0 {
-				return q, fmt.Errorf("unclosed range at %d", i)
+				return sc.q, fmt.Errorf("unclosed range at %d", sc.i)
 			}
-			i += end + 1
+			sc.i += end + 1
 		case c >= '0' && c <= '9' || c == '.':
-			for i < len(expr) && (isIdent(expr[i]) || expr[i] == '.') {
-				i++
+			for sc.i < len(expr) && (isPromIdent(expr[sc.i]) || expr[sc.i] == '.') {
+				sc.i++
 			}
-		case isIdentStart(c):
-			start := i
-			for i < len(expr) && isIdent(expr[i]) {
-				i++
-			}
-			word := expr[start:i]
-			next := skipSpace(i)
-			switch {
-			case word == "by" || word == "without" || word == "on" || word == "ignoring" ||
-				word == "group_left" || word == "group_right":
-				if word == "group_left" || word == "group_right" {
-					if next >= len(expr) || expr[next] != '(' {
-						continue // group_left without labels
-					}
-				}
-				names, end, err := labelList(i)
-				if err != nil {
-					return q, err
-				}
-				q.labels = append(q.labels, names...)
-				i = end
-			case promKeywords[strings.ToLower(word)]:
-			case promAggregations[word]:
-				// sum by (x) (...): the grouping clause may come first.
-			case next < len(expr) && expr[next] == '(':
-				// A function or aggregation.
-			default:
-				q.metrics = append(q.metrics, word)
-			}
+		case isPromIdentStart(c):
+			err = sc.word()
 		case strings.ContainsRune("()+-*/%^=!<>, \t\n\r", rune(c)):
-			i++
+			sc.i++
 		default:
-			return q, fmt.Errorf("unexpected %q at %d in %q", c, i, expr)
+			return sc.q, fmt.Errorf("unexpected %q at %d in %q", c, sc.i, expr)
+		}
+		if err != nil {
+			return sc.q, err
 		}
 	}
-	return q, nil
+	return sc.q, nil
+}
+
+func isPromIdentStart(c byte) bool {
+	return c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func isPromIdent(c byte) bool { return isPromIdentStart(c) || c >= '0' && c <= '9' }
+
+// promScanner is parsePromQL's position in expr and what it found so far.
+type promScanner struct {
+	expr string
+	i    int
+	q    promQL
+}
+
+func (sc *promScanner) skipSpace(i int) int {
+	for i < len(sc.expr) && strings.ContainsRune(" \t\n\r", rune(sc.expr[i])) {
+		i++
+	}
+	return i
+}
+
+// skipString returns the end of the string literal whose opening quote is
+// at i.
+func (sc *promScanner) skipString(i int) (int, error) {
+	quote := sc.expr[i]
+	for j := i + 1; j < len(sc.expr); j++ {
+		if sc.expr[j] == '\\' && quote != '`' {
+			j++
+			continue
+		}
+		if sc.expr[j] == quote {
+			return j + 1, nil
+		}
+	}
+	return 0, fmt.Errorf("unterminated string at %d", i)
+}
+
+// labelList reads "(a, b)" starting at i and returns the names and the end.
+func (sc *promScanner) labelList(i int) ([]string, int, error) {
+	expr := sc.expr
+	i = sc.skipSpace(i)
+	if i >= len(expr) || expr[i] != '(' {
+		return nil, 0, fmt.Errorf("expected ( at %d", i)
+	}
+	end := strings.IndexByte(expr[i:], ')')
+	if end < 0 {
+		return nil, 0, fmt.Errorf("unclosed label list at %d", i)
+	}
+	var names []string
+	for _, n := range strings.Split(expr[i+1:i+end], ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names, i + end + 1, nil
+}
+
+// matchers reads "{name op "value", ...}" at sc.i.
+func (sc *promScanner) matchers() error {
+	expr := sc.expr
+	i := sc.i + 1
+	for {
+		i = sc.skipSpace(i)
+		if i < len(expr) && expr[i] == '}' {
+			sc.i = i + 1
+			return nil
+		}
+		start := i
+		for i < len(expr) && isPromIdent(expr[i]) {
+			i++
+		}
+		if start == i {
+			return fmt.Errorf("expected a label name at %d in %q", start, expr)
+		}
+		sc.q.labels = append(sc.q.labels, expr[start:i])
+		i = sc.skipSpace(i)
+		op := ""
+		for _, o := range []string{"=~", "!~", "!=", "="} {
+			if strings.HasPrefix(expr[i:], o) {
+				op = o
+				break
+			}
+		}
+		if op == "" {
+			return fmt.Errorf("expected a matcher operator at %d in %q", i, expr)
+		}
+		i = sc.skipSpace(i + len(op))
+		if i >= len(expr) || !strings.ContainsRune("\"'`", rune(expr[i])) {
+			return fmt.Errorf("expected a quoted value at %d in %q", i, expr)
+		}
+		j, err := sc.skipString(i)
+		if err != nil {
+			return err
+		}
+		i = sc.skipSpace(j)
+		if i < len(expr) && expr[i] == ',' {
+			i++
+		}
+	}
+}
+
+// word reads an identifier at sc.i: a grouping clause, a keyword, an
+// aggregation or function, or else a metric name.
+func (sc *promScanner) word() error {
+	expr := sc.expr
+	start := sc.i
+	for sc.i < len(expr) && isPromIdent(expr[sc.i]) {
+		sc.i++
+	}
+	word := expr[start:sc.i]
+	next := sc.skipSpace(sc.i)
+	switch {
+	case word == "by" || word == "without" || word == "on" || word == "ignoring" ||
+		word == "group_left" || word == "group_right":
+		if word == "group_left" || word == "group_right" {
+			if next >= len(expr) || expr[next] != '(' {
+				return nil // group_left without labels
+			}
+		}
+		names, end, err := sc.labelList(sc.i)
+		if err != nil {
+			return err
+		}
+		sc.q.labels = append(sc.q.labels, names...)
+		sc.i = end
+	case promKeywords[strings.ToLower(word)]:
+	case promAggregations[word]:
+		// sum by (x) (...): the grouping clause may come first.
+	case next < len(expr) && expr[next] == '(':
+		// A function or aggregation.
+	default:
+		sc.q.metrics = append(sc.q.metrics, word)
+	}
+	return nil
 }
 
 // familyOf maps a series name to its family (a histogram's _bucket, _sum and

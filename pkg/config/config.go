@@ -1,7 +1,7 @@
 // Package config loads MarketingBot's configuration: a YAML file
 // (configs/config.example.yaml documents every key), environment overrides
 // named MARKETINGBOT_<SECTION>_<KEY>, and secrets from a .env file beside the
-// config (the seed keeps them in shared/.env). Precedence, highest first:
+// config (a deployment keeps them in shared/.env, see deploy/lib.sh). Precedence, highest first:
 // process environment, .env file, config file, built-in defaults.
 //
 // Validation is per role: a missing or malformed setting is reported as one
@@ -488,14 +488,42 @@ func (c *Config) Location() *time.Location {
 
 // Validate checks what role needs. The first problem is returned as *Error.
 func (c *Config) Validate(role Role) error {
-	need := func(key, val, what string) error {
-		if strings.TrimSpace(val) == "" {
-			return &Error{Key: key, Msg: "is required: " + what}
-		}
-		return nil
-	}
 	all := role == RoleSandbox
-	checks := []func() error{
+	checks := c.commonChecks()
+	if role == RoleBot || role == RoleWorker || all {
+		checks = append(checks, c.telegramChecks()...)
+	}
+	if role == RoleBot || all {
+		checks = append(checks, c.botChecks()...)
+	}
+	if role == RoleWorker || role == RolePoller || all {
+		checks = append(checks, c.sheetsChecks()...)
+	}
+	if role == RoleWorker || all {
+		checks = append(checks, c.workerChecks()...)
+	}
+	if role == RolePoller || all {
+		checks = append(checks, c.pollerChecks()...)
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// requiredSetting reports an empty setting that role needs, saying what it is.
+func requiredSetting(key, val, what string) error {
+	if strings.TrimSpace(val) == "" {
+		return &Error{Key: key, Msg: "is required: " + what}
+	}
+	return nil
+}
+
+// commonChecks apply to every role.
+func (c *Config) commonChecks() []func() error {
+	return []func() error{
 		func() error {
 			if _, err := time.LoadLocation(c.App.Timezone); err != nil {
 				return &Error{Key: "app.timezone", Msg: fmt.Sprintf("%q is not a known time zone: expected an IANA name such as Europe/Moscow", c.App.Timezone)}
@@ -506,111 +534,115 @@ func (c *Config) Validate(role Role) error {
 		func() error { return oneOf("log.format", c.Log.Format, "json", "text") },
 		func() error { return c.validateRedis() },
 	}
-	if role == RoleBot || role == RoleWorker || all {
-		checks = append(checks,
-			func() error {
-				if err := need("telegram.token", c.Telegram.Token, "the bot token from @BotFather"); err != nil {
+}
+
+// telegramChecks apply to the roles that call Telegram: bot and worker.
+func (c *Config) telegramChecks() []func() error {
+	return []func() error{
+		func() error {
+			if err := requiredSetting("telegram.token", c.Telegram.Token, "the bot token from @BotFather"); err != nil {
+				return err
+			}
+			if !tokenRe.MatchString(c.Telegram.Token) {
+				return &Error{Key: "telegram.token", Msg: "is malformed: expected <digits>:<secret> as issued by @BotFather"}
+			}
+			return nil
+		},
+		func() error { return httpURL("telegram.api_url", c.Telegram.APIURL, true) },
+		func() error { return positive("telegram.request_timeout", float64(c.Telegram.RequestTimeout)) },
+	}
+}
+
+// botChecks apply to the bot.
+func (c *Config) botChecks() []func() error {
+	return []func() error{
+		func() error { return hostPort("http.bot_addr", c.HTTP.BotAddr) },
+		func() error { return httpURL("telegram.webhook_url", c.Telegram.WebhookURL, false) },
+		func() error {
+			if c.Telegram.WebhookURL != "" {
+				if err := requiredSetting("telegram.webhook_secret", c.Telegram.WebhookSecret, "a random secret (1-256 chars of A-Z a-z 0-9 _ -) checked on every webhook call"); err != nil {
 					return err
 				}
-				if !tokenRe.MatchString(c.Telegram.Token) {
-					return &Error{Key: "telegram.token", Msg: "is malformed: expected <digits>:<secret> as issued by @BotFather"}
+				if !secretRe.MatchString(c.Telegram.WebhookSecret) {
+					return &Error{Key: "telegram.webhook_secret", Msg: "is malformed: expected 1-256 characters of A-Z a-z 0-9 _ -"}
 				}
-				return nil
-			},
-			func() error { return httpURL("telegram.api_url", c.Telegram.APIURL, true) },
-			func() error { return positive("telegram.request_timeout", float64(c.Telegram.RequestTimeout)) },
-		)
+			}
+			return nil
+		},
+		func() error {
+			if c.Telegram.PollTimeout < 0 || c.Telegram.PollTimeout > 50*time.Second {
+				return &Error{Key: "telegram.poll_timeout", Msg: "is out of range: expected 0s..50s"}
+			}
+			return nil
+		},
+		func() error { return positive("analytics.init_data_max_age", float64(c.Analytics.InitDataMaxAge)) },
+		func() error { return c.validateAdmin() },
 	}
-	if role == RoleBot || all {
-		checks = append(checks,
-			func() error { return hostPort("http.bot_addr", c.HTTP.BotAddr) },
-			func() error { return httpURL("telegram.webhook_url", c.Telegram.WebhookURL, false) },
-			func() error {
-				if c.Telegram.WebhookURL != "" {
-					if err := need("telegram.webhook_secret", c.Telegram.WebhookSecret, "a random secret (1-256 chars of A-Z a-z 0-9 _ -) checked on every webhook call"); err != nil {
-						return err
-					}
-					if !secretRe.MatchString(c.Telegram.WebhookSecret) {
-						return &Error{Key: "telegram.webhook_secret", Msg: "is malformed: expected 1-256 characters of A-Z a-z 0-9 _ -"}
-					}
-				}
-				return nil
-			},
-			func() error {
-				if c.Telegram.PollTimeout < 0 || c.Telegram.PollTimeout > 50*time.Second {
-					return &Error{Key: "telegram.poll_timeout", Msg: "is out of range: expected 0s..50s"}
-				}
-				return nil
-			},
-			func() error { return positive("analytics.init_data_max_age", float64(c.Analytics.InitDataMaxAge)) },
-			func() error { return c.validateAdmin() },
-		)
+}
+
+// sheetsChecks apply to the roles that use the spreadsheet: worker and poller.
+func (c *Config) sheetsChecks() []func() error {
+	return []func() error{
+		func() error {
+			return requiredSetting("sheets.spreadsheet_id", c.Sheets.SpreadsheetID, "the id of the Google Spreadsheet (from its URL)")
+		},
+		func() error {
+			if c.Sheets.Endpoint != "" {
+				return httpURL("sheets.endpoint", c.Sheets.Endpoint, true)
+			}
+			if err := requiredSetting("sheets.credentials_file", c.Sheets.CredentialsFile, "the path of the Google service-account JSON file"); err != nil {
+				return err
+			}
+			if _, err := os.Stat(c.Sheets.CredentialsFile); err != nil {
+				return &Error{Key: "sheets.credentials_file", Msg: fmt.Sprintf("%s cannot be read: expected the service-account JSON file", c.Sheets.CredentialsFile)}
+			}
+			return nil
+		},
+		func() error { return positive("sheets.reads_per_minute", float64(c.Sheets.ReadsPerMinute)) },
+		func() error { return positive("sheets.writes_per_minute", float64(c.Sheets.WritesPerMinute)) },
+		func() error { return positive("sheets.quota_window", float64(c.Sheets.QuotaWindow)) },
+		func() error { return positive("sheets.max_batch", float64(c.Sheets.MaxBatch)) },
+		func() error { return positive("sheets.request_timeout", float64(c.Sheets.RequestTimeout)) },
+		func() error { return c.validateTitles() },
+		func() error { return oneOf("analytics.engine", c.Analytics.Engine, "builtin", "apps_script") },
 	}
-	if role == RoleWorker || role == RolePoller || all {
-		checks = append(checks,
-			func() error {
-				return need("sheets.spreadsheet_id", c.Sheets.SpreadsheetID, "the id of the Google Spreadsheet (from its URL)")
-			},
-			func() error {
-				if c.Sheets.Endpoint != "" {
-					return httpURL("sheets.endpoint", c.Sheets.Endpoint, true)
-				}
-				if err := need("sheets.credentials_file", c.Sheets.CredentialsFile, "the path of the Google service-account JSON file"); err != nil {
-					return err
-				}
-				if _, err := os.Stat(c.Sheets.CredentialsFile); err != nil {
-					return &Error{Key: "sheets.credentials_file", Msg: fmt.Sprintf("%s cannot be read: expected the service-account JSON file", c.Sheets.CredentialsFile)}
-				}
-				return nil
-			},
-			func() error { return positive("sheets.reads_per_minute", float64(c.Sheets.ReadsPerMinute)) },
-			func() error { return positive("sheets.writes_per_minute", float64(c.Sheets.WritesPerMinute)) },
-			func() error { return positive("sheets.quota_window", float64(c.Sheets.QuotaWindow)) },
-			func() error { return positive("sheets.max_batch", float64(c.Sheets.MaxBatch)) },
-			func() error { return positive("sheets.request_timeout", float64(c.Sheets.RequestTimeout)) },
-			func() error { return c.validateTitles() },
-			func() error { return oneOf("analytics.engine", c.Analytics.Engine, "builtin", "apps_script") },
-		)
+}
+
+// workerChecks apply to the worker.
+func (c *Config) workerChecks() []func() error {
+	return []func() error{
+		func() error { return hostPort("http.worker_addr", c.HTTP.WorkerAddr) },
+		func() error { return requiredSetting("gemini.api_key", c.Gemini.APIKey, "a Google AI Studio API key") },
+		func() error { return httpURL("gemini.base_url", c.Gemini.BaseURL, false) },
+		func() error { return requiredSetting("gemini.chat_model", c.Gemini.ChatModel, "a Gemini model name") },
+		func() error { return positive("gemini.timeout", float64(c.Gemini.Timeout)) },
+		func() error {
+			if c.Telegram.OperatorsChatID == 0 {
+				return &Error{Key: "telegram.operators_chat_id", Msg: "is required: the id of the operators' Telegram group (a negative number)"}
+			}
+			return nil
+		},
+		func() error { return positive("worker.concurrency", float64(c.Worker.Concurrency)) },
+		func() error { return positive("telegram.global_per_second", c.Telegram.GlobalPerSecond) },
+		func() error { return positive("telegram.chat_per_second", c.Telegram.ChatPerSecond) },
+		func() error {
+			if _, err := regexp.Compile(c.Analytics.ObjectCodePattern); err != nil {
+				return &Error{Key: "analytics.object_code_pattern", Msg: "is not a valid regular expression: " + err.Error()}
+			}
+			return nil
+		},
 	}
-	if role == RoleWorker || all {
-		checks = append(checks,
-			func() error { return hostPort("http.worker_addr", c.HTTP.WorkerAddr) },
-			func() error { return need("gemini.api_key", c.Gemini.APIKey, "a Google AI Studio API key") },
-			func() error { return httpURL("gemini.base_url", c.Gemini.BaseURL, false) },
-			func() error { return need("gemini.chat_model", c.Gemini.ChatModel, "a Gemini model name") },
-			func() error { return positive("gemini.timeout", float64(c.Gemini.Timeout)) },
-			func() error {
-				if c.Telegram.OperatorsChatID == 0 {
-					return &Error{Key: "telegram.operators_chat_id", Msg: "is required: the id of the operators' Telegram group (a negative number)"}
-				}
-				return nil
-			},
-			func() error { return positive("worker.concurrency", float64(c.Worker.Concurrency)) },
-			func() error { return positive("telegram.global_per_second", c.Telegram.GlobalPerSecond) },
-			func() error { return positive("telegram.chat_per_second", c.Telegram.ChatPerSecond) },
-			func() error {
-				if _, err := regexp.Compile(c.Analytics.ObjectCodePattern); err != nil {
-					return &Error{Key: "analytics.object_code_pattern", Msg: "is not a valid regular expression: " + err.Error()}
-				}
-				return nil
-			},
-		)
+}
+
+// pollerChecks apply to the poller.
+func (c *Config) pollerChecks() []func() error {
+	return []func() error{
+		func() error { return hostPort("http.poller_addr", c.HTTP.PollerAddr) },
+		func() error { return positive("poller.interval", float64(c.Poller.Interval)) },
+		func() error { return positive("poller.promotions_interval", float64(c.Poller.PromotionsInterval)) },
+		func() error { return positive("poller.auth_interval", float64(c.Poller.AuthInterval)) },
+		func() error { return positive("poller.processing_timeout", float64(c.Poller.ProcessingTimeout)) },
 	}
-	if role == RolePoller || all {
-		checks = append(checks,
-			func() error { return hostPort("http.poller_addr", c.HTTP.PollerAddr) },
-			func() error { return positive("poller.interval", float64(c.Poller.Interval)) },
-			func() error { return positive("poller.promotions_interval", float64(c.Poller.PromotionsInterval)) },
-			func() error { return positive("poller.auth_interval", float64(c.Poller.AuthInterval)) },
-			func() error { return positive("poller.processing_timeout", float64(c.Poller.ProcessingTimeout)) },
-		)
-	}
-	for _, check := range checks {
-		if err := check(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 var (

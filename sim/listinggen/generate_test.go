@@ -56,118 +56,142 @@ func TestGenerateDistribution(t *testing.T) {
 	if len(listings) != n {
 		t.Fatalf("len = %d, want %d", len(listings), n)
 	}
-
-	prefixes := map[string]string{}
-	for _, c := range cities {
-		prefixes[c.Name] = c.Prefix
+	d := newDistribution(n)
+	for _, l := range listings {
+		d.checkListing(t, l)
+		d.checkStatus(t, l)
 	}
-	districts := map[string]map[string]bool{}
-	for _, c := range cities {
-		districts[c.Name] = map[string]bool{}
-		for _, d := range c.Districts {
-			districts[c.Name][d.Name] = true
-		}
-	}
+	d.checkShares(t)
+	d.checkShape(t)
+}
 
-	status := map[domain.ListingStatus]int{}
-	types := map[string]int{}
-	cityCount := map[string]int{}
-	codes := make(map[string]bool, n)
-	var roomArea [5]struct {
+// distribution gathers what TestGenerateDistribution measures over all
+// listings, checking each one on the way.
+type distribution struct {
+	n         int
+	prefixes  map[string]string          // city → code prefix
+	districts map[string]map[string]bool // city → its districts
+	status    map[domain.ListingStatus]int
+	types     map[string]int
+	cities    map[string]int
+	codes     map[string]bool
+	roomArea  [5]struct {
 		sum float64
 		n   int
 	}
-	var days []float64
-	var discounts []float64
-	oldest := testNow
+	days      []float64 // on the market, of sold listings
+	discounts []float64 // percent, of sold listings
+	oldest    time.Time
+}
 
-	for _, l := range listings {
-		if !miniAppCode.MatchString(l.Code) {
-			t.Fatalf("code %q does not match the Mini App pattern", l.Code)
-		}
-		if codes[l.Code] {
-			t.Fatalf("duplicate code %q", l.Code)
-		}
-		codes[l.Code] = true
-		if want := prefixes[l.City] + "-"; !strings.HasPrefix(l.Code, want) {
-			t.Fatalf("%s in %s: want prefix %s", l.Code, l.City, want)
-		}
-		if !districts[l.City][l.District] {
-			t.Fatalf("%s: district %q is not in %s", l.Code, l.District, l.City)
-		}
-		if !strings.Contains(l.Address, ", д. ") {
-			t.Fatalf("%s: address %q has no house number", l.Code, l.Address)
-		}
-		status[l.Status]++
-		types[l.Type]++
-		cityCount[l.City]++
-
-		if l.Rooms < 0 || l.Rooms > 4 {
-			t.Fatalf("%s: %d rooms", l.Code, l.Rooms)
-		}
-		lo, hi := AreaRange(l.Type, l.Rooms)
-		if hi == 0 || l.AreaM2 < lo || l.AreaM2 > hi {
-			t.Fatalf("%s: %s with %d rooms has %.1f m², want %v…%v", l.Code, l.Type, l.Rooms, l.AreaM2, lo, hi)
-		}
-		if l.Type == TypeFlat || l.Type == TypeApartment {
-			roomArea[l.Rooms].sum += l.AreaM2
-			roomArea[l.Rooms].n++
-		}
-		if l.Floor < 1 || l.Floor > 25 {
-			t.Fatalf("%s: floor %d", l.Code, l.Floor)
-		}
-		if perM2 := l.PricePerM2(); perM2 < 50_000 || perM2 > 1_500_000 {
-			t.Fatalf("%s: %.0f ₽/m² is not a Russian price", l.Code, perM2)
-		}
-		if l.PriceRub%10_000 != 0 {
-			t.Fatalf("%s: price %d is not rounded", l.Code, l.PriceRub)
-		}
-		if l.ListedAt.After(testNow) || l.ListedAt.Before(testNow.AddDate(0, 0, -historyDays-1)) {
-			t.Fatalf("%s: listed_at %v outside the 24 months", l.Code, l.ListedAt)
-		}
-		if l.ListedAt.Before(oldest) {
-			oldest = l.ListedAt
-		}
-		switch l.Status {
-		case domain.ListingActive:
-			if !l.ClosedAt.IsZero() || l.SoldPriceRub != 0 {
-				t.Fatalf("%s: active with closing data", l.Code)
-			}
-		case domain.ListingWithdrawn:
-			if l.ClosedAt.Before(l.ListedAt) || l.ClosedAt.After(testNow) || l.SoldPriceRub != 0 {
-				t.Fatalf("%s: bad withdrawal %+v", l.Code, l)
-			}
-		case domain.ListingSold:
-			if l.ClosedAt.Before(l.ListedAt) || l.ClosedAt.After(testNow) {
-				t.Fatalf("%s: closed %v, listed %v", l.Code, l.ClosedAt, l.ListedAt)
-			}
-			days = append(days, l.ClosedAt.Sub(l.ListedAt).Hours()/24)
-			d := (1 - float64(l.SoldPriceRub)/float64(l.PriceRub)) * 100
-			// Rounding the sold price to 10 000 ₽ moves a small flat's discount a little.
-			if d < 0.8 || d > 8.2 {
-				t.Fatalf("%s: discount %.2f %%", l.Code, d)
-			}
-			discounts = append(discounts, d)
-		default:
-			t.Fatalf("%s: status %q", l.Code, l.Status)
+func newDistribution(n int) *distribution {
+	d := &distribution{n: n, prefixes: map[string]string{}, districts: map[string]map[string]bool{},
+		status: map[domain.ListingStatus]int{}, types: map[string]int{}, cities: map[string]int{},
+		codes: make(map[string]bool, n), oldest: testNow}
+	for _, c := range cities {
+		d.prefixes[c.Name] = c.Prefix
+		d.districts[c.Name] = map[string]bool{}
+		for _, dist := range c.Districts {
+			d.districts[c.Name][dist.Name] = true
 		}
 	}
+	return d
+}
 
-	share := func(k int) float64 { return float64(k) / n }
+// checkListing checks one listing's own fields and counts it.
+func (d *distribution) checkListing(t *testing.T, l domain.Listing) {
+	if !miniAppCode.MatchString(l.Code) {
+		t.Fatalf("code %q does not match the Mini App pattern", l.Code)
+	}
+	if d.codes[l.Code] {
+		t.Fatalf("duplicate code %q", l.Code)
+	}
+	d.codes[l.Code] = true
+	if want := d.prefixes[l.City] + "-"; !strings.HasPrefix(l.Code, want) {
+		t.Fatalf("%s in %s: want prefix %s", l.Code, l.City, want)
+	}
+	if !d.districts[l.City][l.District] {
+		t.Fatalf("%s: district %q is not in %s", l.Code, l.District, l.City)
+	}
+	if !strings.Contains(l.Address, ", д. ") {
+		t.Fatalf("%s: address %q has no house number", l.Code, l.Address)
+	}
+	d.status[l.Status]++
+	d.types[l.Type]++
+	d.cities[l.City]++
+
+	if l.Rooms < 0 || l.Rooms > 4 {
+		t.Fatalf("%s: %d rooms", l.Code, l.Rooms)
+	}
+	lo, hi := AreaRange(l.Type, l.Rooms)
+	if hi == 0 || l.AreaM2 < lo || l.AreaM2 > hi {
+		t.Fatalf("%s: %s with %d rooms has %.1f m², want %v…%v", l.Code, l.Type, l.Rooms, l.AreaM2, lo, hi)
+	}
+	if l.Type == TypeFlat || l.Type == TypeApartment {
+		d.roomArea[l.Rooms].sum += l.AreaM2
+		d.roomArea[l.Rooms].n++
+	}
+	if l.Floor < 1 || l.Floor > 25 {
+		t.Fatalf("%s: floor %d", l.Code, l.Floor)
+	}
+	if perM2 := l.PricePerM2(); perM2 < 50_000 || perM2 > 1_500_000 {
+		t.Fatalf("%s: %.0f ₽/m² is not a Russian price", l.Code, perM2)
+	}
+	if l.PriceRub%10_000 != 0 {
+		t.Fatalf("%s: price %d is not rounded", l.Code, l.PriceRub)
+	}
+	if l.ListedAt.After(testNow) || l.ListedAt.Before(testNow.AddDate(0, 0, -historyDays-1)) {
+		t.Fatalf("%s: listed_at %v outside the 24 months", l.Code, l.ListedAt)
+	}
+	if l.ListedAt.Before(d.oldest) {
+		d.oldest = l.ListedAt
+	}
+}
+
+// checkStatus checks the closing data against the status.
+func (d *distribution) checkStatus(t *testing.T, l domain.Listing) {
+	switch l.Status {
+	case domain.ListingActive:
+		if !l.ClosedAt.IsZero() || l.SoldPriceRub != 0 {
+			t.Fatalf("%s: active with closing data", l.Code)
+		}
+	case domain.ListingWithdrawn:
+		if l.ClosedAt.Before(l.ListedAt) || l.ClosedAt.After(testNow) || l.SoldPriceRub != 0 {
+			t.Fatalf("%s: bad withdrawal %+v", l.Code, l)
+		}
+	case domain.ListingSold:
+		if l.ClosedAt.Before(l.ListedAt) || l.ClosedAt.After(testNow) {
+			t.Fatalf("%s: closed %v, listed %v", l.Code, l.ClosedAt, l.ListedAt)
+		}
+		d.days = append(d.days, l.ClosedAt.Sub(l.ListedAt).Hours()/24)
+		disc := (1 - float64(l.SoldPriceRub)/float64(l.PriceRub)) * 100
+		// Rounding the sold price to 10 000 ₽ moves a small flat's discount a little.
+		if disc < 0.8 || disc > 8.2 {
+			t.Fatalf("%s: discount %.2f %%", l.Code, disc)
+		}
+		d.discounts = append(d.discounts, disc)
+	default:
+		t.Fatalf("%s: status %q", l.Code, l.Status)
+	}
+}
+
+// checkShares checks the shares of statuses, types and cities.
+func (d *distribution) checkShares(t *testing.T) {
+	share := func(k int) float64 { return float64(k) / float64(d.n) }
 	shares := []struct {
 		name     string
 		got      float64
 		min, max float64
 	}{
-		{"sold", share(status[domain.ListingSold]), 0.37, 0.43},
-		{"withdrawn", share(status[domain.ListingWithdrawn]), 0.08, 0.12},
-		{"active", share(status[domain.ListingActive]), 0.47, 0.53},
-		{"квартира", share(types[TypeFlat]), 0.80, 0.88},
-		{"апартаменты", share(types[TypeApartment]), 0.06, 0.10},
-		{"таунхаус", share(types[TypeTownhouse]), 0.03, 0.05},
-		{"дом", share(types[TypeHouse]), 0.03, 0.05},
-		{"Москва", share(cityCount["Москва"]), 0.31, 0.37},
-		{"Новосибирск", share(cityCount["Новосибирск"]), 0.09, 0.13},
+		{"sold", share(d.status[domain.ListingSold]), 0.37, 0.43},
+		{"withdrawn", share(d.status[domain.ListingWithdrawn]), 0.08, 0.12},
+		{"active", share(d.status[domain.ListingActive]), 0.47, 0.53},
+		{"квартира", share(d.types[TypeFlat]), 0.80, 0.88},
+		{"апартаменты", share(d.types[TypeApartment]), 0.06, 0.10},
+		{"таунхаус", share(d.types[TypeTownhouse]), 0.03, 0.05},
+		{"дом", share(d.types[TypeHouse]), 0.03, 0.05},
+		{"Москва", share(d.cities["Москва"]), 0.31, 0.37},
+		{"Новосибирск", share(d.cities["Новосибирск"]), 0.09, 0.13},
 	}
 	for _, s := range shares {
 		t.Run(s.name, func(t *testing.T) {
@@ -176,13 +200,16 @@ func TestGenerateDistribution(t *testing.T) {
 			}
 		})
 	}
-	if len(cityCount) != len(cities) {
-		t.Errorf("cities = %v", cityCount)
+	if len(d.cities) != len(cities) {
+		t.Errorf("cities = %v", d.cities)
 	}
+}
 
+// checkShape checks areas by rooms, days on market, discounts and history.
+func (d *distribution) checkShape(t *testing.T) {
 	// Areas grow with rooms.
 	prev := 0.0
-	for rooms, a := range roomArea {
+	for rooms, a := range d.roomArea {
 		mean := a.sum / float64(a.n)
 		if a.n == 0 || mean <= prev {
 			t.Errorf("mean area of %d-room flats = %.1f after %.1f", rooms, mean, prev)
@@ -190,14 +217,14 @@ func TestGenerateDistribution(t *testing.T) {
 		prev = mean
 	}
 	// Days on market: lognormal around 75 days.
-	if m := medianOf(days); m < 60 || m > 90 {
+	if m := medianOf(d.days); m < 60 || m > 90 {
 		t.Errorf("median days on market = %.1f, want 60…90", m)
 	}
-	if m := medianOf(discounts); m < 3.5 || m > 5.5 {
+	if m := medianOf(d.discounts); m < 3.5 || m > 5.5 {
 		t.Errorf("median discount = %.2f %%, want around 4.5", m)
 	}
-	if oldest.After(testNow.AddDate(0, -23, 0)) {
-		t.Errorf("oldest listing %v: history shorter than 24 months", oldest)
+	if d.oldest.After(testNow.AddDate(0, -23, 0)) {
+		t.Errorf("oldest listing %v: history shorter than 24 months", d.oldest)
 	}
 }
 

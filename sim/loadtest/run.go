@@ -65,239 +65,327 @@ func logf(s settings, format string, args ...any) {
 	}
 }
 
+// operatorsChat is the operators' group of the run.
+const operatorsChat = -1002000000000
+
 func run(ctx context.Context, s settings, mode string) (*result, error) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir, err := os.MkdirTemp("", "marketingbot-loadtest-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-
-	// Redis: a private server (or the given one, flushed).
-	redisURL := s.redisURL
-	if redisURL == "" {
-		r, err := startRedisServer(dir)
-		if err != nil {
-			return nil, err
-		}
-		defer r.stop()
-		redisURL = r.url
-	}
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
+	lr := &loadRun{s: s, mode: mode, dir: dir}
+	defer lr.close()
+	if err := lr.startRedis(ctx); err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("redis %s: %w", redisURL, err)
-	}
-
-	// Emulators, with Google's and Telegram's limits on.
-	tg := tgemu.New(tgemu.Options{Logger: quiet})
-	tgSrv := httptest.NewServer(tg)
-	defer tgSrv.Close()
-	defer tg.Close()
-	sh, err := sheetsemu.New(sheetsemu.Options{Logger: quiet}) // DefaultQuota: 60/60 per minute per user
-	if err != nil {
+	if err := lr.startEmulators(); err != nil {
 		return nil, err
 	}
-	shSrv := httptest.NewServer(sh)
-	defer shSrv.Close()
-	defer sh.Close()
-	gm := gememu.New(gememu.Options{APIKey: "loadtest-key", Latency: s.geminiLatency, Jitter: s.geminiLatency / 8, Logger: quiet})
-	gmSrv := httptest.NewServer(gm)
-	defer gmSrv.Close()
-	defer gm.Close()
-
-	const operators = -1002000000000
-	if _, err := tg.PutGroup(tgemu.Group{ID: operators, Title: "Операторы"}); err != nil {
+	if err := lr.startRoles(); err != nil {
 		return nil, err
 	}
-	var partners []domain.Partner
-	var users []tgemu.User
-	for i := 0; i < s.users; i++ {
-		id := int64(50_000_000 + i)
-		partners = append(partners, domain.Partner{Code: fmt.Sprintf("LT-%05d", i), Phone: fmt.Sprintf("7900%07d", i),
-			FullName: fmt.Sprintf("Нагрузкин Тест%d Иванович", i), Status: domain.PartnerStatusAuthorized, TelegramID: id})
-		users = append(users, tgemu.User{ID: id, FirstName: "Тест", LastName: strconv.Itoa(i), LanguageCode: "ru"})
-	}
-	if _, err := tg.PutUsers(users...); err != nil {
-		return nil, err
-	}
-	loc, _ := time.LoadLocation("Europe/Moscow")
-	if err := sh.Load(spreadsheetID, fixtures.Spreadsheet(spreadsheetID, fixtures.DefaultTitles(),
-		fixtures.Data{Partners: partners, Knowledge: demo.Knowledge()}, loc)); err != nil {
-		return nil, err
-	}
-
-	// The roles as OS processes.
-	bin := s.binDir
-	if bin == "" {
-		if bin, err = build(dir); err != nil {
-			return nil, err
-		}
-	}
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte("app:\n  timezone: Europe/Moscow\n"), 0o600); err != nil {
-		return nil, err
-	}
-	batching := "true"
-	if mode == "per-call" {
-		batching = "false"
-	}
-	env := []string{
-		"MARKETINGBOT_TELEGRAM_TOKEN=" + tg.Token(),
-		"MARKETINGBOT_TELEGRAM_API_URL=" + tgSrv.URL,
-		"MARKETINGBOT_TELEGRAM_POLL_TIMEOUT=5s",
-		"MARKETINGBOT_TELEGRAM_OPERATORS_CHAT_ID=" + strconv.Itoa(operators),
-		"MARKETINGBOT_REDIS_URL=" + redisURL,
-		"MARKETINGBOT_SHEETS_SPREADSHEET_ID=" + spreadsheetID,
-		"MARKETINGBOT_SHEETS_ENDPOINT=" + shSrv.URL,
-		"MARKETINGBOT_SHEETS_BATCHING=" + batching,
-		"MARKETINGBOT_GEMINI_API_KEY=loadtest-key",
-		"MARKETINGBOT_GEMINI_BASE_URL=" + gmSrv.URL,
-		"MARKETINGBOT_WORKER_CONCURRENCY=" + strconv.Itoa(s.concurrency),
-		"MARKETINGBOT_CHAT_USER_MESSAGES_PER_MINUTE=120",
-		"MARKETINGBOT_LOG_LEVEL=warn",
-		"MARKETINGBOT_APP_MESSAGES_FILE=",
-	}
-	var procs []*proc
-	defer func() {
-		for _, p := range procs {
-			p.stop()
-		}
-	}()
-	start := func(role, addr string) *proc {
-		p, err := startProc(filepath.Join(bin, role), cfgPath, append(env, "MARKETINGBOT_HTTP_"+strings.ToUpper(role)+"_ADDR="+addr), filepath.Join(dir, role+".log"))
-		if err != nil {
-			fail(err)
-		}
-		procs = append(procs, p)
-		return p
-	}
-	var workers []*proc
-	var workerAddrs []string
-	for i := 0; i < s.workers; i++ {
-		a := freeAddr()
-		workerAddrs = append(workerAddrs, a)
-		workers = append(workers, start("worker", a))
-	}
-	start("poller", freeAddr())
-	botAddr := freeAddr()
-	start("bot", botAddr)
-	if err := waitReady("http://"+botAddr+"/readyz", 30*time.Second); err != nil {
-		return nil, fmt.Errorf("bot: %w (log: %s)", err, filepath.Join(dir, "bot.log"))
-	}
-	for _, a := range workerAddrs {
-		if err := waitReady("http://"+a+"/readyz", 30*time.Second); err != nil {
-			return nil, fmt.Errorf("worker: %w", err)
-		}
-	}
-	sh.ResetStats()
+	lr.sh.ResetStats()
 	logf(s, "%s: %d users × %d messages over %s (%.0f/min offered), %d workers", mode, s.users, s.messages, s.duration,
 		float64(s.users*s.messages)/s.duration.Minutes(), s.workers)
 
-	// RSS sampling.
-	var rssMax float64
-	var rssMu sync.Mutex
-	rssCtx, rssStop := context.WithCancel(ctx)
-	defer rssStop()
-	go func() {
-		for rssCtx.Err() == nil {
-			for _, w := range workers {
-				if mb := rssMB(w.cmd.Process.Pid); mb > 0 {
-					rssMu.Lock()
-					rssMax = math.Max(rssMax, mb)
-					rssMu.Unlock()
-				}
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-	}()
+	rss := lr.sampleRSS(ctx)
 	if s.profileDir != "" {
-		go profile(s.profileDir, mode, map[string]string{"worker": workerAddrs[0], "bot": botAddr})
+		go profile(s.profileDir, mode, map[string]string{"worker": lr.workerAddrs[0], "bot": lr.botAddr})
 	}
-
-	// The users.
 	tr := newTracker()
-	began := time.Now()
-	var wg sync.WaitGroup
-	for i, u := range users {
-		plan := schedule(rand.New(rand.NewPCG(uint64(i), 42)), s.messages, s.duration)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n, at := range plan {
-				if d := time.Until(began.Add(at)); d > 0 {
-					select {
-					case <-time.After(d):
-					case <-ctx.Done():
-						return
-					}
-				}
-				st, err := tg.SendText(u.ID, question(rand.New(rand.NewPCG(uint64(i), uint64(n))), n+1))
-				if err != nil {
-					fail(err)
-				}
-				tr.sent(u.ID, st.MessageID)
-			}
-		}()
-	}
-	// The replies: watch every chat.
-	watchCtx, watchStop := context.WithCancel(ctx)
-	defer watchStop()
-	go func() {
-		after := map[int64]int64{}
-		for watchCtx.Err() == nil {
-			for _, u := range users {
-				t, err := tg.Transcript(u.ID, after[u.ID])
-				if err != nil {
-					continue
-				}
-				for _, m := range t.Messages {
-					after[u.ID] = m.MessageID
-					if m.FromBot {
-						tr.reply(u.ID, m.ReplyToMessageID, time.Now())
-					}
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-	wg.Wait()
-	sendEnd := time.Now()
-	logf(s, "all %d messages sent in %s; waiting for replies", tr.total(), sendEnd.Sub(began).Round(time.Second))
-	deadline := sendEnd.Add(s.drain)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if tr.unanswered() == 0 {
-			break
-		}
-		logf(s, "%d unanswered", tr.unanswered())
-		time.Sleep(time.Second)
-	}
-	time.Sleep(2 * time.Second) // late duplicates would show up now
-	watchStop()
+	lr.play(ctx, tr)
 	if s.verbose {
-		dumpStages(workerAddrs[0])
+		dumpStages(lr.workerAddrs[0])
 	}
-	rssStop()
+	rssMax := rss.stop()
 
 	r := tr.result()
 	r.Mode, r.Users = mode, s.users
-	st := sh.Stats()
+	st := lr.sh.Stats()
 	r.Sheets.Reads, r.Sheets.Writes, r.Sheets.MaxReadsPerMin, r.Sheets.MaxWritesPerMin, r.Sheets.HTTP429 = st.Reads, st.Writes, st.MaxReadsPerMin, st.MaxWritesPerMin, st.HTTP429
-	ts := tg.Stats()
+	ts := lr.tg.Stats()
 	r.Telegram.Sends, r.Telegram.HTTP429 = ts.Sends, ts.HTTP429
-	rssMu.Lock()
 	r.WorkerRSSMBMax = round1(rssMax)
-	rssMu.Unlock()
-	for _, p := range procs {
+	for _, p := range lr.procs {
 		if p.exited() {
 			return r, fmt.Errorf("%s exited during the run (log: %s)", p.name, p.log)
 		}
 	}
 	return r, nil
+}
+
+// loadRun is one measured run: Redis, the emulators and the role processes
+// it started, stopped by close in the reverse order.
+type loadRun struct {
+	s    settings
+	mode string
+	dir  string
+
+	redisURL                    string
+	tg                          *tgemu.Server
+	sh                          *sheetsemu.Server
+	tgURL, sheetsURL, geminiURL string
+	users                       []tgemu.User
+
+	procs       []*proc
+	workers     []*proc
+	workerAddrs []string
+	botAddr     string
+
+	closers []func()
+}
+
+// onClose registers f to run at close, before everything registered earlier.
+func (lr *loadRun) onClose(f func()) { lr.closers = append(lr.closers, f) }
+
+func (lr *loadRun) close() {
+	for i := len(lr.closers) - 1; i >= 0; i-- {
+		lr.closers[i]()
+	}
+}
+
+// startRedis starts a private redis-server (or uses the given one) and
+// flushes it.
+func (lr *loadRun) startRedis(ctx context.Context) error {
+	lr.redisURL = lr.s.redisURL
+	if lr.redisURL == "" {
+		r, err := startRedisServer(lr.dir)
+		if err != nil {
+			return err
+		}
+		lr.onClose(r.stop)
+		lr.redisURL = r.url
+	}
+	opt, err := redis.ParseURL(lr.redisURL)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(opt)
+	lr.onClose(func() { _ = rdb.Close() })
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		return fmt.Errorf("redis %s: %w", lr.redisURL, err)
+	}
+	return nil
+}
+
+// startEmulators starts the three emulators with Google's and Telegram's
+// limits on, and loads the users and the spreadsheet.
+func (lr *loadRun) startEmulators() error {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	lr.tg = tgemu.New(tgemu.Options{Logger: quiet})
+	tgSrv := httptest.NewServer(lr.tg)
+	lr.onClose(tgSrv.Close)
+	lr.onClose(lr.tg.Close)
+	lr.tgURL = tgSrv.URL
+	sh, err := sheetsemu.New(sheetsemu.Options{Logger: quiet}) // DefaultQuota: 60/60 per minute per user
+	if err != nil {
+		return err
+	}
+	lr.sh = sh
+	shSrv := httptest.NewServer(sh)
+	lr.onClose(shSrv.Close)
+	lr.onClose(func() { _ = sh.Close() })
+	lr.sheetsURL = shSrv.URL
+	gm := gememu.New(gememu.Options{APIKey: "loadtest-key", Latency: lr.s.geminiLatency, Jitter: lr.s.geminiLatency / 8, Logger: quiet})
+	gmSrv := httptest.NewServer(gm)
+	lr.onClose(gmSrv.Close)
+	lr.onClose(gm.Close)
+	lr.geminiURL = gmSrv.URL
+	return lr.loadUsers()
+}
+
+// loadUsers creates the authorized partners in Telegram and in the sheet.
+func (lr *loadRun) loadUsers() error {
+	if _, err := lr.tg.PutGroup(tgemu.Group{ID: operatorsChat, Title: "Операторы"}); err != nil {
+		return err
+	}
+	var partners []domain.Partner
+	for i := 0; i < lr.s.users; i++ {
+		id := int64(50_000_000 + i)
+		partners = append(partners, domain.Partner{Code: fmt.Sprintf("LT-%05d", i), Phone: fmt.Sprintf("7900%07d", i),
+			FullName: fmt.Sprintf("Нагрузкин Тест%d Иванович", i), Status: domain.PartnerStatusAuthorized, TelegramID: id})
+		lr.users = append(lr.users, tgemu.User{ID: id, FirstName: "Тест", LastName: strconv.Itoa(i), LanguageCode: "ru"})
+	}
+	if _, err := lr.tg.PutUsers(lr.users...); err != nil {
+		return err
+	}
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	return lr.sh.Load(spreadsheetID, fixtures.Spreadsheet(spreadsheetID, fixtures.DefaultTitles(),
+		fixtures.Data{Partners: partners, Knowledge: demo.Knowledge()}, loc))
+}
+
+// roleEnv is the configuration every role process gets.
+func (lr *loadRun) roleEnv() []string {
+	batching := "true"
+	if lr.mode == "per-call" {
+		batching = "false"
+	}
+	return []string{
+		"MARKETINGBOT_TELEGRAM_TOKEN=" + lr.tg.Token(),
+		"MARKETINGBOT_TELEGRAM_API_URL=" + lr.tgURL,
+		"MARKETINGBOT_TELEGRAM_POLL_TIMEOUT=5s",
+		"MARKETINGBOT_TELEGRAM_OPERATORS_CHAT_ID=" + strconv.Itoa(operatorsChat),
+		"MARKETINGBOT_REDIS_URL=" + lr.redisURL,
+		"MARKETINGBOT_SHEETS_SPREADSHEET_ID=" + spreadsheetID,
+		"MARKETINGBOT_SHEETS_ENDPOINT=" + lr.sheetsURL,
+		"MARKETINGBOT_SHEETS_BATCHING=" + batching,
+		"MARKETINGBOT_GEMINI_API_KEY=loadtest-key",
+		"MARKETINGBOT_GEMINI_BASE_URL=" + lr.geminiURL,
+		"MARKETINGBOT_WORKER_CONCURRENCY=" + strconv.Itoa(lr.s.concurrency),
+		"MARKETINGBOT_CHAT_USER_MESSAGES_PER_MINUTE=120",
+		"MARKETINGBOT_LOG_LEVEL=warn",
+		"MARKETINGBOT_APP_MESSAGES_FILE=",
+	}
+}
+
+// startRoles starts the workers, the poller and the bot as OS processes
+// and waits until the bot and the workers are ready.
+func (lr *loadRun) startRoles() error {
+	bin := lr.s.binDir
+	if bin == "" {
+		var err error
+		if bin, err = build(lr.dir); err != nil {
+			return err
+		}
+	}
+	cfgPath := filepath.Join(lr.dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte("app:\n  timezone: Europe/Moscow\n"), 0o600); err != nil {
+		return err
+	}
+	env := lr.roleEnv()
+	lr.onClose(func() {
+		for _, p := range lr.procs {
+			p.stop()
+		}
+	})
+	start := func(role, addr string) *proc {
+		p, err := startProc(filepath.Join(bin, role), cfgPath, append(env, "MARKETINGBOT_HTTP_"+strings.ToUpper(role)+"_ADDR="+addr), filepath.Join(lr.dir, role+".log"))
+		if err != nil {
+			fail(err)
+		}
+		lr.procs = append(lr.procs, p)
+		return p
+	}
+	for i := 0; i < lr.s.workers; i++ {
+		a := freeAddr()
+		lr.workerAddrs = append(lr.workerAddrs, a)
+		lr.workers = append(lr.workers, start("worker", a))
+	}
+	start("poller", freeAddr())
+	lr.botAddr = freeAddr()
+	start("bot", lr.botAddr)
+	if err := waitReady("http://"+lr.botAddr+"/readyz", 30*time.Second); err != nil {
+		return fmt.Errorf("bot: %w (log: %s)", err, filepath.Join(lr.dir, "bot.log"))
+	}
+	for _, a := range lr.workerAddrs {
+		if err := waitReady("http://"+a+"/readyz", 30*time.Second); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+	}
+	return nil
+}
+
+// rssSampler records the largest resident set of the worker processes.
+type rssSampler struct {
+	mu     sync.Mutex
+	max    float64
+	cancel context.CancelFunc
+}
+
+// sampleRSS samples the workers' RSS every half second until stop; close
+// stops it too, should the run end early.
+func (lr *loadRun) sampleRSS(ctx context.Context) *rssSampler {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &rssSampler{cancel: cancel}
+	lr.onClose(cancel)
+	go func() {
+		for ctx.Err() == nil {
+			for _, w := range lr.workers {
+				if mb := rssMB(w.cmd.Process.Pid); mb > 0 {
+					r.mu.Lock()
+					r.max = math.Max(r.max, mb)
+					r.mu.Unlock()
+				}
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}()
+	return r
+}
+
+// stop ends the sampling and returns the largest RSS seen, in MB.
+func (r *rssSampler) stop() float64 {
+	r.cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.max
+}
+
+// play has every user send its messages on its schedule while watching
+// all chats for replies, then waits up to the drain time for the last ones.
+func (lr *loadRun) play(ctx context.Context, tr *tracker) {
+	began := time.Now()
+	var wg sync.WaitGroup
+	for i, u := range lr.users {
+		plan := schedule(rand.New(rand.NewPCG(uint64(i), 42)), lr.s.messages, lr.s.duration)
+		wg.Go(func() { lr.send(ctx, tr, i, u, plan, began) })
+	}
+	watchCtx, watchStop := context.WithCancel(ctx)
+	lr.onClose(watchStop)
+	go lr.watchReplies(watchCtx, tr)
+	wg.Wait()
+	sendEnd := time.Now()
+	logf(lr.s, "all %d messages sent in %s; waiting for replies", tr.total(), sendEnd.Sub(began).Round(time.Second))
+	deadline := sendEnd.Add(lr.s.drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if tr.unanswered() == 0 {
+			break
+		}
+		logf(lr.s, "%d unanswered", tr.unanswered())
+		time.Sleep(time.Second)
+	}
+	time.Sleep(2 * time.Second) // late duplicates would show up now
+	watchStop()
+}
+
+// send is user number i sending its messages at began + plan[n].
+func (lr *loadRun) send(ctx context.Context, tr *tracker, i int, u tgemu.User, plan []time.Duration, began time.Time) {
+	for n, at := range plan {
+		if d := time.Until(began.Add(at)); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return
+			}
+		}
+		st, err := lr.tg.SendText(u.ID, question(rand.New(rand.NewPCG(uint64(i), uint64(n))), n+1))
+		if err != nil {
+			fail(err)
+		}
+		tr.sent(u.ID, st.MessageID)
+	}
+}
+
+// watchReplies reads every chat's new messages until ctx ends and hands
+// the bot's to the tracker.
+func (lr *loadRun) watchReplies(ctx context.Context, tr *tracker) {
+	after := map[int64]int64{}
+	for ctx.Err() == nil {
+		for _, u := range lr.users {
+			t, err := lr.tg.Transcript(u.ID, after[u.ID])
+			if err != nil {
+				continue
+			}
+			for _, m := range t.Messages {
+				after[u.ID] = m.MessageID
+				if m.FromBot {
+					tr.reply(u.ID, m.ReplyToMessageID, time.Now())
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // schedule is when one user sends each of its messages, from the start of

@@ -101,120 +101,164 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 	return s, nil
 }
 
+// wiring is where the parts of a sandbox listen, as the roles and the page
+// are told.
+type wiring struct {
+	redisURL, sheetsURL, tgURL          string
+	geminiKey, geminiURL, geminiControl string
+	botAddr, workerAddr, pollerAddr     string
+	adminPassword                       string
+}
+
 func (s *Sandbox) start(ctx context.Context) error {
-	o := s.o
-	if o.Reset {
+	if err := s.prepareDataDir(); err != nil {
+		return err
+	}
+	var w wiring
+	var err error
+	if w.redisURL, err = s.startRedis(); err != nil {
+		return err
+	}
+	if w.sheetsURL, err = s.startSheets(ctx); err != nil {
+		return err
+	}
+	if w.tgURL, err = s.startTelegram(); err != nil {
+		return err
+	}
+	if err := s.startGemini(&w); err != nil {
+		return err
+	}
+	// The page's listener first: with --addr 127.0.0.1:0 the port is known
+	// only now, and endpoints.json must carry the address the browser uses.
+	uiLn, err := net.Listen("tcp", s.o.Addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen %s: %w (another sandbox running? use --addr)", s.o.Addr, err)
+	}
+	s.uiLn = uiLn
+	// Ports of the roles are chosen now: the Mini App URL must be known to the bot's buttons.
+	w.botAddr, w.workerAddr, w.pollerAddr = freeAddr(), freeAddr(), freeAddr()
+	if w.adminPassword, err = s.adminPassword(); err != nil {
+		return err
+	}
+	titles, err := s.startRoles(ctx, s.roleEnv(w))
+	if err != nil {
+		return err
+	}
+	return s.serveUI(ctx, w, titles)
+}
+
+// prepareDataDir creates DIR, emptied of the saved state with --reset.
+func (s *Sandbox) prepareDataDir() error {
+	if s.o.Reset {
 		for _, f := range []string{"spreadsheet.xlsx", "telegram.json", "redis.json", "endpoints.json"} {
-			if err := os.Remove(filepath.Join(o.DataDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := os.Remove(filepath.Join(s.o.DataDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("sandbox: reset: %w", err)
 			}
 		}
 	}
-	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(s.o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("sandbox: data dir: %w", err)
 	}
+	return nil
+}
 
-	// Redis.
-	redisURL := o.RedisURL
-	if redisURL == "" {
-		r, err := startRedis(filepath.Join(o.DataDir, "redis.json"), s.log)
-		if err != nil {
-			return err
-		}
-		s.redis = r
-		redisURL = r.URL()
+// startRedis starts the embedded Redis unless a URL is given.
+func (s *Sandbox) startRedis() (string, error) {
+	if s.o.RedisURL != "" {
+		return s.o.RedisURL, nil
 	}
+	r, err := startRedis(filepath.Join(s.o.DataDir, "redis.json"), s.log)
+	if err != nil {
+		return "", err
+	}
+	s.redis = r
+	return r.URL(), nil
+}
 
-	// The spreadsheet: the saved one, a given export, or the demo.
-	xlsx := filepath.Join(o.DataDir, "spreadsheet.xlsx")
+// startSheets serves the spreadsheet: the saved one, a given export, or
+// the demo.
+func (s *Sandbox) startSheets(ctx context.Context) (string, error) {
+	xlsx := filepath.Join(s.o.DataDir, "spreadsheet.xlsx")
 	fresh := !exists(xlsx)
 	var err error
 	if s.sheets, err = sheetsemu.New(sheetsemu.Options{XLSXPath: xlsx, SpreadsheetID: spreadsheetID, Logger: s.log}); err != nil {
-		return fmt.Errorf("sandbox: sheets emulator: %w", err)
+		return "", fmt.Errorf("sandbox: sheets emulator: %w", err)
 	}
 	if fresh {
 		if err := s.seed(ctx); err != nil {
-			return err
+			return "", err
 		}
 	}
-	sheetsURL, err := s.serve(s.sheets, "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
+	return s.serve(s.sheets, "127.0.0.1:0")
+}
 
-	// Telegram.
+// startTelegram serves the Telegram emulator with the operators' group.
+func (s *Sandbox) startTelegram() (string, error) {
 	// The emulator saves its state about a second after each change, so a
 	// sandbox that is killed rather than stopped keeps its chats too.
-	tgState := filepath.Join(o.DataDir, "telegram.json")
+	tgState := filepath.Join(s.o.DataDir, "telegram.json")
+	var err error
 	if s.tg, err = tgemu.NewWithState(tgemu.Options{
 		BotName: BotName, BotUsername: BotUsername, Logger: s.log, StatePath: tgState,
 	}); err != nil {
-		return fmt.Errorf("sandbox: %s: %w (delete it or use --reset)", tgState, err)
+		return "", fmt.Errorf("sandbox: %s: %w (delete it or use --reset)", tgState, err)
 	}
 	if _, err := s.tg.PutGroup(tgemu.Group{ID: OperatorsChatID, Title: "Операторы"}); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := s.tg.PutUsers(Operator); err != nil {
+		return "", err
+	}
+	return s.serve(s.tg, "127.0.0.1:0")
+}
+
+// startGemini uses Google's Gemini when a key is configured, else serves
+// the emulator.
+func (s *Sandbox) startGemini(w *wiring) error {
+	w.geminiKey = firstNonEmpty(s.o.Env["MARKETINGBOT_GEMINI_API_KEY"], s.o.Env["GEMINI_API_KEY"])
+	if w.geminiKey != "" {
+		return nil
+	}
+	w.geminiKey = "sandbox-gemini-key"
+	s.gemini = gememu.New(gememu.Options{APIKey: w.geminiKey, Logger: s.log})
+	var err error
+	if w.geminiURL, err = s.serve(s.gemini, "127.0.0.1:0"); err != nil {
 		return err
 	}
-	tgURL, err := s.serve(s.tg, "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
+	w.geminiControl = w.geminiURL + "/_emulator"
+	return nil
+}
 
-	// Gemini: Google's when a key is configured, else the emulator.
-	geminiKey := firstNonEmpty(o.Env["MARKETINGBOT_GEMINI_API_KEY"], o.Env["GEMINI_API_KEY"])
-	geminiURL, geminiControl := "", ""
-	if geminiKey == "" {
-		geminiKey = "sandbox-gemini-key"
-		s.gemini = gememu.New(gememu.Options{APIKey: geminiKey, Logger: s.log})
-		if geminiURL, err = s.serve(s.gemini, "127.0.0.1:0"); err != nil {
-			return err
-		}
-		geminiControl = geminiURL + "/_emulator"
-	}
-
-	// The page's listener first: with --addr 127.0.0.1:0 the port is known
-	// only now, and endpoints.json must carry the address the browser uses.
-	uiLn, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return fmt.Errorf("sandbox: listen %s: %w (another sandbox running? use --addr)", o.Addr, err)
-	}
-	s.uiLn = uiLn
-
-	// Ports of the roles are chosen now: the Mini App URL must be known to the bot's buttons.
-	botAddr, workerAddr, pollerAddr := freeAddr(), freeAddr(), freeAddr()
-	adminPass, err := s.adminPassword()
-	if err != nil {
-		return err
-	}
+// roleEnv is the roles' environment: the sandbox's wiring over the
+// process environment over the sandbox's defaults.
+func (s *Sandbox) roleEnv(w wiring) map[string]string {
 	// A demo should answer in seconds: the poller scans the Queue sheet every
 	// 3 s instead of production's 15 s (one read per scan, 20 of the 60 reads
 	// a minute Google allows), so a finished report reaches the chat within
 	// seconds. The environment still wins.
 	env := map[string]string{"MARKETINGBOT_POLLER_INTERVAL": "3s"}
-	for k, v := range o.Env {
+	for k, v := range s.o.Env {
 		env[k] = v
 	}
 	for k, v := range map[string]string{
 		"MARKETINGBOT_TELEGRAM_TOKEN":             s.tg.Token(),
-		"MARKETINGBOT_TELEGRAM_API_URL":           tgURL,
+		"MARKETINGBOT_TELEGRAM_API_URL":           w.tgURL,
 		"MARKETINGBOT_TELEGRAM_WEBHOOK_URL":       "",
 		"MARKETINGBOT_TELEGRAM_POLL_TIMEOUT":      "10s",
 		"MARKETINGBOT_TELEGRAM_OPERATORS_CHAT_ID": strconv.FormatInt(OperatorsChatID, 10),
 		"MARKETINGBOT_TELEGRAM_MINI_APP_URL":      "",
-		"MARKETINGBOT_REDIS_URL":                  redisURL,
+		"MARKETINGBOT_REDIS_URL":                  w.redisURL,
 		"MARKETINGBOT_REDIS_SENTINEL_MASTER":      "",
 		"MARKETINGBOT_SHEETS_SPREADSHEET_ID":      spreadsheetID,
-		"MARKETINGBOT_SHEETS_ENDPOINT":            sheetsURL,
-		"MARKETINGBOT_GEMINI_API_KEY":             geminiKey,
-		"MARKETINGBOT_GEMINI_BASE_URL":            geminiURL,
-		"MARKETINGBOT_HTTP_BOT_ADDR":              botAddr,
-		"MARKETINGBOT_HTTP_WORKER_ADDR":           workerAddr,
-		"MARKETINGBOT_HTTP_POLLER_ADDR":           pollerAddr,
-		"MARKETINGBOT_HTTP_PUBLIC_URL":            "http://" + botAddr,
+		"MARKETINGBOT_SHEETS_ENDPOINT":            w.sheetsURL,
+		"MARKETINGBOT_GEMINI_API_KEY":             w.geminiKey,
+		"MARKETINGBOT_GEMINI_BASE_URL":            w.geminiURL,
+		"MARKETINGBOT_HTTP_BOT_ADDR":              w.botAddr,
+		"MARKETINGBOT_HTTP_WORKER_ADDR":           w.workerAddr,
+		"MARKETINGBOT_HTTP_POLLER_ADDR":           w.pollerAddr,
+		"MARKETINGBOT_HTTP_PUBLIC_URL":            "http://" + w.botAddr,
 		"MARKETINGBOT_ADMIN_USERNAME":             "admin",
-		"MARKETINGBOT_ADMIN_PASSWORD":             adminPass,
+		"MARKETINGBOT_ADMIN_PASSWORD":             w.adminPassword,
 		"MARKETINGBOT_ANALYTICS_ENGINE":           "builtin",
 	} {
 		env[k] = v
@@ -226,36 +270,47 @@ func (s *Sandbox) start(ctx context.Context) error {
 	if _, ok := env["MARKETINGBOT_GEMINI_SYSTEM_PROMPT_FILE"]; !ok && exists("configs/system_prompt.txt") {
 		env["MARKETINGBOT_GEMINI_SYSTEM_PROMPT_FILE"], _ = filepath.Abs("configs/system_prompt.txt")
 	}
+	return env
+}
+
+// startRoles starts worker, poller and bot in-process, configured from env
+// as in production, and returns the sheet titles they use.
+func (s *Sandbox) startRoles(ctx context.Context, env map[string]string) (config.SheetTitles, error) {
 	var titles config.SheetTitles
 	for _, role := range []config.Role{config.RoleWorker, config.RolePoller, config.RoleBot} {
 		cfg, err := config.LoadFor(role, config.Options{Env: env})
 		if err != nil {
-			return err
+			return titles, err
 		}
 		titles = cfg.Sheets.Titles
 		if role == config.RoleWorker {
 			// Before any role runs: the demo promotion goes to every
 			// authorized partner, and each must have a chat to receive it.
 			if err := s.putPartnerUsers(titles.Auth); err != nil {
-				return err
+				return titles, err
 			}
 		}
 		r, err := app.NewRole(role, cfg, s.log.With("role", string(role)))
 		if err != nil {
-			return err
+			return titles, err
 		}
 		if err := r.Start(ctx); err != nil {
-			return err
+			return titles, err
 		}
 		s.roles = append(s.roles, r)
 	}
+	return titles, nil
+}
 
-	bot := "http://" + botAddr
+// serveUI serves the page on its listener, waits for the bot and writes
+// DIR/endpoints.json.
+func (s *Sandbox) serveUI(ctx context.Context, w wiring, titles config.SheetTitles) error {
+	bot := "http://" + w.botAddr
 	s.Endpoints = ui.Endpoints{
-		UI: "http://" + uiLn.Addr().String() + "/", TelegramAPI: tgURL, TelegramControl: tgURL + "/_emulator",
-		SheetsAPI: sheetsURL, SheetsControl: sheetsURL + "/_emulator", GeminiAPI: geminiURL, GeminiControl: geminiControl,
+		UI: "http://" + s.uiLn.Addr().String() + "/", TelegramAPI: w.tgURL, TelegramControl: w.tgURL + "/_emulator",
+		SheetsAPI: w.sheetsURL, SheetsControl: w.sheetsURL + "/_emulator", GeminiAPI: w.geminiURL, GeminiControl: w.geminiControl,
 		BotHTTP: bot, MiniApp: bot + "/app/", AdminQueues: bot + app.AdminPath + "/",
-		Metrics: ui.Metrics{Bot: bot + "/metrics", Worker: "http://" + workerAddr + "/metrics", Poller: "http://" + pollerAddr + "/metrics"},
+		Metrics: ui.Metrics{Bot: bot + "/metrics", Worker: "http://" + w.workerAddr + "/metrics", Poller: "http://" + w.pollerAddr + "/metrics"},
 		Token:   s.tg.Token(), SpreadsheetID: spreadsheetID, OperatorsChatID: OperatorsChatID,
 		Operator:    ui.Operator{ID: Operator.ID, FirstName: Operator.FirstName, LastName: Operator.LastName, Username: Operator.Username},
 		SheetTitles: ui.SheetTitles(titles),
@@ -264,13 +319,13 @@ func (s *Sandbox) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.serveOn(uiLn, h)
+	s.serveOn(s.uiLn, h)
 	s.uiLn = nil
 	if err := s.waitReady(ctx, bot); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(s.endpointsFile(), "", "  ")
-	return writeAtomic(filepath.Join(o.DataDir, "endpoints.json"), b)
+	return writeAtomic(filepath.Join(s.o.DataDir, "endpoints.json"), b)
 }
 
 // endpointsFile is DIR/endpoints.json as the issue defines it (plus extras).

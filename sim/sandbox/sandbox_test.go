@@ -84,6 +84,9 @@ func startSandbox(t *testing.T, o sandbox.Options) (sb *sandbox.Sandbox, stop fu
 // artifacts/sandbox/; the last one is also docs/sandbox.png (see
 // writeDocsScreenshot).
 func TestSandboxInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	t.Parallel()
 	// Chromium first: without it the test is skipped (or fails with
 	// MARKETINGBOT_REQUIRE_TOOLS) before anything heavy starts.
@@ -95,175 +98,212 @@ func TestSandboxInBrowser(t *testing.T) {
 	}
 	p := newPage(t, ctx, sb)
 
-	var (
-		uid      string // the partner's Telegram id
-		code     string // the partner code
-		question int    // message id of the question
-		cardID   string // the operators' card
-	)
-	objectCode := sb.DemoCodes()[0]
+	w := &walkthrough{ctx: ctx, sb: sb, p: p, objectCode: sb.DemoCodes()[0]}
 
 	steps := []struct {
 		name string
 		run  func(t *testing.T)
 	}{
-		{"open the page", func(t *testing.T) {
-			if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900), chromedp.Navigate(sb.Endpoints.UI)); err != nil {
-				t.Fatalf("open %s: %v", sb.Endpoints.UI, err)
-			}
-			p.wait(t, "the page started", `document.documentElement.dataset.ready === 'true'`, 30*time.Second)
-			// No user chosen yet: the picker opens by itself with the Auth sheet's partners.
-			p.wait(t, "the partner picker with the demo partners", `!document.querySelector('[data-testid="partner-list"]').hidden
-				&& document.querySelectorAll('[data-testid="partner-option"]').length >= 5`, arrive)
-			p.shot(t, "01-partners")
-		}},
-		{"pick a partner who is not authorized", func(t *testing.T) {
-			type option struct{ Code, UserID, Name string }
-			opt := p.eval(t, `(() => {
-				const o = [...document.querySelectorAll('[data-testid="partner-option"]')]
-					.find((o) => o.querySelector('.status-badge') && !o.querySelector('.status-badge.ok'));
-				return o ? {Code: o.dataset.code, UserID: o.dataset.userId, Name: o.querySelector('.partner-name').textContent} : {};
-			})()`, &option{}).(*option)
-			if opt.Code == "" {
-				t.Fatal("no partner without «авторизован» in the picker")
-			}
-			code, uid = opt.Code, opt.UserID
-			// The sheet keeps «Фамилия Имя Отчество»; the chat shows «Имя Фамилия».
-			parts := strings.Fields(opt.Name)
-			p.click(t, fmt.Sprintf(`[data-testid="partner-option"][data-code=%q]`, code))
-			p.wait(t, "the chosen partner in the header", `document.querySelector('[data-testid="current-user"]').textContent === `+js(parts[1]+" "+parts[0]), 10*time.Second)
-			p.wait(t, "an empty chat with the start button", `document.querySelector('[data-testid="chat-transcript"] [data-testid="start-button"]')
-				&& !document.querySelector('[data-testid="message-input"]').disabled`, 10*time.Second)
-			p.shot(t, "02-new-chat")
-			t.Logf("partner %s (%s), Telegram id %s; object code %s", code, opt.Name, uid, objectCode)
-		}},
-		{"the start button asks for the contact", func(t *testing.T) {
-			p.click(t, tid("start-button"))
-			p.waitOwnText(t, "/start")
-			p.waitBotText(t, "the greeting", "подтвердите, что вы наш партнёр", 0)
-			p.wait(t, "the reply keyboard with the contact button", `(() => { const k = document.querySelector('[data-testid="reply-keyboard"]');
-				return !k.hidden && k.querySelector('[data-testid="reply-button"][data-request-contact="true"]'); })()`, 10*time.Second)
-			p.shot(t, "03-start")
-		}},
-		{"sharing the contact authorizes", func(t *testing.T) {
-			p.click(t, `[data-testid="reply-button"][data-request-contact="true"]`)
-			p.wait(t, "the contact card in the chat", `document.querySelector('[data-testid="chat-transcript"] [data-testid="message"][data-from-bot="false"] [data-testid="contact-card"]')`, 10*time.Second)
-			p.waitBotText(t, "«авторизованы»", "Вы авторизованы как партнёр "+code, 0)
-			p.wait(t, "the keyboard removed and the menu under the help text", `document.querySelector('[data-testid="reply-keyboard"]').hidden
-				&& [...document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="inline-button"][data-kind="web_app"]')].length > 0`, arrive)
-			// The spreadsheet on the right shows what the worker wrote.
-			p.click(t, `[data-testid="sheet-tab"][data-sheet="Auth"]`)
-			p.wait(t, "the Auth row marked authorized", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Auth"] tr')]
-				.some((tr) => tr.children[1]?.textContent === `+js(code)+` && tr.children[4]?.textContent === 'authorized' && tr.children[5]?.textContent === `+js(uid)+`)`, arrive)
-			p.shot(t, "04-authorized")
-		}},
-		{"a question gets an AI answer", func(t *testing.T) {
-			const q = "Какая комиссия партнёра за сделку?"
-			p.typeInto(t, tid("message-input"), q+kb.Enter)
-			question = p.waitOwnText(t, q)
-			// The answer quotes the question, as the bot replies to it.
-			answer := p.waitBotReply(t, "the AI answer", question)
-			if !isAnswer(answer) {
-				t.Fatalf("the bot did not answer the question: %q", answer)
-			}
-			p.checkGeminiSaw(t, q)
-			p.shot(t, "05-ai-answer")
-		}},
-		{"escalation reaches the operators' group", func(t *testing.T) {
-			p.typeInto(t, tid("message-input"), "позовите оператора, пожалуйста"+kb.Enter)
-			asked := p.waitOwnText(t, "позовите оператора, пожалуйста")
-			p.waitBotText(t, "the handoff notice", "Передаю ваш вопрос оператору", asked)
-			cardID = p.waitFor(t, "the card in the operators' group", `(() => {
-				const m = [...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"][data-from-bot="true"]')]
-					.find((m) => m.textContent.includes('Новое обращение') && m.textContent.includes(`+js(code)+`));
-				return m && m.querySelector('[data-testid="inline-button"][data-callback-data="op:res:`+uid+`"]') ? m.dataset.messageId : '';
-			})()`, arrive)
-			card := p.text(t, msgSel("group-transcript", cardID))
-			if !strings.Contains(card, "Какая комиссия партнёра за сделку?") {
-				t.Errorf("the card does not show the recent history:\n%s", card)
-			}
-			p.shot(t, "06-escalated")
-		}},
-		{"the operator's reply reaches the partner", func(t *testing.T) {
-			const reply = "Здравствуйте! Это Ольга. Комиссия по вторичке — 2%, выплата в течение 5 рабочих дней."
-			p.click(t, fmt.Sprintf(`[data-testid="group-reply-button"][data-message-id=%q]`, cardID))
-			p.wait(t, "the reply target", `(() => { const r = document.querySelector('[data-testid="group-reply-target"]'); return !r.hidden && r.dataset.messageId === `+js(cardID)+`; })()`, 10*time.Second)
-			p.typeInto(t, tid("group-input"), reply)
-			p.click(t, tid("group-send-button"))
-			p.wait(t, "the operator's message in the group", `[...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"][data-from-bot="false"]')]
-				.some((m) => m.textContent.includes(`+js(reply)+`) && m.querySelector('[data-testid="reply-quote"]')?.dataset.replyTo === `+js(cardID)+`)`, 10*time.Second)
-			got := p.waitBotText(t, "the operator's answer in the partner's chat", reply, question)
-			if !strings.Contains(got, "Ольга") {
-				t.Errorf("the relayed answer does not name the operator: %q", got)
-			}
-			p.shot(t, "07-operator-reply")
-		}},
-		{"«Решено» closes the appeal", func(t *testing.T) {
-			p.click(t, msgSel("group-transcript", cardID)+` [data-testid="inline-button"][data-callback-data="op:res:`+uid+`"]`)
-			p.waitBotText(t, "the closing notice", "Обращение закрыто", question)
-			p.wait(t, "the card marked resolved", `document.querySelector(`+js(msgSel("group-transcript", cardID))+`)?.textContent.includes('✅ Решено')`, arrive)
-			p.click(t, `[data-testid="sheet-tab"][data-sheet="Обращения"]`)
-			p.wait(t, "the appeal row «Решено»", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Обращения"] tr')]
-				.some((tr) => tr.children[4]?.textContent === `+js(uid)+` && tr.children[6]?.textContent === 'Решено')`, arrive)
-			p.shot(t, "08-resolved")
-		}},
-		{"the Mini App orders Analytics 360", func(t *testing.T) {
-			btn := p.waitFor(t, "the Analytics 360 button", `(() => {
-				const bs = [...document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="inline-button"][data-kind="web_app"]')]
-					.filter((b) => b.textContent.includes('Аналитика 360'));
-				return bs.length ? bs[bs.length - 1].dataset.messageId : '';
-			})()`, 10*time.Second)
-			p.click(t, msgSel("chat-transcript", btn)+` [data-testid="inline-button"][data-kind="web_app"]`)
-			p.wait(t, "the Mini App overlay", `!document.querySelector('[data-testid="miniapp-overlay"]').hidden`, 10*time.Second)
-			// A phone-sized frame, opened with Telegram's signed launch data.
-			type frame struct {
-				Src           string
-				Width, Height float64
-			}
-			f := p.eval(t, `(() => { const f = document.querySelector('[data-testid="miniapp-frame"]'); const r = f.getBoundingClientRect();
-				return {Src: f.src, Width: r.width, Height: r.height}; })()`, &frame{}).(*frame)
-			if !strings.HasPrefix(f.Src, sb.Endpoints.MiniApp) || !strings.Contains(f.Src, "#tgWebAppData=") || !strings.Contains(f.Src, "hash%3D") {
-				t.Errorf("the Mini App frame opened %q, want %s…#tgWebAppData=<signed initData>", f.Src, sb.Endpoints.MiniApp)
-			}
-			if f.Width < 320 || f.Width > 430 || f.Height < 500 {
-				t.Errorf("the Mini App frame is %.0f×%.0f, want a phone-sized one", f.Width, f.Height)
-			}
-			in := p.miniApp()
-			in.waitVisible(t, "#code")
-			in.typeInto(t, "#code", objectCode)
-			in.waitEnabled(t, "#submit")
-			p.shot(t, "09-mini-app")
-			in.click(t, "#submit")
-			in.waitText(t, "#req-list", objectCode)
-			p.shot(t, "10-mini-app-ordered")
-			p.click(t, tid("miniapp-close"))
-			p.wait(t, "the overlay closed", `document.querySelector('[data-testid="miniapp-overlay"]').hidden`, 10*time.Second)
-		}},
-		{"the PDF arrives in the chat", func(t *testing.T) {
-			// The worker computes the report, the poller (every 3 s in the
-			// sandbox) sees DONE and has it delivered.
-			sel := `[data-testid="chat-transcript"] [data-testid="message"][data-from-bot="true"] [data-testid="document"][data-file-name$=".pdf"]`
-			p.wait(t, "the report's PDF", `document.querySelector(`+js(sel)+`)`, 90*time.Second)
-			p.waitBotText(t, "the report's text", "Аналитика 360 — объект "+objectCode, question)
-			href := p.eval(t, `document.querySelector(`+js(sel)+`).href`, new(string)).(*string)
-			body, ctype := get(t, *href)
-			if !bytes.HasPrefix(body, []byte("%PDF-")) {
-				t.Errorf("GET %s: %s, %d bytes starting %q: not a PDF", *href, ctype, len(body), body[:min(len(body), 16)])
-			}
-			// The Queue sheet on the right: the request is DONE and delivered.
-			p.click(t, `[data-testid="sheet-tab"][data-sheet="Очередь"]`)
-			p.wait(t, "the Queue row DONE with delivered_at", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Очередь"] tr')]
-				.some((tr) => tr.children[3]?.textContent === `+js(objectCode)+` && tr.children[6]?.textContent === 'DONE' && tr.children[10]?.textContent !== '')`, arrive)
-			p.scrollChatToEnd(t)
-			path := p.shot(t, "11-report")
-			writeDocsScreenshot(t, path)
-		}},
+		{"open the page", w.openPage},
+		{"pick a partner who is not authorized", w.pickUnauthorizedPartner},
+		{"the start button asks for the contact", w.startAsksForContact},
+		{"sharing the contact authorizes", w.shareContact},
+		{"a question gets an AI answer", w.askQuestion},
+		{"escalation reaches the operators' group", w.escalate},
+		{"the operator's reply reaches the partner", w.operatorReplies},
+		{"«Решено» closes the appeal", w.resolve},
+		{"the Mini App orders Analytics 360", w.orderAnalytics},
+		{"the PDF arrives in the chat", w.pdfArrives},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {
 			t.FailNow()
 		}
 	}
+}
+
+// walkthrough is the state TestSandboxInBrowser's steps hand on: each
+// step needs what the previous ones did.
+type walkthrough struct {
+	ctx        context.Context
+	sb         *sandbox.Sandbox
+	p          *page
+	uid        string // the partner's Telegram id
+	code       string // the partner code
+	question   int    // message id of the question
+	cardID     string // the operators' card
+	objectCode string
+}
+
+// openPage: open the page.
+func (w *walkthrough) openPage(t *testing.T) {
+	if err := chromedp.Do(w.ctx, chromedp.EmulateViewport(1440, 900), chromedp.Navigate(w.sb.Endpoints.UI)); err != nil {
+		t.Fatalf("open %s: %v", w.sb.Endpoints.UI, err)
+	}
+	w.p.wait(t, "the page started", `document.documentElement.dataset.ready === 'true'`, 30*time.Second)
+	// No user chosen yet: the picker opens by itself with the Auth sheet's partners.
+	w.p.wait(t, "the partner picker with the demo partners", `!document.querySelector('[data-testid="partner-list"]').hidden
+		&& document.querySelectorAll('[data-testid="partner-option"]').length >= 5`, arrive)
+	w.p.shot(t, "01-partners")
+}
+
+// pickUnauthorizedPartner: pick a partner who is not authorized.
+func (w *walkthrough) pickUnauthorizedPartner(t *testing.T) {
+	type option struct{ Code, UserID, Name string }
+	opt := w.p.eval(t, `(() => {
+		const o = [...document.querySelectorAll('[data-testid="partner-option"]')]
+			.find((o) => o.querySelector('.status-badge') && !o.querySelector('.status-badge.ok'));
+		return o ? {Code: o.dataset.code, UserID: o.dataset.userId, Name: o.querySelector('.partner-name').textContent} : {};
+	})()`, &option{}).(*option)
+	if opt.Code == "" {
+		t.Fatal("no partner without «авторизован» in the picker")
+	}
+	w.code, w.uid = opt.Code, opt.UserID
+	// The sheet keeps «Фамилия Имя Отчество»; the chat shows «Имя Фамилия».
+	parts := strings.Fields(opt.Name)
+	w.p.click(t, fmt.Sprintf(`[data-testid="partner-option"][data-code=%q]`, w.code))
+	w.p.wait(t, "the chosen partner in the header", `document.querySelector('[data-testid="current-user"]').textContent === `+js(parts[1]+" "+parts[0]), 10*time.Second)
+	w.p.wait(t, "an empty chat with the start button", `document.querySelector('[data-testid="chat-transcript"] [data-testid="start-button"]')
+		&& !document.querySelector('[data-testid="message-input"]').disabled`, 10*time.Second)
+	w.p.shot(t, "02-new-chat")
+	t.Logf("partner %s (%s), Telegram id %s; object code %s", w.code, opt.Name, w.uid, w.objectCode)
+}
+
+// startAsksForContact: the start button asks for the contact.
+func (w *walkthrough) startAsksForContact(t *testing.T) {
+	w.p.click(t, tid("start-button"))
+	w.p.waitOwnText(t, "/start")
+	w.p.waitBotText(t, "the greeting", "подтвердите, что вы наш партнёр", 0)
+	w.p.wait(t, "the reply keyboard with the contact button", `(() => { const k = document.querySelector('[data-testid="reply-keyboard"]');
+		return !k.hidden && k.querySelector('[data-testid="reply-button"][data-request-contact="true"]'); })()`, 10*time.Second)
+	w.p.shot(t, "03-start")
+}
+
+// shareContact: sharing the contact authorizes.
+func (w *walkthrough) shareContact(t *testing.T) {
+	w.p.click(t, `[data-testid="reply-button"][data-request-contact="true"]`)
+	w.p.wait(t, "the contact card in the chat", `document.querySelector('[data-testid="chat-transcript"] [data-testid="message"][data-from-bot="false"] [data-testid="contact-card"]')`, 10*time.Second)
+	w.p.waitBotText(t, "«авторизованы»", "Вы авторизованы как партнёр "+w.code, 0)
+	w.p.wait(t, "the keyboard removed and the menu under the help text", `document.querySelector('[data-testid="reply-keyboard"]').hidden
+		&& [...document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="inline-button"][data-kind="web_app"]')].length > 0`, arrive)
+	// The spreadsheet on the right shows what the worker wrote.
+	w.p.click(t, `[data-testid="sheet-tab"][data-sheet="Auth"]`)
+	w.p.wait(t, "the Auth row marked authorized", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Auth"] tr')]
+		.some((tr) => tr.children[1]?.textContent === `+js(w.code)+` && tr.children[4]?.textContent === 'authorized' && tr.children[5]?.textContent === `+js(w.uid)+`)`, arrive)
+	w.p.shot(t, "04-authorized")
+}
+
+// askQuestion: a question gets an AI answer.
+func (w *walkthrough) askQuestion(t *testing.T) {
+	const q = "Какая комиссия партнёра за сделку?"
+	w.p.typeInto(t, tid("message-input"), q+kb.Enter)
+	w.question = w.p.waitOwnText(t, q)
+	// The answer quotes the question, as the bot replies to it.
+	answer := w.p.waitBotReply(t, "the AI answer", w.question)
+	if !isAnswer(answer) {
+		t.Fatalf("the bot did not answer the question: %q", answer)
+	}
+	w.p.checkGeminiSaw(t, q)
+	w.p.shot(t, "05-ai-answer")
+}
+
+// escalate: escalation reaches the operators' group.
+func (w *walkthrough) escalate(t *testing.T) {
+	w.p.typeInto(t, tid("message-input"), "позовите оператора, пожалуйста"+kb.Enter)
+	asked := w.p.waitOwnText(t, "позовите оператора, пожалуйста")
+	w.p.waitBotText(t, "the handoff notice", "Передаю ваш вопрос оператору", asked)
+	w.cardID = w.p.waitFor(t, "the card in the operators' group", `(() => {
+		const m = [...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"][data-from-bot="true"]')]
+			.find((m) => m.textContent.includes('Новое обращение') && m.textContent.includes(`+js(w.code)+`));
+		return m && m.querySelector('[data-testid="inline-button"][data-callback-data="op:res:`+w.uid+`"]') ? m.dataset.messageId : '';
+	})()`, arrive)
+	card := w.p.text(t, msgSel("group-transcript", w.cardID))
+	if !strings.Contains(card, "Какая комиссия партнёра за сделку?") {
+		t.Errorf("the card does not show the recent history:\n%s", card)
+	}
+	w.p.shot(t, "06-escalated")
+}
+
+// operatorReplies: the operator's reply reaches the partner.
+func (w *walkthrough) operatorReplies(t *testing.T) {
+	const reply = "Здравствуйте! Это Ольга. Комиссия по вторичке — 2%, выплата в течение 5 рабочих дней."
+	w.p.click(t, fmt.Sprintf(`[data-testid="group-reply-button"][data-message-id=%q]`, w.cardID))
+	w.p.wait(t, "the reply target", `(() => { const r = document.querySelector('[data-testid="group-reply-target"]'); return !r.hidden && r.dataset.messageId === `+js(w.cardID)+`; })()`, 10*time.Second)
+	w.p.typeInto(t, tid("group-input"), reply)
+	w.p.click(t, tid("group-send-button"))
+	w.p.wait(t, "the operator's message in the group", `[...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"][data-from-bot="false"]')]
+		.some((m) => m.textContent.includes(`+js(reply)+`) && m.querySelector('[data-testid="reply-quote"]')?.dataset.replyTo === `+js(w.cardID)+`)`, 10*time.Second)
+	got := w.p.waitBotText(t, "the operator's answer in the partner's chat", reply, w.question)
+	if !strings.Contains(got, "Ольга") {
+		t.Errorf("the relayed answer does not name the operator: %q", got)
+	}
+	w.p.shot(t, "07-operator-reply")
+}
+
+// resolve: «Решено» closes the appeal.
+func (w *walkthrough) resolve(t *testing.T) {
+	w.p.click(t, msgSel("group-transcript", w.cardID)+` [data-testid="inline-button"][data-callback-data="op:res:`+w.uid+`"]`)
+	w.p.waitBotText(t, "the closing notice", "Обращение закрыто", w.question)
+	w.p.wait(t, "the card marked resolved", `document.querySelector(`+js(msgSel("group-transcript", w.cardID))+`)?.textContent.includes('✅ Решено')`, arrive)
+	w.p.click(t, `[data-testid="sheet-tab"][data-sheet="Обращения"]`)
+	w.p.wait(t, "the appeal row «Решено»", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Обращения"] tr')]
+		.some((tr) => tr.children[4]?.textContent === `+js(w.uid)+` && tr.children[6]?.textContent === 'Решено')`, arrive)
+	w.p.shot(t, "08-resolved")
+}
+
+// orderAnalytics: the Mini App orders Analytics 360.
+func (w *walkthrough) orderAnalytics(t *testing.T) {
+	btn := w.p.waitFor(t, "the Analytics 360 button", `(() => {
+		const bs = [...document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="inline-button"][data-kind="web_app"]')]
+			.filter((b) => b.textContent.includes('Аналитика 360'));
+		return bs.length ? bs[bs.length - 1].dataset.messageId : '';
+	})()`, 10*time.Second)
+	w.p.click(t, msgSel("chat-transcript", btn)+` [data-testid="inline-button"][data-kind="web_app"]`)
+	w.p.wait(t, "the Mini App overlay", `!document.querySelector('[data-testid="miniapp-overlay"]').hidden`, 10*time.Second)
+	// A phone-sized frame, opened with Telegram's signed launch data.
+	type frame struct {
+		Src           string
+		Width, Height float64
+	}
+	f := w.p.eval(t, `(() => { const f = document.querySelector('[data-testid="miniapp-frame"]'); const r = f.getBoundingClientRect();
+		return {Src: f.src, Width: r.width, Height: r.height}; })()`, &frame{}).(*frame)
+	if !strings.HasPrefix(f.Src, w.sb.Endpoints.MiniApp) || !strings.Contains(f.Src, "#tgWebAppData=") || !strings.Contains(f.Src, "hash%3D") {
+		t.Errorf("the Mini App frame opened %q, want %s…#tgWebAppData=<signed initData>", f.Src, w.sb.Endpoints.MiniApp)
+	}
+	if f.Width < 320 || f.Width > 430 || f.Height < 500 {
+		t.Errorf("the Mini App frame is %.0f×%.0f, want a phone-sized one", f.Width, f.Height)
+	}
+	in := w.p.miniApp()
+	in.waitVisible(t, "#code")
+	in.typeInto(t, "#code", w.objectCode)
+	in.waitEnabled(t, "#submit")
+	w.p.shot(t, "09-mini-app")
+	in.click(t, "#submit")
+	in.waitText(t, "#req-list", w.objectCode)
+	w.p.shot(t, "10-mini-app-ordered")
+	w.p.click(t, tid("miniapp-close"))
+	w.p.wait(t, "the overlay closed", `document.querySelector('[data-testid="miniapp-overlay"]').hidden`, 10*time.Second)
+}
+
+// pdfArrives: the PDF arrives in the chat.
+func (w *walkthrough) pdfArrives(t *testing.T) {
+	// The worker computes the report, the poller (every 3 s in the
+	// sandbox) sees DONE and has it delivered.
+	sel := `[data-testid="chat-transcript"] [data-testid="message"][data-from-bot="true"] [data-testid="document"][data-file-name$=".pdf"]`
+	w.p.wait(t, "the report's PDF", `document.querySelector(`+js(sel)+`)`, 90*time.Second)
+	w.p.waitBotText(t, "the report's text", "Аналитика 360 — объект "+w.objectCode, w.question)
+	href := w.p.eval(t, `document.querySelector(`+js(sel)+`).href`, new(string)).(*string)
+	body, ctype := get(t, *href)
+	if !bytes.HasPrefix(body, []byte("%PDF-")) {
+		t.Errorf("GET %s: %s, %d bytes starting %q: not a PDF", *href, ctype, len(body), body[:min(len(body), 16)])
+	}
+	// The Queue sheet on the right: the request is DONE and delivered.
+	w.p.click(t, `[data-testid="sheet-tab"][data-sheet="Очередь"]`)
+	w.p.wait(t, "the Queue row DONE with delivered_at", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Очередь"] tr')]
+		.some((tr) => tr.children[3]?.textContent === `+js(w.objectCode)+` && tr.children[6]?.textContent === 'DONE' && tr.children[10]?.textContent !== '')`, arrive)
+	w.p.scrollChatToEnd(t)
+	path := w.p.shot(t, "11-report")
+	writeDocsScreenshot(t, path)
 }
 
 // page drives the sandbox page in one Chromium tab.
@@ -605,40 +645,70 @@ func moduleRoot() (string, error) {
 // appeal and the Queue row are all there, and the report is not delivered a
 // second time. Reset then brings back the bare demo.
 func TestRestartKeepsState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	t.Parallel()
 	dir := t.TempDir()
 	sb, stop := startSandbox(t, sandbox.Options{DataDir: dir, Addr: "127.0.0.1:0"})
+	rec := restartFirstRun(t, sb)
+	stop()
+
+	// Second run on the same folder.
+	sb, stop = startSandbox(t, sandbox.Options{DataDir: dir, Addr: "127.0.0.1:0"})
+	restartCheckKept(t, sb, rec)
+	stop()
+
+	// Reset: the demo again, nothing of the run before.
+	sb, _ = startSandbox(t, sandbox.Options{DataDir: dir, Addr: "127.0.0.1:0", Reset: true})
+	restartCheckReset(t, sb)
+}
+
+// The partner TestRestartKeepsState plays: P-0002 from the demo Auth
+// sheet, not authorized, no Telegram ID.
+const (
+	restartPartner  = "P-0002"
+	restartPhone    = "79123456780"
+	restartUID      = int64(7123456780) // 7000000000 + the phone's last nine digits, as the page does
+	restartQuestion = "Когда придут деньги за сделку?"
+	restartPendingQ = "А какие сейчас акции?"
+)
+
+// restartRecord is what the first run left, to be found after the restart.
+type restartRecord struct {
+	answer, report tmsg
+	before         transcript
+	appeal, queue  []string
+	orderID        string
+	pending        int // the question whose reply Telegram refused when the sandbox stopped
+}
+
+// restartFirstRun authorizes the partner, has a question answered and a
+// report delivered, and leaves a reply waiting in Redis.
+func restartFirstRun(t *testing.T, sb *sandbox.Sandbox) restartRecord {
 	c := control{t: t, ep: sb.Endpoints}
 	objectCode := sb.DemoCodes()[1]
-
-	// P-0002 from the demo Auth sheet: not authorized, no Telegram ID.
-	const (
-		partnerCode = "P-0002"
-		phone       = "79123456780"
-		uid         = int64(7123456780) // 7000000000 + the phone's last nine digits, as the page does
-		question    = "Когда придут деньги за сделку?"
-		pendingQ    = "А какие сейчас акции?"
-	)
-	if row := c.row(sb.Endpoints.SheetTitles.Auth, 0, partnerCode); row == nil || cell(row, 3) == "authorized" {
-		t.Fatalf("demo Auth row of %s = %q, want an unauthorized partner", partnerCode, row)
+	var rec restartRecord
+	if row := c.row(sb.Endpoints.SheetTitles.Auth, 0, restartPartner); row == nil || cell(row, 3) == "authorized" {
+		t.Fatalf("demo Auth row of %s = %q, want an unauthorized partner", restartPartner, row)
 	}
-	c.post(sb.Endpoints.TelegramControl+"/users", map[string]any{"id": uid, "first_name": "Алексей", "last_name": "Петров", "phone": phone, "language_code": "ru"}, nil)
-	c.send(uid, "/start")
-	c.waitBot(uid, 0, "the greeting", "подтвердите, что вы наш партнёр")
-	c.post(sb.Endpoints.TelegramControl+"/contact", map[string]any{"user_id": uid}, nil)
-	c.waitBot(uid, 0, "authorization", "Вы авторизованы как партнёр "+partnerCode)
-	asked := c.send(uid, question)
-	answer := c.waitReply(uid, asked, "the AI answer")
-	if !isAnswer(answer.Text) {
-		t.Fatalf("the bot did not answer the question: %q", answer.Text)
+	c.post(sb.Endpoints.TelegramControl+"/users", map[string]any{"id": restartUID, "first_name": "Алексей", "last_name": "Петров", "phone": restartPhone, "language_code": "ru"}, nil)
+	c.send(restartUID, "/start")
+	c.waitBot(restartUID, 0, "the greeting", "подтвердите, что вы наш партнёр")
+	c.post(sb.Endpoints.TelegramControl+"/contact", map[string]any{"user_id": restartUID}, nil)
+	c.waitBot(restartUID, 0, "authorization", "Вы авторизованы как партнёр "+restartPartner)
+	asked := c.send(restartUID, restartQuestion)
+	rec.answer = c.waitReply(restartUID, asked, "the AI answer")
+	if !isAnswer(rec.answer.Text) {
+		t.Fatalf("the bot did not answer the question: %q", rec.answer.Text)
 	}
-	t.Logf("AI answer: %.200s", answer.Text)
+	t.Logf("AI answer: %.200s", rec.answer.Text)
 
 	// Analytics 360 through the Mini App's API, signed like Telegram does.
 	var init struct {
 		InitData string `json:"init_data"`
 	}
-	c.get(sb.Endpoints.TelegramControl+"/initdata?user_id="+strconv.FormatInt(uid, 10), &init)
+	c.get(sb.Endpoints.TelegramControl+"/initdata?user_id="+strconv.FormatInt(restartUID, 10), &init)
 	var order struct {
 		Request struct {
 			ID string `json:"id"`
@@ -649,56 +719,60 @@ func TestRestartKeepsState(t *testing.T) {
 	if order.Request.ID == "" {
 		t.Fatal("the Mini App API returned no request id")
 	}
-	report := c.waitDocument(uid, asked)
-	queue := c.waitRow(sb.Endpoints.SheetTitles.Queue, 0, order.Request.ID, "the Queue row delivered", func(r []string) bool {
+	rec.orderID = order.Request.ID
+	rec.report = c.waitDocument(restartUID, asked)
+	rec.queue = c.waitRow(sb.Endpoints.SheetTitles.Queue, 0, rec.orderID, "the Queue row delivered", func(r []string) bool {
 		return cell(r, 5) == "DONE" && cell(r, 9) != ""
 	})
-	before := c.transcript(uid)
-	appeal := c.waitRow(sb.Endpoints.SheetTitles.Appeals, 3, strconv.FormatInt(uid, 10), "the appeal with the question", func(r []string) bool {
-		return strings.Contains(cell(r, 4), question)
+	rec.before = c.transcript(restartUID)
+	rec.appeal = c.waitRow(sb.Endpoints.SheetTitles.Appeals, 3, strconv.FormatInt(restartUID, 10), "the appeal with the question", func(r []string) bool {
+		return strings.Contains(cell(r, 4), restartQuestion)
 	})
 	// A reply that Telegram keeps refusing when the sandbox stops waits as a
 	// task in the embedded Redis, which is saved with everything else: it
 	// must come after the restart. (The emulator's faults are not saved.)
 	c.post(sb.Endpoints.TelegramControl+"/faults", map[string]any{"method": "sendMessage", "status": 500, "count": -1}, nil)
-	pending := c.send(uid, pendingQ)
-	c.waitFailedSend(uid)
-	stop()
+	rec.pending = c.send(restartUID, restartPendingQ)
+	c.waitFailedSend(restartUID)
+	return rec
+}
 
-	// Second run on the same folder.
-	sb, stop = startSandbox(t, sandbox.Options{DataDir: dir, Addr: "127.0.0.1:0"})
-	c = control{t: t, ep: sb.Endpoints}
-	if row := c.row(sb.Endpoints.SheetTitles.Auth, 0, partnerCode); cell(row, 3) != "authorized" || cell(row, 4) != strconv.FormatInt(uid, 10) {
-		t.Errorf("after the restart the Auth row of %s is %q, want authorized with Telegram ID %d", partnerCode, row, uid)
+// restartCheckKept checks the second run on the same folder.
+func restartCheckKept(t *testing.T, sb *sandbox.Sandbox, rec restartRecord) {
+	c := control{t: t, ep: sb.Endpoints}
+	if row := c.row(sb.Endpoints.SheetTitles.Auth, 0, restartPartner); cell(row, 3) != "authorized" || cell(row, 4) != strconv.FormatInt(restartUID, 10) {
+		t.Errorf("after the restart the Auth row of %s is %q, want authorized with Telegram ID %d", restartPartner, row, restartUID)
 	}
-	after := c.transcript(uid)
-	if len(after.Messages) < len(before.Messages)+1 {
-		t.Errorf("after the restart the chat has %d messages, want the %d of before and the pending question", len(after.Messages), len(before.Messages))
+	after := c.transcript(restartUID)
+	if len(after.Messages) < len(rec.before.Messages)+1 {
+		t.Errorf("after the restart the chat has %d messages, want the %d of before and the pending question", len(after.Messages), len(rec.before.Messages))
 	}
-	if !after.has(func(m tmsg) bool { return !m.FromBot && m.Text == question }) ||
-		!after.has(func(m tmsg) bool { return m.FromBot && m.MessageID == answer.MessageID && m.Text == answer.Text }) ||
-		!after.has(func(m tmsg) bool { return m.Document != nil && m.MessageID == report.MessageID }) {
+	if !after.has(func(m tmsg) bool { return !m.FromBot && m.Text == restartQuestion }) ||
+		!after.has(func(m tmsg) bool {
+			return m.FromBot && m.MessageID == rec.answer.MessageID && m.Text == rec.answer.Text
+		}) ||
+		!after.has(func(m tmsg) bool { return m.Document != nil && m.MessageID == rec.report.MessageID }) {
 		t.Errorf("after the restart the chat lost the question, the answer or the report:\n%s", after)
 	}
-	if row := c.row(sb.Endpoints.SheetTitles.Appeals, 3, strconv.FormatInt(uid, 10)); cell(row, 4) != cell(appeal, 4) {
-		t.Errorf("after the restart the appeal's history is\n%q\nwant\n%q", cell(row, 4), cell(appeal, 4))
+	if row := c.row(sb.Endpoints.SheetTitles.Appeals, 3, strconv.FormatInt(restartUID, 10)); cell(row, 4) != cell(rec.appeal, 4) {
+		t.Errorf("after the restart the appeal's history is\n%q\nwant\n%q", cell(row, 4), cell(rec.appeal, 4))
 	}
-	if row := c.row(sb.Endpoints.SheetTitles.Queue, 0, order.Request.ID); strings.Join(row, "|") != strings.Join(queue, "|") {
-		t.Errorf("after the restart the Queue row is\n%q\nwant\n%q", row, queue)
+	if row := c.row(sb.Endpoints.SheetTitles.Queue, 0, rec.orderID); strings.Join(row, "|") != strings.Join(rec.queue, "|") {
+		t.Errorf("after the restart the Queue row is\n%q\nwant\n%q", row, rec.queue)
 	}
 	// The held-up reply arrives, once; the partner is still authorized, so
 	// it is an answer, not a request to log in.
-	reply := c.waitReply(uid, pending, "the reply held up when the sandbox stopped")
+	reply := c.waitReply(restartUID, rec.pending, "the reply held up when the sandbox stopped")
 	if !isAnswer(reply.Text) {
 		t.Errorf("after the restart the bot did not answer: %q", reply.Text)
 	}
 	// Message ids go on from where they were, and the bot keeps answering.
-	again := c.send(uid, "Спасибо!")
+	again := c.send(restartUID, "Спасибо!")
 	if again <= reply.MessageID {
 		t.Errorf("after the restart the new message got id %d, not above the old ones (%d)", again, reply.MessageID)
 	}
-	c.waitReply(uid, again, "an answer after the restart")
-	if n := c.transcript(uid).count(func(m tmsg) bool { return !m.FromBot && m.Text == pendingQ }); n != 1 {
+	c.waitReply(restartUID, again, "an answer after the restart")
+	if n := c.transcript(restartUID).count(func(m tmsg) bool { return !m.FromBot && m.Text == restartPendingQ }); n != 1 {
 		t.Errorf("the pending question is %d times in the chat, want once", n)
 	}
 	// The Mini App still knows the partner and the request (Redis kept).
@@ -708,23 +782,26 @@ func TestRestartKeepsState(t *testing.T) {
 			Delivered  bool
 		} `json:"requests"`
 	}
-	c.get(sb.Endpoints.TelegramControl+"/initdata?user_id="+strconv.FormatInt(uid, 10), &init)
+	var init struct {
+		InitData string `json:"init_data"`
+	}
+	c.get(sb.Endpoints.TelegramControl+"/initdata?user_id="+strconv.FormatInt(restartUID, 10), &init)
 	c.do(http.MethodGet, sb.Endpoints.BotHTTP+"/api/v1/analytics", nil, map[string]string{"Authorization": "tma " + init.InitData}, &mine)
-	if len(mine.Requests) != 1 || mine.Requests[0].ID != order.Request.ID || mine.Requests[0].Status != "DONE" {
-		t.Errorf("after the restart the Mini App lists %+v, want the one DONE request %s", mine.Requests, order.Request.ID)
+	if len(mine.Requests) != 1 || mine.Requests[0].ID != rec.orderID || mine.Requests[0].Status != "DONE" {
+		t.Errorf("after the restart the Mini App lists %+v, want the one DONE request %s", mine.Requests, rec.orderID)
 	}
 	// A few poller rounds (3 s each) must not deliver the report again.
 	time.Sleep(7 * time.Second)
-	if n := c.transcript(uid).count(func(m tmsg) bool { return m.Document != nil }); n != 1 {
+	if n := c.transcript(restartUID).count(func(m tmsg) bool { return m.Document != nil }); n != 1 {
 		t.Errorf("after the restart the chat has %d reports, want the one delivered before", n)
 	}
-	stop()
+}
 
-	// Reset: the demo again, nothing of the run before.
-	sb, _ = startSandbox(t, sandbox.Options{DataDir: dir, Addr: "127.0.0.1:0", Reset: true})
-	c = control{t: t, ep: sb.Endpoints}
-	if row := c.row(sb.Endpoints.SheetTitles.Auth, 0, partnerCode); row == nil || cell(row, 3) != "" || cell(row, 4) != "" {
-		t.Errorf("after the reset the Auth row of %s is %q, want the demo's", partnerCode, row)
+// restartCheckReset checks that Reset brought back the bare demo.
+func restartCheckReset(t *testing.T, sb *sandbox.Sandbox) {
+	c := control{t: t, ep: sb.Endpoints}
+	if row := c.row(sb.Endpoints.SheetTitles.Auth, 0, restartPartner); row == nil || cell(row, 3) != "" || cell(row, 4) != "" {
+		t.Errorf("after the reset the Auth row of %s is %q, want the demo's", restartPartner, row)
 	}
 	for _, title := range []string{sb.Endpoints.SheetTitles.Appeals, sb.Endpoints.SheetTitles.Queue} {
 		if rows := c.sheet(title); len(rows) > 1 {
@@ -739,16 +816,19 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 	c.get(sb.Endpoints.TelegramControl+"/users", &users)
 	for _, u := range users {
-		if u.ID == uid {
-			t.Errorf("after the reset the Telegram emulator still knows user %d", uid)
+		if u.ID == restartUID {
+			t.Errorf("after the reset the Telegram emulator still knows user %d", restartUID)
 		}
 	}
-	if status, _ := c.try(http.MethodGet, sb.Endpoints.TelegramControl+"/chats/"+strconv.FormatInt(uid, 10), nil, nil); status != http.StatusNotFound {
-		t.Errorf("after the reset GET chats/%d = %d, want 404", uid, status)
+	if status, _ := c.try(http.MethodGet, sb.Endpoints.TelegramControl+"/chats/"+strconv.FormatInt(restartUID, 10), nil, nil); status != http.StatusNotFound {
+		t.Errorf("after the reset GET chats/%d = %d, want 404", restartUID, status)
 	}
 	// The same person opening the Mini App again is no partner any more.
-	c.post(sb.Endpoints.TelegramControl+"/users", map[string]any{"id": uid, "first_name": "Алексей", "phone": phone}, nil)
-	c.get(sb.Endpoints.TelegramControl+"/initdata?user_id="+strconv.FormatInt(uid, 10), &init)
+	c.post(sb.Endpoints.TelegramControl+"/users", map[string]any{"id": restartUID, "first_name": "Алексей", "phone": restartPhone}, nil)
+	var init struct {
+		InitData string `json:"init_data"`
+	}
+	c.get(sb.Endpoints.TelegramControl+"/initdata?user_id="+strconv.FormatInt(restartUID, 10), &init)
 	if status, _ := c.try(http.MethodGet, sb.Endpoints.BotHTTP+"/api/v1/analytics", map[string]string{"Authorization": "tma " + init.InitData}, nil); status != http.StatusForbidden {
 		t.Errorf("after the reset the Mini App answers %d to the old partner, want 403 (not a partner)", status)
 	}

@@ -104,128 +104,145 @@ const (
 // ("# …") other than the two known ones end the knowledge and partner
 // blocks, but not the prompt: the prompt may use headings of its own.
 func parseInstruction(text string) instruction {
-	var (
-		ins        instruction
-		cur        = blockPrompt
-		sec        *promptSection
-		entry      *knowledgeEntry
-		field      *string
-		inExample  bool
-		partnerRaw []string
-	)
-	flushSection := func() {
-		if sec != nil {
-			sec.body = strings.TrimSpace(sec.body)
-			sec.example = strings.TrimSpace(unquote(strings.TrimSpace(sec.example)))
-			ins.sections = append(ins.sections, *sec)
-			sec = nil
-		}
-		inExample = false
-	}
-	flushEntry := func() {
-		// An entry without an answer cannot answer anything.
-		if entry != nil {
-			if entry.answer = strings.TrimSpace(entry.answer); entry.answer != "" {
-				ins.knowledge = append(ins.knowledge, *entry)
-			}
-		}
-		entry, field = nil, nil
-	}
-
+	p := &instructionParser{cur: blockPrompt}
 	for _, raw := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
 		line := strings.TrimRight(raw, " \t\r")
 		trimmed := strings.TrimSpace(line)
-
-		if strings.HasPrefix(trimmed, "# ") {
-			heading := normalize(strings.TrimSpace(trimmed[2:]))
-			switch {
-			case strings.HasPrefix(heading, "база знаний"):
-				flushSection()
-				flushEntry()
-				cur = blockKnowledge
-				continue
-			case strings.HasPrefix(heading, "партнер"):
-				flushSection()
-				flushEntry()
-				cur = blockPartner
-				// "# Партнёр: Иван Петров" carries the name in the heading.
-				if _, rest, ok := strings.Cut(trimmed, ":"); ok && strings.TrimSpace(rest) != "" {
-					partnerRaw = append(partnerRaw, strings.TrimSpace(rest))
-				}
-				continue
-			case cur != blockPrompt:
-				flushEntry()
-				cur = blockOther
-				continue
-			}
+		if strings.HasPrefix(trimmed, "# ") && p.heading(trimmed) {
+			continue
 		}
-
-		switch cur {
+		switch p.cur {
 		case blockPrompt:
-			if m := sectionHeading.FindStringSubmatch(trimmed); m != nil {
-				flushSection()
-				sec = &promptSection{title: strings.Trim(m[1], "*_ ")}
-				continue
-			}
-			if sec == nil {
-				continue
-			}
-			if m := exampleLine.FindStringSubmatch(trimmed); m != nil {
-				if sec.example == "" {
-					sec.example = m[1]
-					inExample = strings.TrimSpace(m[1]) == ""
-				}
-				continue
-			}
-			if inExample {
-				if trimmed == "" {
-					inExample = sec.example == ""
-					continue
-				}
-				sec.example = strings.TrimSpace(sec.example + "\n" + line)
-				continue
-			}
-			sec.body += line + "\n"
-
+			p.promptLine(line, trimmed)
 		case blockKnowledge:
-			if knowledgeMark.MatchString(trimmed) {
-				flushEntry()
-				entry = &knowledgeEntry{}
-				continue
-			}
-			if m := fieldLine.FindStringSubmatch(trimmed); m != nil {
-				name := normalize(m[1])
-				// Without "[Знание N]" markers, a repeated topic or a question
-				// after an answer starts the next entry.
-				if entry == nil || (name == "тема" && entry.topic != "") || (name != "ответ" && entry.answer != "") {
-					flushEntry()
-					entry = &knowledgeEntry{}
-				}
-				switch name {
-				case "тема":
-					field = &entry.topic
-				case "ответ":
-					field = &entry.answer
-				default: // вопрос, ключевые слова: both describe what is asked
-					field = &entry.question
-				}
-				*field = joinLine(*field, m[2])
-				continue
-			}
-			if field != nil {
-				*field += "\n" + line
-			}
-
+			p.knowledgeLine(line, trimmed)
 		case blockPartner:
 			if trimmed != "" {
-				partnerRaw = append(partnerRaw, trimmed)
+				p.partnerRaw = append(p.partnerRaw, trimmed)
 			}
 		}
 	}
-	flushSection()
-	flushEntry()
-	ins.partnerName = partnerFirstName(partnerRaw)
-	return ins
+	p.flushSection()
+	p.flushEntry()
+	p.ins.partnerName = partnerFirstName(p.partnerRaw)
+	return p.ins
+}
+
+// instructionParser is the state of parseInstruction: the block it is in,
+// the prompt section and knowledge entry being read.
+type instructionParser struct {
+	ins        instruction
+	cur        block
+	sec        *promptSection
+	entry      *knowledgeEntry
+	field      *string // the entry's field that continuation lines extend
+	inExample  bool
+	partnerRaw []string
+}
+
+func (p *instructionParser) flushSection() {
+	if p.sec != nil {
+		p.sec.body = strings.TrimSpace(p.sec.body)
+		p.sec.example = strings.TrimSpace(unquote(strings.TrimSpace(p.sec.example)))
+		p.ins.sections = append(p.ins.sections, *p.sec)
+		p.sec = nil
+	}
+	p.inExample = false
+}
+
+func (p *instructionParser) flushEntry() {
+	// An entry without an answer cannot answer anything.
+	if p.entry != nil {
+		if p.entry.answer = strings.TrimSpace(p.entry.answer); p.entry.answer != "" {
+			p.ins.knowledge = append(p.ins.knowledge, *p.entry)
+		}
+	}
+	p.entry, p.field = nil, nil
+}
+
+// heading handles a level-1 heading; false means the line is the prompt's
+// own heading, to be read as a prompt line.
+func (p *instructionParser) heading(trimmed string) bool {
+	heading := normalize(strings.TrimSpace(trimmed[2:]))
+	switch {
+	case strings.HasPrefix(heading, "база знаний"):
+		p.flushSection()
+		p.flushEntry()
+		p.cur = blockKnowledge
+	case strings.HasPrefix(heading, "партнер"):
+		p.flushSection()
+		p.flushEntry()
+		p.cur = blockPartner
+		// "# Партнёр: Иван Петров" carries the name in the heading.
+		if _, rest, ok := strings.Cut(trimmed, ":"); ok && strings.TrimSpace(rest) != "" {
+			p.partnerRaw = append(p.partnerRaw, strings.TrimSpace(rest))
+		}
+	case p.cur != blockPrompt:
+		p.flushEntry()
+		p.cur = blockOther
+	default:
+		return false
+	}
+	return true
+}
+
+func (p *instructionParser) promptLine(line, trimmed string) {
+	if m := sectionHeading.FindStringSubmatch(trimmed); m != nil {
+		p.flushSection()
+		p.sec = &promptSection{title: strings.Trim(m[1], "*_ ")}
+		return
+	}
+	sec := p.sec
+	if sec == nil {
+		return
+	}
+	if m := exampleLine.FindStringSubmatch(trimmed); m != nil {
+		if sec.example == "" {
+			sec.example = m[1]
+			p.inExample = strings.TrimSpace(m[1]) == ""
+		}
+		return
+	}
+	if p.inExample {
+		if trimmed == "" {
+			p.inExample = sec.example == ""
+			return
+		}
+		sec.example = strings.TrimSpace(sec.example + "\n" + line)
+		return
+	}
+	sec.body += line + "\n"
+}
+
+func (p *instructionParser) knowledgeLine(line, trimmed string) {
+	if knowledgeMark.MatchString(trimmed) {
+		p.flushEntry()
+		p.entry = &knowledgeEntry{}
+		return
+	}
+	m := fieldLine.FindStringSubmatch(trimmed)
+	if m == nil {
+		if p.field != nil {
+			*p.field += "\n" + line
+		}
+		return
+	}
+	name := normalize(m[1])
+	// Without "[Знание N]" markers, a repeated topic or a question after an
+	// answer starts the next entry.
+	if e := p.entry; e == nil || (name == "тема" && e.topic != "") || (name != "ответ" && e.answer != "") {
+		p.flushEntry()
+		p.entry = &knowledgeEntry{}
+	}
+	switch name {
+	case "тема":
+		p.field = &p.entry.topic
+	case "ответ":
+		p.field = &p.entry.answer
+	default: // вопрос, ключевые слова: both describe what is asked
+		p.field = &p.entry.question
+	}
+	*p.field = joinLine(*p.field, m[2])
 }
 
 func joinLine(prev, next string) string {

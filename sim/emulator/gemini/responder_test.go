@@ -32,13 +32,24 @@ func requestWith(system string, turns ...Content) GenerateRequest {
 
 func TestRespond(t *testing.T) {
 	system := loadInstruction(t)
-	tests := []struct {
-		name string
-		req  GenerateRequest
-		want string // exact answer, when set
-		has  []string
-		not  []string
-	}{
+	tests := slices.Concat(respondKnowledgeTests(system), respondPromptTests(system), respondFallbackTests(system))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkRespond(t, tt) })
+	}
+}
+
+// respondTest is a request and what the answer must (not) say.
+type respondTest struct {
+	name string
+	req  GenerateRequest
+	want string // exact answer, when set
+	has  []string
+	not  []string
+}
+
+// respondKnowledgeTests are answers from the knowledge entries.
+func respondKnowledgeTests(system string) []respondTest {
+	return []respondTest{
 		{
 			name: "knowledge match is formatted and addressed by first name",
 			req:  requestWith(system, textContent("user", "Подскажите, какая комиссия у партнёра за сделку?")),
@@ -47,14 +58,12 @@ func TestRespond(t *testing.T) {
 				"Стандартная комиссия партнёра — 2 % от стоимости объекта.\n" +
 				"- выплачивается после регистрации сделки;\n" +
 				"- для новостроек действует повышенная ставка.",
-		},
-		{
+		}, {
 			name: "knowledge match across word forms",
 			req:  requestWith(system, textContent("user", "когда мне выплатят вознаграждение?")),
 			has:  []string{"**Выплаты**", "в течение 10 рабочих дней"},
 			not:  []string{"Комиссия партнёра"},
-		},
-		{
+		}, {
 			name: "last user turn is the question",
 			req: requestWith(system,
 				textContent("user", "Какая комиссия за сделку?"),
@@ -62,77 +71,80 @@ func TestRespond(t *testing.T) {
 				textContent("user", "А какие сейчас акции?")),
 			has: []string{"**Акции**", "разделе «Акции» Mini App"},
 			not: []string{"Комиссия"},
-		},
-		{
+		}, {
 			name: "several quick messages combine entries",
 			req:  requestWith(system, textContent("user", "Привет!\nкакая у меня комиссия?\nи когда выплаты?")),
 			has:  []string{"Иван, отвечаю по порядку.", "**Комиссия партнёра**", "**Выплаты**"},
-		},
+		}}
+}
+
+// respondPromptTests are greetings and the system prompt's example answers.
+func respondPromptTests(system string) []respondTest {
+	return []respondTest{
 		{
 			name: "greeting",
 			req:  requestWith(system, textContent("user", "Добрый день!")),
 			has:  []string{"Здравствуйте, Иван!", "Аналитика 360", "акции", "комиссия", "оператор"},
-		},
-		{
+		}, {
 			name: "greeting without partner or prompt",
 			req:  requestWith("", textContent("user", "привет")),
 			has:  []string{"Здравствуйте!", "оператор"},
 			not:  []string{"Иван"},
-		},
-		{
+		}, {
 			name: "system section example",
 			req:  requestWith(system, textContent("user", "Хочу заказать аналитику по объекту")),
 			want: "Чтобы получить Аналитику 360, откройте Mini App, выберите «Аналитика» и введите код объекта — отчёт придёт в этот чат.",
-		},
-		{
+		}, {
 			name: "multi-line section example",
 			req:  requestWith(system, textContent("user", "Что по ипотеке?")),
 			want: "Условия ипотеки зависят от банка и клиента. Напишите «оператор», и менеджер подберёт программу.",
-		},
+		}}
+}
+
+// respondFallbackTests are editor requests and what is answered without a match.
+func respondFallbackTests(system string) []respondTest {
+	return []respondTest{
 		{
 			name: "no match asks to clarify",
 			req:  requestWith(system, textContent("user", "Какая погода завтра в Сочи?")),
 			has:  []string{"Иван, я не нашёл точного ответа", "Уточните", "оператор"},
 			not:  []string{"**Комиссия партнёра**", "Mini App"},
-		},
-		{
+		}, {
 			name: "editor block is returned verbatim",
 			req: requestWith("Ты редактор. Не меняй числа.", textContent("user",
 				"Отредактируй текст.\n<<<ТЕКСТ\nОбъект 12345: цена 7 500 000 ₽,\n  рост 3,5 % за год.\n\n**Итог**: спрос выше среднего.\nТЕКСТ>>>\nСпасибо!")),
 			want: "Объект 12345: цена 7 500 000 ₽,\n  рост 3,5 % за год.\n\n**Итог**: спрос выше среднего.",
-		},
-		{
+		}, {
 			name: "unclosed editor block is not an editor request",
 			req:  requestWith(system, textContent("user", "<<<ТЕКСТ\nкакая комиссия за сделку?")),
 			has:  []string{"**Комиссия партнёра**"},
-		},
-		{
+		}, {
 			name: "no user turn at all",
 			req:  requestWith(system, textContent("model", "Чем помочь?")),
 			has:  []string{"Уточните"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := Respond(tt.req)
-			if tt.want != "" && got != tt.want {
-				t.Fatalf("Respond() =\n%s\nwant\n%s", got, tt.want)
-			}
-			for _, s := range tt.has {
-				if !strings.Contains(got, s) {
-					t.Errorf("answer lacks %q:\n%s", s, got)
-				}
-			}
-			for _, s := range tt.not {
-				if strings.Contains(got, s) {
-					t.Errorf("answer has %q:\n%s", s, got)
-				}
-			}
-			assertNoInventedNumbers(t, tt.req, got)
-			if again := Respond(tt.req); again != got {
-				t.Errorf("not deterministic: second answer\n%s", again)
-			}
-		})
+}
+
+// checkRespond runs one respondTest.
+func checkRespond(t *testing.T, tt respondTest) {
+	got := Respond(tt.req)
+	if tt.want != "" && got != tt.want {
+		t.Fatalf("Respond() =\n%s\nwant\n%s", got, tt.want)
+	}
+	for _, s := range tt.has {
+		if !strings.Contains(got, s) {
+			t.Errorf("answer lacks %q:\n%s", s, got)
+		}
+	}
+	for _, s := range tt.not {
+		if strings.Contains(got, s) {
+			t.Errorf("answer has %q:\n%s", s, got)
+		}
+	}
+	assertNoInventedNumbers(t, tt.req, got)
+	if again := Respond(tt.req); again != got {
+		t.Errorf("not deterministic: second answer\n%s", again)
 	}
 }
 

@@ -531,16 +531,8 @@ func TestInjectedFaults(t *testing.T) {
 			if tt.wantMsg != "" && e.Message != tt.wantMsg {
 				t.Errorf("message = %q", e.Message)
 			}
-			if tt.retryDelay != "" {
-				var found string
-				for _, d := range e.Details {
-					if d["@type"] == "type.googleapis.com/google.rpc.RetryInfo" {
-						found, _ = d["retryDelay"].(string)
-					}
-				}
-				if found != tt.retryDelay {
-					t.Errorf("RetryInfo.retryDelay = %q, want %q (details %v)", found, tt.retryDelay, e.Details)
-				}
+			if found := retryDelayOf(e); tt.retryDelay != "" && found != tt.retryDelay {
+				t.Errorf("RetryInfo.retryDelay = %q, want %q (details %v)", found, tt.retryDelay, e.Details)
 			}
 			if err := generate(testModel); err != nil {
 				t.Errorf("call after the fault was used up: %v", err)
@@ -561,27 +553,7 @@ func TestInjectedFaults(t *testing.T) {
 		}
 	})
 
-	t.Run("until cleared", func(t *testing.T) {
-		if code := doJSON(t, http.MethodPost, ts.URL+"/_emulator/faults", nil, map[string]any{"status": 503, "duration_ms": 3_600_000}, nil); code != http.StatusCreated {
-			t.Fatalf("inject: %d", code)
-		}
-		for range 3 {
-			if e := asAPIError(t, generate(testModel)); e.Code != 503 {
-				t.Fatalf("error = %+v", e)
-			}
-		}
-		var active []ActiveFault
-		doJSON(t, http.MethodGet, ts.URL+"/_emulator/faults", nil, nil, &active)
-		if len(active) != 1 || active[0].Until.IsZero() {
-			t.Errorf("active faults = %+v", active)
-		}
-		if code := doJSON(t, http.MethodDelete, ts.URL+"/_emulator/faults", nil, nil, nil); code != http.StatusNoContent {
-			t.Fatalf("clear: %d", code)
-		}
-		if err := generate(testModel); err != nil {
-			t.Errorf("call after clearing: %v", err)
-		}
-	})
+	t.Run("until cleared", func(t *testing.T) { faultUntilCleared(t, ts.URL, generate) })
 
 	t.Run("duration expires", func(t *testing.T) {
 		if _, err := s.InjectFault(Fault{Status: 503, Duration: 20 * time.Millisecond}); err != nil {
@@ -599,6 +571,41 @@ func TestInjectedFaults(t *testing.T) {
 			t.Errorf("status %d error %q", code, out.Error)
 		}
 	})
+}
+
+// retryDelayOf is the retryDelay of the error's RetryInfo detail, if any.
+func retryDelayOf(e genai.APIError) string {
+	var found string
+	for _, d := range e.Details {
+		if d["@type"] == "type.googleapis.com/google.rpc.RetryInfo" {
+			found, _ = d["retryDelay"].(string)
+		}
+	}
+	return found
+}
+
+// faultUntilCleared: a fault with a long duration fails every call until
+// DELETE /_emulator/faults clears it.
+func faultUntilCleared(t *testing.T, baseURL string, generate func(model string) error) {
+	if code := doJSON(t, http.MethodPost, baseURL+"/_emulator/faults", nil, map[string]any{"status": 503, "duration_ms": 3_600_000}, nil); code != http.StatusCreated {
+		t.Fatalf("inject: %d", code)
+	}
+	for range 3 {
+		if e := asAPIError(t, generate(testModel)); e.Code != 503 {
+			t.Fatalf("error = %+v", e)
+		}
+	}
+	var active []ActiveFault
+	doJSON(t, http.MethodGet, baseURL+"/_emulator/faults", nil, nil, &active)
+	if len(active) != 1 || active[0].Until.IsZero() {
+		t.Errorf("active faults = %+v", active)
+	}
+	if code := doJSON(t, http.MethodDelete, baseURL+"/_emulator/faults", nil, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("clear: %d", code)
+	}
+	if err := generate(testModel); err != nil {
+		t.Errorf("call after clearing: %v", err)
+	}
 }
 
 func TestLatency(t *testing.T) {
@@ -723,32 +730,7 @@ func TestControlAPI(t *testing.T) {
 		}
 	})
 
-	t.Run("requests filters", func(t *testing.T) {
-		tests := []struct {
-			query  string
-			want   int
-			lastID int64
-		}{
-			{"", 5, 5},
-			{"?limit=2", 2, 5},
-			{"?model=" + testEmbedModel, 1, 5},
-			{"?method=" + MethodGenerateContent + "&limit=1", 1, 4},
-		}
-		for _, tt := range tests {
-			t.Run(tt.query, func(t *testing.T) {
-				var logged []LoggedRequest
-				doJSON(t, http.MethodGet, ts.URL+"/_emulator/requests"+tt.query, nil, nil, &logged)
-				if len(logged) != tt.want || logged[len(logged)-1].ID != tt.lastID {
-					t.Errorf("got %d entries (%+v)", len(logged), logged)
-				}
-			})
-		}
-		var logged []LoggedRequest
-		doJSON(t, http.MethodGet, ts.URL+"/_emulator/requests?method="+MethodGenerateContent, nil, nil, &logged)
-		if last := logged[len(logged)-1]; last.Status != 429 || !strings.HasPrefix(last.Error, "RESOURCE_EXHAUSTED") {
-			t.Errorf("429 entry = %+v", last)
-		}
-	})
+	t.Run("requests filters", func(t *testing.T) { controlRequestFilters(t, ts.URL) })
 
 	t.Run("CORS", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodOptions, ts.URL+"/_emulator/faults", nil)
@@ -765,50 +747,85 @@ func TestControlAPI(t *testing.T) {
 		}
 	})
 
-	t.Run("reset", func(t *testing.T) {
-		s.SetLatency(time.Second, time.Second)
-		_, _ = s.InjectFault(Fault{Status: 503})
-		if code := doJSON(t, http.MethodPost, ts.URL+"/_emulator/reset", nil, nil, nil); code != http.StatusNoContent {
-			t.Fatalf("reset: %d", code)
-		}
-		var lat struct {
-			MS       int64 `json:"ms"`
-			JitterMS int64 `json:"jitter_ms"`
-		}
-		doJSON(t, http.MethodGet, ts.URL+"/_emulator/latency", nil, nil, &lat)
-		if lat.MS != 7 || lat.JitterMS != 0 {
-			t.Errorf("latency after reset = %+v, want Options'", lat)
-		}
-		if st := s.Stats(); st.Requests != 0 || len(s.Requests(RequestFilter{})) != 0 || len(s.Faults()) != 0 {
-			t.Errorf("state after reset: stats %+v faults %v", st, s.Faults())
-		}
-		if _, err := client.Models.GenerateContent(context.Background(), testModel, conversation(), nil); err != nil {
-			t.Fatalf("call after reset: %v", err)
-		}
-		if logged := s.Requests(RequestFilter{}); len(logged) != 1 || logged[0].ID != 6 {
-			t.Errorf("ids must keep increasing across reset: %+v", logged)
-		}
-	})
+	t.Run("reset", func(t *testing.T) { controlReset(t, s, ts.URL, client) })
 
-	t.Run("bad control requests", func(t *testing.T) {
-		tests := []struct {
-			method, path string
-			body         any
-			want         int
-		}{
-			{http.MethodPost, "/_emulator/latency", map[string]any{"ms": -1}, http.StatusBadRequest},
-			{http.MethodPost, "/_emulator/latency", map[string]any{"millis": 5}, http.StatusBadRequest},
-			{http.MethodGet, "/_emulator/requests?limit=x", nil, http.StatusBadRequest},
-			{http.MethodGet, "/_emulator/nope", nil, http.StatusNotFound},
-		}
-		for _, tt := range tests {
-			t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-				if code := doJSON(t, tt.method, ts.URL+tt.path, nil, tt.body, nil); code != tt.want {
-					t.Errorf("status %d, want %d", code, tt.want)
-				}
-			})
-		}
-	})
+	t.Run("bad control requests", func(t *testing.T) { controlBadRequests(t, ts.URL) })
+}
+
+// controlRequestFilters reads the request log of TestControlAPI's five
+// calls through each filter.
+func controlRequestFilters(t *testing.T, baseURL string) {
+	tests := []struct {
+		query  string
+		want   int
+		lastID int64
+	}{
+		{"", 5, 5},
+		{"?limit=2", 2, 5},
+		{"?model=" + testEmbedModel, 1, 5},
+		{"?method=" + MethodGenerateContent + "&limit=1", 1, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			var logged []LoggedRequest
+			doJSON(t, http.MethodGet, baseURL+"/_emulator/requests"+tt.query, nil, nil, &logged)
+			if len(logged) != tt.want || logged[len(logged)-1].ID != tt.lastID {
+				t.Errorf("got %d entries (%+v)", len(logged), logged)
+			}
+		})
+	}
+	var logged []LoggedRequest
+	doJSON(t, http.MethodGet, baseURL+"/_emulator/requests?method="+MethodGenerateContent, nil, nil, &logged)
+	if last := logged[len(logged)-1]; last.Status != 429 || !strings.HasPrefix(last.Error, "RESOURCE_EXHAUSTED") {
+		t.Errorf("429 entry = %+v", last)
+	}
+}
+
+// controlReset: reset restores Options' latency and empties the log, stats
+// and faults, while request ids keep increasing.
+func controlReset(t *testing.T, s *Server, baseURL string, client *genai.Client) {
+	s.SetLatency(time.Second, time.Second)
+	_, _ = s.InjectFault(Fault{Status: 503})
+	if code := doJSON(t, http.MethodPost, baseURL+"/_emulator/reset", nil, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("reset: %d", code)
+	}
+	var lat struct {
+		MS       int64 `json:"ms"`
+		JitterMS int64 `json:"jitter_ms"`
+	}
+	doJSON(t, http.MethodGet, baseURL+"/_emulator/latency", nil, nil, &lat)
+	if lat.MS != 7 || lat.JitterMS != 0 {
+		t.Errorf("latency after reset = %+v, want Options'", lat)
+	}
+	if st := s.Stats(); st.Requests != 0 || len(s.Requests(RequestFilter{})) != 0 || len(s.Faults()) != 0 {
+		t.Errorf("state after reset: stats %+v faults %v", st, s.Faults())
+	}
+	if _, err := client.Models.GenerateContent(context.Background(), testModel, conversation(), nil); err != nil {
+		t.Fatalf("call after reset: %v", err)
+	}
+	if logged := s.Requests(RequestFilter{}); len(logged) != 1 || logged[0].ID != 6 {
+		t.Errorf("ids must keep increasing across reset: %+v", logged)
+	}
+}
+
+func controlBadRequests(t *testing.T, baseURL string) {
+	tests := []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{http.MethodPost, "/_emulator/latency", map[string]any{"ms": -1}, http.StatusBadRequest},
+		{http.MethodPost, "/_emulator/latency", map[string]any{"millis": 5}, http.StatusBadRequest},
+		{http.MethodGet, "/_emulator/requests?limit=x", nil, http.StatusBadRequest},
+		{http.MethodGet, "/_emulator/nope", nil, http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			if code := doJSON(t, tt.method, baseURL+tt.path, nil, tt.body, nil); code != tt.want {
+				t.Errorf("status %d, want %d", code, tt.want)
+			}
+		})
+	}
 }
 
 func TestRequestLogIsCapped(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// listingRows builds a listings sheet (DESIGN §2, Объекты) of n rows × 13
-// columns.
+// listingRows builds a listings sheet (Объекты; docs/ARCHITECTURE.md, "The
+// spreadsheet contract") of n rows × 13 columns.
 func listingRows(n int) [][]any {
 	rows := make([][]any, 0, n+1)
 	rows = append(rows, []any{"code", "type", "city", "district", "address", "rooms", "area_m2", "floor",

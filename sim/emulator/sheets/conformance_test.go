@@ -321,114 +321,124 @@ func TestValuesBatchUpdate(t *testing.T) {
 	})
 }
 
+// appendTable is a sheet with gaps inside its table and a footer below.
+var appendTable = [][]any{
+	{"id", "name", "status"},
+	{"1", "Анна", "new"},
+	{"2", "", "done"}, // a gap inside the table
+	{"", "Вера"},      // another one
+	nil,
+	{"footer"},
+}
+
+// appendTest is a values.append call on a sheet and what it leaves.
+type appendTest struct {
+	name       string
+	sheet      Sheet
+	rng        string
+	insert     string
+	values     [][]any
+	wantTable  string
+	wantRange  string
+	wantRows   [][]any // the sheet afterwards
+	wantGrid   int64   // rowCount afterwards
+	wantCells  int64
+	wantColumn int64
+}
+
+// appendTests are values.append calls on a sheet and what they leave.
+var appendTests = []appendTest{
+	{
+		name: "overwrite below the table", sheet: Sheet{Title: "T", Rows: appendTable}, rng: "T!A1", insert: "OVERWRITE",
+		values:    [][]any{{"3", "Борис", "new"}},
+		wantTable: "T!A1:C4", wantRange: "T!A5:C5", wantGrid: 1000, wantCells: 3, wantColumn: 3,
+		wantRows: [][]any{appendTable[0], appendTable[1], appendTable[2], appendTable[3], row("3", "Борис", "new"), row("footer")},
+	},
+	{
+		name: "insert rows pushes what is below", sheet: Sheet{Title: "T", Rows: appendTable}, rng: "T!A:C", insert: "INSERT_ROWS",
+		values:    [][]any{{"3", "Борис", "new"}, {"4", "Глеб", "new"}},
+		wantTable: "T!A1:C4", wantRange: "T!A5:C6", wantGrid: 1002, wantCells: 6, wantColumn: 3,
+		wantRows: [][]any{appendTable[0], appendTable[1], appendTable[2], appendTable[3], row("3", "Борис", "new"), row("4", "Глеб", "new"), {}, row("footer")},
+	},
+	{
+		name: "table found from a range below its start", sheet: Sheet{Title: "T", Rows: appendTable}, rng: "T!A3:C3",
+		values:    [][]any{{"3"}},
+		wantTable: "T!A1:C4", wantRange: "T!A5", wantGrid: 1000, wantCells: 1, wantColumn: 1,
+		wantRows: [][]any{appendTable[0], appendTable[1], appendTable[2], appendTable[3], row("3"), row("footer")},
+	},
+	{
+		name:  "table starting in column B",
+		sheet: Sheet{Title: "T", Rows: [][]any{{"", "h1", "h2"}, {"", "a", "b"}}}, rng: "T!A:D",
+		values:    [][]any{{"c", "d"}},
+		wantTable: "T!B1:C2", wantRange: "T!B3:C3", wantGrid: 1000, wantCells: 2, wantColumn: 2,
+		wantRows: [][]any{row("", "h1", "h2"), row("", "a", "b"), row("", "c", "d")},
+	},
+	{
+		name:  "wider than the table",
+		sheet: Sheet{Title: "T", Rows: [][]any{{"a"}, {"b"}}}, rng: "T!A1",
+		values:    [][]any{{"c", "extra"}},
+		wantTable: "T!A1:A2", wantRange: "T!A3:B3", wantGrid: 1000, wantCells: 2, wantColumn: 2,
+		wantRows: [][]any{row("a"), row("b"), row("c", "extra")},
+	},
+	{
+		name: "empty sheet", sheet: Sheet{Title: "T"}, rng: "T!A:C", insert: "INSERT_ROWS",
+		values:    [][]any{{"first", "row"}},
+		wantRange: "T!A1:B1", wantGrid: 1001, wantCells: 2, wantColumn: 2,
+		wantRows: [][]any{row("first", "row")},
+	},
+	{
+		name: "empty range of a sheet with data elsewhere", sheet: Sheet{Title: "T", Rows: [][]any{{"x"}}}, rng: "T!C5:D",
+		values:    [][]any{{"y"}},
+		wantRange: "T!C5", wantGrid: 1000, wantCells: 1, wantColumn: 1,
+		wantRows: [][]any{row("x"), {}, {}, {}, row("", "", "y")},
+	},
+	{
+		name:  "full grid grows",
+		sheet: Sheet{Title: "T", RowCount: 2, ColumnCount: 1, Rows: [][]any{{"a"}, {"b"}}}, rng: "T", insert: "OVERWRITE",
+		values:    [][]any{{"c", "d"}},
+		wantTable: "T!A1:A2", wantRange: "T!A3:B3", wantGrid: 3, wantCells: 2, wantColumn: 2,
+		wantRows: [][]any{row("a"), row("b"), row("c", "d")},
+	},
+}
+
+// checkAppend runs one of appendTests.
+func checkAppend(t *testing.T, tt appendTest) {
+	e := newEnv(t, Options{})
+	e.load(t, bookID, Spreadsheet{Sheets: []Sheet{tt.sheet}})
+	call := e.api.Spreadsheets.Values.Append(bookID, tt.rng, &sheetsapi.ValueRange{Values: tt.values}).ValueInputOption("RAW")
+	if tt.insert != "" {
+		call.InsertDataOption(tt.insert)
+	}
+	got, err := call.Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TableRange != tt.wantTable {
+		t.Errorf("tableRange = %q, want %q", got.TableRange, tt.wantTable)
+	}
+	u := got.Updates
+	if u.SpreadsheetId != bookID || u.UpdatedRange != tt.wantRange || u.UpdatedCells != tt.wantCells ||
+		u.UpdatedRows != int64(len(tt.values)) || u.UpdatedColumns != tt.wantColumn {
+		t.Errorf("updates = %+v, want range %s, %d cells, %d columns", u, tt.wantRange, tt.wantCells, tt.wantColumn)
+	}
+	rows := e.rows(t, bookID, "T")
+	want := make([][]any, len(tt.wantRows))
+	for i, r := range tt.wantRows {
+		want[i] = append([]any{}, r...)
+	}
+	deepEqual(t, "rows", rows, want)
+	ss, err := e.api.Spreadsheets.Get(bookID).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ss.Sheets[0].Properties.GridProperties.RowCount; n != tt.wantGrid {
+		t.Errorf("rowCount = %d, want %d", n, tt.wantGrid)
+	}
+}
+
 func TestValuesAppend(t *testing.T) {
-	table := [][]any{
-		{"id", "name", "status"},
-		{"1", "Анна", "new"},
-		{"2", "", "done"}, // a gap inside the table
-		{"", "Вера"},      // another one
-		nil,
-		{"footer"},
-	}
-	tests := []struct {
-		name       string
-		sheet      Sheet
-		rng        string
-		insert     string
-		values     [][]any
-		wantTable  string
-		wantRange  string
-		wantRows   [][]any // the sheet afterwards
-		wantGrid   int64   // rowCount afterwards
-		wantCells  int64
-		wantColumn int64
-	}{
-		{
-			name: "overwrite below the table", sheet: Sheet{Title: "T", Rows: table}, rng: "T!A1", insert: "OVERWRITE",
-			values:    [][]any{{"3", "Борис", "new"}},
-			wantTable: "T!A1:C4", wantRange: "T!A5:C5", wantGrid: 1000, wantCells: 3, wantColumn: 3,
-			wantRows: [][]any{table[0], table[1], table[2], table[3], row("3", "Борис", "new"), row("footer")},
-		},
-		{
-			name: "insert rows pushes what is below", sheet: Sheet{Title: "T", Rows: table}, rng: "T!A:C", insert: "INSERT_ROWS",
-			values:    [][]any{{"3", "Борис", "new"}, {"4", "Глеб", "new"}},
-			wantTable: "T!A1:C4", wantRange: "T!A5:C6", wantGrid: 1002, wantCells: 6, wantColumn: 3,
-			wantRows: [][]any{table[0], table[1], table[2], table[3], row("3", "Борис", "new"), row("4", "Глеб", "new"), {}, row("footer")},
-		},
-		{
-			name: "table found from a range below its start", sheet: Sheet{Title: "T", Rows: table}, rng: "T!A3:C3",
-			values:    [][]any{{"3"}},
-			wantTable: "T!A1:C4", wantRange: "T!A5", wantGrid: 1000, wantCells: 1, wantColumn: 1,
-			wantRows: [][]any{table[0], table[1], table[2], table[3], row("3"), row("footer")},
-		},
-		{
-			name:  "table starting in column B",
-			sheet: Sheet{Title: "T", Rows: [][]any{{"", "h1", "h2"}, {"", "a", "b"}}}, rng: "T!A:D",
-			values:    [][]any{{"c", "d"}},
-			wantTable: "T!B1:C2", wantRange: "T!B3:C3", wantGrid: 1000, wantCells: 2, wantColumn: 2,
-			wantRows: [][]any{row("", "h1", "h2"), row("", "a", "b"), row("", "c", "d")},
-		},
-		{
-			name:  "wider than the table",
-			sheet: Sheet{Title: "T", Rows: [][]any{{"a"}, {"b"}}}, rng: "T!A1",
-			values:    [][]any{{"c", "extra"}},
-			wantTable: "T!A1:A2", wantRange: "T!A3:B3", wantGrid: 1000, wantCells: 2, wantColumn: 2,
-			wantRows: [][]any{row("a"), row("b"), row("c", "extra")},
-		},
-		{
-			name: "empty sheet", sheet: Sheet{Title: "T"}, rng: "T!A:C", insert: "INSERT_ROWS",
-			values:    [][]any{{"first", "row"}},
-			wantRange: "T!A1:B1", wantGrid: 1001, wantCells: 2, wantColumn: 2,
-			wantRows: [][]any{row("first", "row")},
-		},
-		{
-			name: "empty range of a sheet with data elsewhere", sheet: Sheet{Title: "T", Rows: [][]any{{"x"}}}, rng: "T!C5:D",
-			values:    [][]any{{"y"}},
-			wantRange: "T!C5", wantGrid: 1000, wantCells: 1, wantColumn: 1,
-			wantRows: [][]any{row("x"), {}, {}, {}, row("", "", "y")},
-		},
-		{
-			name:  "full grid grows",
-			sheet: Sheet{Title: "T", RowCount: 2, ColumnCount: 1, Rows: [][]any{{"a"}, {"b"}}}, rng: "T", insert: "OVERWRITE",
-			values:    [][]any{{"c", "d"}},
-			wantTable: "T!A1:A2", wantRange: "T!A3:B3", wantGrid: 3, wantCells: 2, wantColumn: 2,
-			wantRows: [][]any{row("a"), row("b"), row("c", "d")},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, Options{})
-			e.load(t, bookID, Spreadsheet{Sheets: []Sheet{tt.sheet}})
-			call := e.api.Spreadsheets.Values.Append(bookID, tt.rng, &sheetsapi.ValueRange{Values: tt.values}).ValueInputOption("RAW")
-			if tt.insert != "" {
-				call.InsertDataOption(tt.insert)
-			}
-			got, err := call.Do()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.TableRange != tt.wantTable {
-				t.Errorf("tableRange = %q, want %q", got.TableRange, tt.wantTable)
-			}
-			u := got.Updates
-			if u.SpreadsheetId != bookID || u.UpdatedRange != tt.wantRange || u.UpdatedCells != tt.wantCells ||
-				u.UpdatedRows != int64(len(tt.values)) || u.UpdatedColumns != tt.wantColumn {
-				t.Errorf("updates = %+v, want range %s, %d cells, %d columns", u, tt.wantRange, tt.wantCells, tt.wantColumn)
-			}
-			rows := e.rows(t, bookID, "T")
-			want := make([][]any, len(tt.wantRows))
-			for i, r := range tt.wantRows {
-				want[i] = append([]any{}, r...)
-			}
-			deepEqual(t, "rows", rows, want)
-			ss, err := e.api.Spreadsheets.Get(bookID).Do()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := ss.Sheets[0].Properties.GridProperties.RowCount; n != tt.wantGrid {
-				t.Errorf("rowCount = %d, want %d", n, tt.wantGrid)
-			}
-		})
+	for _, tt := range appendTests {
+		t.Run(tt.name, func(t *testing.T) { checkAppend(t, tt) })
 	}
 
 	t.Run("user entered with returned data", func(t *testing.T) {
@@ -484,184 +494,204 @@ func TestValuesClear(t *testing.T) {
 	}
 }
 
-func TestSpreadsheetsBatchUpdate(t *testing.T) {
-	listing := func() Spreadsheet {
-		return Spreadsheet{Sheets: []Sheet{{Title: "Объекты", Rows: [][]any{
-			{"code", "price", "city"},
-			{"A-1", 5000000, "Москва"},
-			{"A-2", 3500000, "казань"},
-			{"A-3", nil, "Ижевск"},
-			{"A-4", 7200000, "Анапа"},
-			{"A-5", "n/a", "Тверь"},
-		}}}}
-	}
-	sheetID := func(t *testing.T, e *env) int64 {
-		ss, err := e.api.Spreadsheets.Get(bookID).Do()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ss.Sheets[0].Properties.SheetId
-	}
-	tests := []struct {
-		name string
-		reqs func(id int64) []*sheetsapi.Request
-		want [][]any
-		grid int64
-	}{
-		{
-			name: "sort descending by price, blanks last",
-			reqs: func(id int64) []*sheetsapi.Request {
-				return []*sheetsapi.Request{{SortRange: &sheetsapi.SortRangeRequest{
-					Range:     &sheetsapi.GridRange{SheetId: id, StartRowIndex: 1},
-					SortSpecs: []*sheetsapi.SortSpec{{DimensionIndex: 1, SortOrder: "DESCENDING"}},
-				}}}
-			},
-			want: [][]any{
-				row("code", "price", "city"), row("A-5", "n/a", "Тверь"), row("A-4", 7200000.0, "Анапа"),
-				row("A-1", 5000000.0, "Москва"), row("A-2", 3500000.0, "казань"), row("A-3", "", "Ижевск"),
-			},
-			grid: 1000,
-		},
-		{
-			name: "sort ascending by city ignores case",
-			reqs: func(id int64) []*sheetsapi.Request {
-				return []*sheetsapi.Request{{SortRange: &sheetsapi.SortRangeRequest{
-					Range:     &sheetsapi.GridRange{SheetId: id, StartRowIndex: 1, EndRowIndex: 6, StartColumnIndex: 0, EndColumnIndex: 3},
-					SortSpecs: []*sheetsapi.SortSpec{{DimensionIndex: 2, SortOrder: "ASCENDING"}},
-				}}}
-			},
-			want: [][]any{
-				row("code", "price", "city"), row("A-4", 7200000.0, "Анапа"), row("A-3", "", "Ижевск"),
-				row("A-2", 3500000.0, "казань"), row("A-1", 5000000.0, "Москва"), row("A-5", "n/a", "Тверь"),
-			},
-			grid: 1000,
-		},
-		{
-			name: "sort a column block leaves other columns",
-			reqs: func(id int64) []*sheetsapi.Request {
-				return []*sheetsapi.Request{{SortRange: &sheetsapi.SortRangeRequest{
-					Range:     &sheetsapi.GridRange{SheetId: id, StartRowIndex: 1, EndRowIndex: 3, StartColumnIndex: 0, EndColumnIndex: 1},
-					SortSpecs: []*sheetsapi.SortSpec{{DimensionIndex: 0, SortOrder: "DESCENDING"}},
-				}}}
-			},
-			want: [][]any{
-				row("code", "price", "city"), row("A-2", 5000000.0, "Москва"), row("A-1", 3500000.0, "казань"),
-				row("A-3", "", "Ижевск"), row("A-4", 7200000.0, "Анапа"), row("A-5", "n/a", "Тверь"),
-			},
-			grid: 1000,
-		},
-		{
-			name: "sort columns right of the data changes nothing",
-			reqs: func(id int64) []*sheetsapi.Request {
-				return []*sheetsapi.Request{{SortRange: &sheetsapi.SortRangeRequest{
-					Range:     &sheetsapi.GridRange{SheetId: id, StartRowIndex: 0, StartColumnIndex: 4, EndColumnIndex: 6},
-					SortSpecs: []*sheetsapi.SortSpec{{DimensionIndex: 5}},
-				}}}
-			},
-			want: [][]any{
-				row("code", "price", "city"), row("A-1", 5000000.0, "Москва"), row("A-2", 3500000.0, "казань"),
-				row("A-3", "", "Ижевск"), row("A-4", 7200000.0, "Анапа"), row("A-5", "n/a", "Тверь"),
-			},
-			grid: 1000,
-		},
-		{
-			name: "insert rows after the header, then delete one",
-			reqs: func(id int64) []*sheetsapi.Request {
-				return []*sheetsapi.Request{
-					{InsertDimension: &sheetsapi.InsertDimensionRequest{Range: &sheetsapi.DimensionRange{SheetId: id, Dimension: "ROWS", StartIndex: 1, EndIndex: 3}}},
-					{DeleteDimension: &sheetsapi.DeleteDimensionRequest{Range: &sheetsapi.DimensionRange{SheetId: id, Dimension: "ROWS", StartIndex: 4, EndIndex: 5}}},
-				}
-			},
-			want: [][]any{
-				row("code", "price", "city"), {}, {}, row("A-1", 5000000.0, "Москва"),
-				row("A-3", "", "Ижевск"), row("A-4", 7200000.0, "Анапа"), row("A-5", "n/a", "Тверь"),
-			},
-			grid: 1001,
-		},
-		{
-			name: "insert a column",
-			reqs: func(id int64) []*sheetsapi.Request {
-				return []*sheetsapi.Request{
-					{InsertDimension: &sheetsapi.InsertDimensionRequest{Range: &sheetsapi.DimensionRange{SheetId: id, Dimension: "COLUMNS", StartIndex: 1, EndIndex: 2}}},
-				}
-			},
-			want: [][]any{
-				row("code", "", "price", "city"), row("A-1", "", 5000000.0, "Москва"), row("A-2", "", 3500000.0, "казань"),
-				row("A-3", "", "", "Ижевск"), row("A-4", "", 7200000.0, "Анапа"), row("A-5", "", "n/a", "Тверь"),
-			},
-			grid: 1000,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, Options{})
-			e.load(t, bookID, listing())
-			id := sheetID(t, e)
-			got, err := e.api.Spreadsheets.BatchUpdate(bookID, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: tt.reqs(id)}).Do()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got.Replies) != len(tt.reqs(id)) {
-				t.Errorf("%d replies for %d requests", len(got.Replies), len(tt.reqs(id)))
-			}
-			deepEqual(t, "rows", e.rows(t, bookID, "Объекты"), tt.want)
-			ss, _ := e.api.Spreadsheets.Get(bookID).Do()
-			if n := ss.Sheets[0].Properties.GridProperties.RowCount; n != tt.grid {
-				t.Errorf("rowCount = %d, want %d", n, tt.grid)
-			}
-		})
-	}
+// batchListing is a listings sheet with a blank and a text price.
+func batchListing() Spreadsheet {
+	return Spreadsheet{Sheets: []Sheet{{Title: "Объекты", Rows: [][]any{
+		{"code", "price", "city"},
+		{"A-1", 5000000, "Москва"},
+		{"A-2", 3500000, "казань"},
+		{"A-3", nil, "Ижевск"},
+		{"A-4", 7200000, "Анапа"},
+		{"A-5", "n/a", "Тверь"},
+	}}}}
+}
 
-	t.Run("add sheet", func(t *testing.T) {
-		e := newEnv(t, Options{})
-		e.load(t, bookID, listing())
-		got, err := e.api.Spreadsheets.BatchUpdate(bookID, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: []*sheetsapi.Request{
-			{AddSheet: &sheetsapi.AddSheetRequest{Properties: &sheetsapi.SheetProperties{
-				Title: "База знаний", GridProperties: &sheetsapi.GridProperties{RowCount: 50, ColumnCount: 3},
-			}}},
-		}}).Do()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := got.Replies[0].AddSheet.Properties
-		if p.Title != "База знаний" || p.Index != 1 || p.SheetId == 0 || p.GridProperties.RowCount != 50 {
-			t.Errorf("addSheet reply = %+v", p)
-		}
-		vr, err := e.api.Spreadsheets.Values.Get(bookID, "'База знаний'").Do()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if vr.Range != "'База знаний'!A1:C50" {
-			t.Errorf("range = %q", vr.Range)
-		}
-	})
-	t.Run("atomic", func(t *testing.T) {
-		e := newEnv(t, Options{})
-		e.load(t, bookID, listing())
-		id := sheetID(t, e)
-		_, err := e.api.Spreadsheets.BatchUpdate(bookID, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: []*sheetsapi.Request{
-			{InsertDimension: &sheetsapi.InsertDimensionRequest{Range: &sheetsapi.DimensionRange{SheetId: id, Dimension: "ROWS", StartIndex: 1, EndIndex: 2}}},
-			{AddSheet: &sheetsapi.AddSheetRequest{Properties: &sheetsapi.SheetProperties{Title: "New"}}},
-			{AddSheet: &sheetsapi.AddSheetRequest{Properties: &sheetsapi.SheetProperties{Title: "new"}}},
-		}}).Do()
-		wantAPIError(t, err, 400, `Invalid requests[2].addSheet: A sheet with the name "new" already exists. Please enter another name.`)
-		ss, _ := e.api.Spreadsheets.Get(bookID).Do()
-		if len(ss.Sheets) != 1 || ss.Sheets[0].Properties.GridProperties.RowCount != 1000 {
-			t.Errorf("after a failed batch: %d sheets, %d rows", len(ss.Sheets), ss.Sheets[0].Properties.GridProperties.RowCount)
-		}
-		deepEqual(t, "rows", e.rows(t, bookID, "Объекты"), [][]any{
+// firstSheetID is the id of the spreadsheet's first sheet.
+func firstSheetID(t *testing.T, e *env) int64 {
+	ss, err := e.api.Spreadsheets.Get(bookID).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ss.Sheets[0].Properties.SheetId
+}
+
+// batchUpdateTest is a batchUpdate on batchListing and the sheet it leaves.
+type batchUpdateTest struct {
+	name string
+	reqs func(id int64) []*sheetsapi.Request
+	want [][]any
+	grid int64
+}
+
+// batchUpdateTests are batchUpdate calls that succeed.
+var batchUpdateTests = []batchUpdateTest{
+	{
+		name: "sort descending by price, blanks last",
+		reqs: func(id int64) []*sheetsapi.Request {
+			return []*sheetsapi.Request{{SortRange: &sheetsapi.SortRangeRequest{
+				Range:     &sheetsapi.GridRange{SheetId: id, StartRowIndex: 1},
+				SortSpecs: []*sheetsapi.SortSpec{{DimensionIndex: 1, SortOrder: "DESCENDING"}},
+			}}}
+		},
+		want: [][]any{
+			row("code", "price", "city"), row("A-5", "n/a", "Тверь"), row("A-4", 7200000.0, "Анапа"),
+			row("A-1", 5000000.0, "Москва"), row("A-2", 3500000.0, "казань"), row("A-3", "", "Ижевск"),
+		},
+		grid: 1000,
+	},
+	{
+		name: "sort ascending by city ignores case",
+		reqs: func(id int64) []*sheetsapi.Request {
+			return []*sheetsapi.Request{{SortRange: &sheetsapi.SortRangeRequest{
+				Range:     &sheetsapi.GridRange{SheetId: id, StartRowIndex: 1, EndRowIndex: 6, StartColumnIndex: 0, EndColumnIndex: 3},
+				SortSpecs: []*sheetsapi.SortSpec{{DimensionIndex: 2, SortOrder: "ASCENDING"}},
+			}}}
+		},
+		want: [][]any{
+			row("code", "price", "city"), row("A-4", 7200000.0, "Анапа"), row("A-3", "", "Ижевск"),
+			row("A-2", 3500000.0, "казань"), row("A-1", 5000000.0, "Москва"), row("A-5", "n/a", "Тверь"),
+		},
+		grid: 1000,
+	},
+	{
+		name: "sort a column block leaves other columns",
+		reqs: func(id int64) []*sheetsapi.Request {
+			return []*sheetsapi.Request{{SortRange: &sheetsapi.SortRangeRequest{
+				Range:     &sheetsapi.GridRange{SheetId: id, StartRowIndex: 1, EndRowIndex: 3, StartColumnIndex: 0, EndColumnIndex: 1},
+				SortSpecs: []*sheetsapi.SortSpec{{DimensionIndex: 0, SortOrder: "DESCENDING"}},
+			}}}
+		},
+		want: [][]any{
+			row("code", "price", "city"), row("A-2", 5000000.0, "Москва"), row("A-1", 3500000.0, "казань"),
+			row("A-3", "", "Ижевск"), row("A-4", 7200000.0, "Анапа"), row("A-5", "n/a", "Тверь"),
+		},
+		grid: 1000,
+	},
+	{
+		name: "sort columns right of the data changes nothing",
+		reqs: func(id int64) []*sheetsapi.Request {
+			return []*sheetsapi.Request{{SortRange: &sheetsapi.SortRangeRequest{
+				Range:     &sheetsapi.GridRange{SheetId: id, StartRowIndex: 0, StartColumnIndex: 4, EndColumnIndex: 6},
+				SortSpecs: []*sheetsapi.SortSpec{{DimensionIndex: 5}},
+			}}}
+		},
+		want: [][]any{
 			row("code", "price", "city"), row("A-1", 5000000.0, "Москва"), row("A-2", 3500000.0, "казань"),
 			row("A-3", "", "Ижевск"), row("A-4", 7200000.0, "Анапа"), row("A-5", "n/a", "Тверь"),
-		})
+		},
+		grid: 1000,
+	},
+	{
+		name: "insert rows after the header, then delete one",
+		reqs: func(id int64) []*sheetsapi.Request {
+			return []*sheetsapi.Request{
+				{InsertDimension: &sheetsapi.InsertDimensionRequest{Range: &sheetsapi.DimensionRange{SheetId: id, Dimension: "ROWS", StartIndex: 1, EndIndex: 3}}},
+				{DeleteDimension: &sheetsapi.DeleteDimensionRequest{Range: &sheetsapi.DimensionRange{SheetId: id, Dimension: "ROWS", StartIndex: 4, EndIndex: 5}}},
+			}
+		},
+		want: [][]any{
+			row("code", "price", "city"), {}, {}, row("A-1", 5000000.0, "Москва"),
+			row("A-3", "", "Ижевск"), row("A-4", 7200000.0, "Анапа"), row("A-5", "n/a", "Тверь"),
+		},
+		grid: 1001,
+	},
+	{
+		name: "insert a column",
+		reqs: func(id int64) []*sheetsapi.Request {
+			return []*sheetsapi.Request{
+				{InsertDimension: &sheetsapi.InsertDimensionRequest{Range: &sheetsapi.DimensionRange{SheetId: id, Dimension: "COLUMNS", StartIndex: 1, EndIndex: 2}}},
+			}
+		},
+		want: [][]any{
+			row("code", "", "price", "city"), row("A-1", "", 5000000.0, "Москва"), row("A-2", "", 3500000.0, "казань"),
+			row("A-3", "", "", "Ижевск"), row("A-4", "", 7200000.0, "Анапа"), row("A-5", "", "n/a", "Тверь"),
+		},
+		grid: 1000,
+	},
+}
+
+// checkBatchUpdate runs one of batchUpdateTests.
+func checkBatchUpdate(t *testing.T, tt batchUpdateTest) {
+	e := newEnv(t, Options{})
+	e.load(t, bookID, batchListing())
+	id := firstSheetID(t, e)
+	got, err := e.api.Spreadsheets.BatchUpdate(bookID, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: tt.reqs(id)}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Replies) != len(tt.reqs(id)) {
+		t.Errorf("%d replies for %d requests", len(got.Replies), len(tt.reqs(id)))
+	}
+	deepEqual(t, "rows", e.rows(t, bookID, "Объекты"), tt.want)
+	ss, _ := e.api.Spreadsheets.Get(bookID).Do()
+	if n := ss.Sheets[0].Properties.GridProperties.RowCount; n != tt.grid {
+		t.Errorf("rowCount = %d, want %d", n, tt.grid)
+	}
+}
+
+func TestSpreadsheetsBatchUpdate(t *testing.T) {
+	for _, tt := range batchUpdateTests {
+		t.Run(tt.name, func(t *testing.T) { checkBatchUpdate(t, tt) })
+	}
+	t.Run("add sheet", testAddSheet)
+	t.Run("atomic", testBatchUpdateAtomic)
+	t.Run("unknown sheet id", testUnknownSheetID)
+}
+
+// testAddSheet: addSheet answers the new sheet's properties, and the sheet is there.
+func testAddSheet(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.load(t, bookID, batchListing())
+	got, err := e.api.Spreadsheets.BatchUpdate(bookID, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: []*sheetsapi.Request{
+		{AddSheet: &sheetsapi.AddSheetRequest{Properties: &sheetsapi.SheetProperties{
+			Title: "База знаний", GridProperties: &sheetsapi.GridProperties{RowCount: 50, ColumnCount: 3},
+		}}},
+	}}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got.Replies[0].AddSheet.Properties
+	if p.Title != "База знаний" || p.Index != 1 || p.SheetId == 0 || p.GridProperties.RowCount != 50 {
+		t.Errorf("addSheet reply = %+v", p)
+	}
+	vr, err := e.api.Spreadsheets.Values.Get(bookID, "'База знаний'").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vr.Range != "'База знаний'!A1:C50" {
+		t.Errorf("range = %q", vr.Range)
+	}
+}
+
+// testBatchUpdateAtomic: a batch with a failing request changes nothing.
+func testBatchUpdateAtomic(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.load(t, bookID, batchListing())
+	id := firstSheetID(t, e)
+	_, err := e.api.Spreadsheets.BatchUpdate(bookID, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: []*sheetsapi.Request{
+		{InsertDimension: &sheetsapi.InsertDimensionRequest{Range: &sheetsapi.DimensionRange{SheetId: id, Dimension: "ROWS", StartIndex: 1, EndIndex: 2}}},
+		{AddSheet: &sheetsapi.AddSheetRequest{Properties: &sheetsapi.SheetProperties{Title: "New"}}},
+		{AddSheet: &sheetsapi.AddSheetRequest{Properties: &sheetsapi.SheetProperties{Title: "new"}}},
+	}}).Do()
+	wantAPIError(t, err, 400, `Invalid requests[2].addSheet: A sheet with the name "new" already exists. Please enter another name.`)
+	ss, _ := e.api.Spreadsheets.Get(bookID).Do()
+	if len(ss.Sheets) != 1 || ss.Sheets[0].Properties.GridProperties.RowCount != 1000 {
+		t.Errorf("after a failed batch: %d sheets, %d rows", len(ss.Sheets), ss.Sheets[0].Properties.GridProperties.RowCount)
+	}
+	deepEqual(t, "rows", e.rows(t, bookID, "Объекты"), [][]any{
+		row("code", "price", "city"), row("A-1", 5000000.0, "Москва"), row("A-2", 3500000.0, "казань"),
+		row("A-3", "", "Ижевск"), row("A-4", 7200000.0, "Анапа"), row("A-5", "n/a", "Тверь"),
 	})
-	t.Run("unknown sheet id", func(t *testing.T) {
-		e := newEnv(t, Options{})
-		e.load(t, bookID, listing())
-		_, err := e.api.Spreadsheets.BatchUpdate(bookID, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: []*sheetsapi.Request{
-			{SortRange: &sheetsapi.SortRangeRequest{Range: &sheetsapi.GridRange{SheetId: 12345}}},
-		}}).Do()
-		wantAPIError(t, err, 400, "Invalid requests[0].sortRange: No grid with id: 12345")
-	})
+}
+
+// testUnknownSheetID: a request naming no sheet of the spreadsheet fails.
+func testUnknownSheetID(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.load(t, bookID, batchListing())
+	_, err := e.api.Spreadsheets.BatchUpdate(bookID, &sheetsapi.BatchUpdateSpreadsheetRequest{Requests: []*sheetsapi.Request{
+		{SortRange: &sheetsapi.SortRangeRequest{Range: &sheetsapi.GridRange{SheetId: 12345}}},
+	}}).Do()
+	wantAPIError(t, err, 400, "Invalid requests[0].sortRange: No grid with id: 12345")
 }
 
 func TestErrors(t *testing.T) {

@@ -18,8 +18,9 @@
 // complete, which a client cannot tell apart.
 //
 // Behaviour follows Google's:
-//   - Ranges are A1 notation (package marketingbot/pkg/sheets/a1); an unknown
-//     sheet or bad notation is 400 "Unable to parse range: …". Returned
+//   - Ranges are A1 notation, read by the emulator's own parser (package
+//     internal/a1, independent of the client's); an unknown sheet or bad
+//     notation is 400 "Unable to parse range: …". Returned
 //     ranges are clipped to the grid ("Auth" → "Auth!A1:Z1000").
 //   - Reads trim trailing empty cells and rows (columns with
 //     majorDimension=COLUMNS); an empty block has no "values" key.

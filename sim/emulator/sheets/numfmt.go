@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"marketingbot/pkg/sheets/a1"
+	"marketingbot/sim/emulator/sheets/internal/a1"
 )
 
 // Dates live in spreadsheets as serial numbers with a date format. The
@@ -35,8 +35,30 @@ func dateLayout(code string) (string, bool) {
 	if strings.EqualFold(strings.TrimSpace(code), "general") {
 		return "", false
 	}
-	var toks []fmtToken
-	ampm := false
+	toks, ampm, ok := tokenizeFormat(code)
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	dateParts := 0
+	for i, t := range toks {
+		if t.literal {
+			b.WriteString(t.text)
+			continue
+		}
+		dateParts++
+		b.WriteString(goLayoutPart(toks, i, ampm))
+	}
+	if dateParts == 0 {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// tokenizeFormat splits the first section of a number format into literal
+// text and date parts; ampm reports an AM/PM part (12-hour clock). ok is
+// false for a format with digit placeholders: a number, not a date.
+func tokenizeFormat(code string) (toks []fmtToken, ampm, ok bool) {
 	for i := 0; i < len(code); {
 		c := code[i]
 		switch {
@@ -53,7 +75,7 @@ func dateLayout(code string) (string, bool) {
 		case c == '[':
 			j := strings.IndexByte(code[i:], ']')
 			if j < 0 {
-				return "", false
+				return nil, false, false
 			}
 			if inner := strings.ToLower(code[i+1 : i+j]); inner == "h" || inner == "hh" {
 				toks = append(toks, fmtToken{text: "h"})
@@ -77,72 +99,47 @@ func dateLayout(code string) (string, bool) {
 				i++
 				continue
 			}
-			return "", false
+			return nil, false, false
 		default:
 			toks = append(toks, fmtToken{text: code[i : i+1], literal: true})
 			i++
 		}
 	}
-	var b strings.Builder
-	dateParts := 0
-	for i, t := range toks {
-		if t.literal {
-			b.WriteString(t.text)
-			continue
+	return toks, ampm, true
+}
+
+// goLayoutPart is the Go layout of the date part toks[i].
+func goLayoutPart(toks []fmtToken, i int, ampm bool) string {
+	t := toks[i]
+	short := len(t.text) < 2
+	switch t.text[0] {
+	case 'y':
+		if len(t.text) <= 2 {
+			return "06"
 		}
-		dateParts++
-		switch t.text[0] {
-		case 'y':
-			if len(t.text) <= 2 {
-				b.WriteString("06")
-			} else {
-				b.WriteString("2006")
-			}
-		case 'm':
-			if isMinute(toks, i) {
-				b.WriteString(map[bool]string{true: "04", false: "4"}[len(t.text) >= 2])
-				continue
-			}
-			switch len(t.text) {
-			case 1:
-				b.WriteString("1")
-			case 2:
-				b.WriteString("01")
-			case 3:
-				b.WriteString("Jan")
-			default:
-				b.WriteString("January")
-			}
-		case 'd':
-			switch len(t.text) {
-			case 1:
-				b.WriteString("2")
-			case 2:
-				b.WriteString("02")
-			case 3:
-				b.WriteString("Mon")
-			default:
-				b.WriteString("Monday")
-			}
-		case 'h':
-			switch {
-			case ampm && len(t.text) >= 2:
-				b.WriteString("03")
-			case ampm:
-				b.WriteString("3")
-			default:
-				b.WriteString("15")
-			}
-		case 's':
-			b.WriteString(map[bool]string{true: "05", false: "5"}[len(t.text) >= 2])
-		case 'P':
-			b.WriteString("PM")
+		return "2006"
+	case 'm':
+		if isMinute(toks, i) {
+			return map[bool]string{true: "4", false: "04"}[short]
 		}
+		return [...]string{"1", "01", "Jan", "January"}[min(len(t.text), 4)-1]
+	case 'd':
+		return [...]string{"2", "02", "Mon", "Monday"}[min(len(t.text), 4)-1]
+	case 'h':
+		switch {
+		case ampm && !short:
+			return "03"
+		case ampm:
+			return "3"
+		default:
+			return "15"
+		}
+	case 's':
+		return map[bool]string{true: "5", false: "05"}[short]
+	case 'P':
+		return "PM"
 	}
-	if dateParts == 0 {
-		return "", false
-	}
-	return b.String(), true
+	return ""
 }
 
 // isMinute tells "m" as minutes from "m" as month: minutes follow hours or

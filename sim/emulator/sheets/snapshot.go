@@ -6,7 +6,7 @@ import (
 	"math"
 	"strings"
 
-	"marketingbot/pkg/sheets/a1"
+	"marketingbot/sim/emulator/sheets/internal/a1"
 )
 
 // Spreadsheet is the whole content of a spreadsheet as the control API and

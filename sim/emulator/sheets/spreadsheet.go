@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"marketingbot/pkg/sheets/a1"
+	"marketingbot/sim/emulator/sheets/internal/a1"
 )
 
 // Response shapes of spreadsheets.get. Ids and indexes are always sent,

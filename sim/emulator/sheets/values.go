@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"marketingbot/pkg/sheets/a1"
+	"marketingbot/sim/emulator/sheets/internal/a1"
 )
 
 // Request bodies of the values API (subsets of the Google types that the

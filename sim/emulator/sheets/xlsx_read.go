@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"marketingbot/pkg/sheets/a1"
+	"marketingbot/sim/emulator/sheets/internal/a1"
 )
 
 // Reading goes straight through the zip and a streaming XML decoder: a
@@ -157,7 +157,39 @@ func readWorkbook(ctx context.Context, r io.ReaderAt, size int64, id, fallbackTi
 	if err != nil {
 		return nil, err
 	}
-	var sst []string
+	rd, err := p.sheetReader(wb, relByType)
+	if err != nil {
+		return nil, err
+	}
+	b := &book{id: id, title: fallbackTitle}
+	var core coreXML
+	if err := p.decode("docProps/core.xml", &core); err == nil && strings.TrimSpace(core.Title) != "" {
+		b.title = core.Title
+	}
+	meta, byName, err := p.readSheets(ctx, rd, b, wb, relByID)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.sheets) == 0 {
+		return nil, errors.New("the workbook has no sheets")
+	}
+	ids := map[*sheet]bool{}
+	if meta != nil {
+		if err := applyMeta(b, meta, byName, ids); err != nil {
+			return nil, fmt.Errorf("sheet %s: %w", metaSheet, err)
+		}
+	}
+	completeSheets(b, ids)
+	return b, nil
+}
+
+// sheetReader prepares what reading cells needs from the workbook: the
+// shared strings, the date formats of the cell styles and the date system.
+func (p *xlsxPackage) sheetReader(wb workbookXML, relByType map[string]string) (*sheetReader, error) {
+	var (
+		sst []string
+		err error
+	)
 	if part := relByType["sharedStrings"]; part != "" {
 		if sst, err = p.readSharedStrings(part); err != nil {
 			return nil, err
@@ -190,17 +222,16 @@ func readWorkbook(ctx context.Context, r io.ReaderAt, size int64, id, fallbackTi
 	if wb.WorkbookPr.Date1904 {
 		epoch = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	rd := &sheetReader{sst: sst, dates: dates, epoch: epoch}
-	b := &book{id: id, title: fallbackTitle}
-	var core coreXML
-	if err := p.decode("docProps/core.xml", &core); err == nil && strings.TrimSpace(core.Title) != "" {
-		b.title = core.Title
-	}
-	var meta *sheet
-	byName := map[string]*sheet{}
+	return &sheetReader{sst: sst, dates: dates, epoch: epoch}, nil
+}
+
+// readSheets reads every worksheet into b, in workbook order, except the
+// emulator's meta sheet, which it returns apart.
+func (p *xlsxPackage) readSheets(ctx context.Context, rd *sheetReader, b *book, wb workbookXML, relByID map[string]string) (meta *sheet, byName map[string]*sheet, err error) {
+	byName = map[string]*sheet{}
 	for _, ws := range wb.Sheets {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rid := ""
 		for _, a := range ws.Attrs {
@@ -210,11 +241,11 @@ func readWorkbook(ctx context.Context, r io.ReaderAt, size int64, id, fallbackTi
 		}
 		part := relByID[rid]
 		if part == "" {
-			return nil, fmt.Errorf("sheet %q: no worksheet part", ws.Name)
+			return nil, nil, fmt.Errorf("sheet %q: no worksheet part", ws.Name)
 		}
 		sh, err := rd.read(p, part)
 		if err != nil {
-			return nil, fmt.Errorf("sheet %q: %w", ws.Name, err)
+			return nil, nil, fmt.Errorf("sheet %q: %w", ws.Name, err)
 		}
 		sh.title = ws.Name
 		if ws.Name == metaSheet {
@@ -224,15 +255,12 @@ func readWorkbook(ctx context.Context, r io.ReaderAt, size int64, id, fallbackTi
 		byName[ws.Name] = sh
 		b.sheets = append(b.sheets, sh)
 	}
-	if len(b.sheets) == 0 {
-		return nil, errors.New("the workbook has no sheets")
-	}
-	ids := map[*sheet]bool{}
-	if meta != nil {
-		if err := applyMeta(b, meta, byName, ids); err != nil {
-			return nil, fmt.Errorf("sheet %s: %w", metaSheet, err)
-		}
-	}
+	return meta, byName, nil
+}
+
+// completeSheets gives every sheet a grid size and the sheets without an
+// id from the meta sheet (those not in ids) one.
+func completeSheets(b *book, ids map[*sheet]bool) {
 	taken := map[int64]bool{}
 	for sh := range ids {
 		taken[sh.id] = true
@@ -261,7 +289,6 @@ func readWorkbook(ctx context.Context, r io.ReaderAt, size int64, id, fallbackTi
 		}
 		sh.id, taken[id] = id, true
 	}
-	return b, nil
 }
 
 // applyMeta restores what the emulator stored in its meta sheet.
@@ -402,38 +429,7 @@ func (rd *sheetReader) read(p *xlsxPackage, part string) (*sheet, error) {
 	}
 	defer rc.Close()
 	dec := xml.NewDecoder(bufio.NewReaderSize(rc, 256<<10))
-	sh := &sheet{}
-	shared := map[string]sharedFormula{}
-	var (
-		rowIdx  = -1
-		colIdx  = -1
-		cur     rawCell
-		inCell  bool
-		target  *[]byte // where character data goes
-		inIS    bool
-		inPh    bool
-		rowBuf  []cell
-		rowLast = -1
-	)
-	flushRow := func() {
-		if rowIdx < 0 || rowLast < 0 {
-			return
-		}
-		n := rowLast + 1
-		for n > 0 && rowBuf[n-1].empty() {
-			n--
-		}
-		if n > 0 {
-			row := make([]cell, n)
-			copy(row, rowBuf[:n])
-			if rowIdx >= len(sh.rows) {
-				sh.rows = append(sh.rows, make([][]cell, rowIdx+1-len(sh.rows))...)
-			}
-			sh.rows[rowIdx] = row
-		}
-		clear(rowBuf)
-		rowLast = -1
-	}
+	w := &worksheetParser{rd: rd, sh: &sheet{}, shared: map[string]sharedFormula{}, rowIdx: -1, colIdx: -1, rowLast: -1}
 	for {
 		tok, err := dec.RawToken()
 		if err == io.EOF {
@@ -444,99 +440,167 @@ func (rd *sheetReader) read(p *xlsxPackage, part string) (*sheet, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			switch t.Name.Local {
-			case "row":
-				flushRow()
-				next := rowIdx + 1
-				if v := attr(t, "r"); v != "" {
-					n, err := strconv.Atoi(v)
-					if err != nil || n < 1 || n > a1.MaxRows {
-						return nil, fmt.Errorf("bad row number %q", v)
-					}
-					next = n - 1
-				}
-				if next <= rowIdx && rowIdx >= 0 {
-					return nil, fmt.Errorf("rows out of order at %d", next+1)
-				}
-				rowIdx, colIdx = next, -1
-			case "c":
-				if rowIdx < 0 {
-					rowIdx = 0
-				}
-				cur = rawCell{row: rowIdx, col: colIdx + 1}
-				if ref := attr(t, "r"); ref != "" {
-					r, err := a1.Parse(ref)
-					if err != nil || r.Sheet != "" || r.EndRow != r.StartRow || r.EndCol != r.StartCol {
-						return nil, fmt.Errorf("bad cell reference %q", ref)
-					}
-					if r.StartRow-1 != rowIdx {
-						return nil, fmt.Errorf("cell %s outside its row %d", ref, rowIdx+1)
-					}
-					cur.col = r.StartCol
-				}
-				if cur.col <= colIdx {
-					return nil, fmt.Errorf("cells out of order at row %d", rowIdx+1)
-				}
-				colIdx = cur.col
-				cur.typ = attr(t, "t")
-				cur.style, _ = strconv.Atoi(attr(t, "s"))
-				inCell = true
-			case "v":
-				if inCell {
-					target = &cur.v
-				}
-			case "f":
-				if inCell {
-					cur.hasF = true
-					if attr(t, "t") == "shared" {
-						cur.fShared = attr(t, "si")
-					}
-					target = &cur.f
-				}
-			case "is":
-				inIS = inCell
-			case "rPh":
-				inPh = true
-			case "t":
-				if inIS && !inPh {
-					target = &cur.is
-				}
-			}
+			err = w.start(t)
 		case xml.EndElement:
-			switch t.Name.Local {
-			case "v", "f", "t":
-				target = nil
-			case "is":
-				inIS = false
-			case "rPh":
-				inPh = false
-			case "c":
-				inCell = false
-				c, err := rd.cellOf(&cur, shared)
-				if err != nil {
-					return nil, fmt.Errorf("cell %s%d: %w", a1.ColumnName(cur.col), cur.row+1, err)
-				}
-				if !c.empty() {
-					if cur.col >= a1.MaxColumns {
-						return nil, fmt.Errorf("cell beyond column %s", a1.ColumnName(a1.MaxColumns-1))
-					}
-					if cur.col >= len(rowBuf) {
-						rowBuf = append(rowBuf, make([]cell, cur.col+1-len(rowBuf))...)
-					}
-					rowBuf[cur.col] = c
-					rowLast = cur.col
-				}
-			case "row":
-				flushRow()
-			}
+			err = w.end(t)
 		case xml.CharData:
-			if target != nil {
-				*target = append(*target, t...)
+			if w.target != nil {
+				*w.target = append(*w.target, t...)
 			}
 		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	flushRow()
-	return sh, nil
+	w.flushRow()
+	return w.sh, nil
+}
+
+// worksheetParser is the state of reading one worksheet's XML: the row and
+// cell being read, where character data goes, and the row's cells so far.
+type worksheetParser struct {
+	rd      *sheetReader
+	sh      *sheet
+	shared  map[string]sharedFormula
+	rowIdx  int
+	colIdx  int
+	cur     rawCell
+	inCell  bool
+	target  *[]byte // where character data goes
+	inIS    bool
+	inPh    bool
+	rowBuf  []cell
+	rowLast int
+}
+
+// flushRow stores the row read so far without its trailing empty cells.
+func (w *worksheetParser) flushRow() {
+	if w.rowIdx < 0 || w.rowLast < 0 {
+		return
+	}
+	n := w.rowLast + 1
+	for n > 0 && w.rowBuf[n-1].empty() {
+		n--
+	}
+	if n > 0 {
+		row := make([]cell, n)
+		copy(row, w.rowBuf[:n])
+		if w.rowIdx >= len(w.sh.rows) {
+			w.sh.rows = append(w.sh.rows, make([][]cell, w.rowIdx+1-len(w.sh.rows))...)
+		}
+		w.sh.rows[w.rowIdx] = row
+	}
+	clear(w.rowBuf)
+	w.rowLast = -1
+}
+
+func (w *worksheetParser) start(t xml.StartElement) error {
+	switch t.Name.Local {
+	case "row":
+		return w.startRow(t)
+	case "c":
+		return w.startCell(t)
+	case "v":
+		if w.inCell {
+			w.target = &w.cur.v
+		}
+	case "f":
+		if w.inCell {
+			w.cur.hasF = true
+			if attr(t, "t") == "shared" {
+				w.cur.fShared = attr(t, "si")
+			}
+			w.target = &w.cur.f
+		}
+	case "is":
+		w.inIS = w.inCell
+	case "rPh":
+		w.inPh = true
+	case "t":
+		if w.inIS && !w.inPh {
+			w.target = &w.cur.is
+		}
+	}
+	return nil
+}
+
+func (w *worksheetParser) end(t xml.EndElement) error {
+	switch t.Name.Local {
+	case "v", "f", "t":
+		w.target = nil
+	case "is":
+		w.inIS = false
+	case "rPh":
+		w.inPh = false
+	case "c":
+		return w.endCell()
+	case "row":
+		w.flushRow()
+	}
+	return nil
+}
+
+func (w *worksheetParser) startRow(t xml.StartElement) error {
+	w.flushRow()
+	next := w.rowIdx + 1
+	if v := attr(t, "r"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > a1.MaxRows {
+			return fmt.Errorf("bad row number %q", v)
+		}
+		next = n - 1
+	}
+	if next <= w.rowIdx && w.rowIdx >= 0 {
+		return fmt.Errorf("rows out of order at %d", next+1)
+	}
+	w.rowIdx, w.colIdx = next, -1
+	return nil
+}
+
+func (w *worksheetParser) startCell(t xml.StartElement) error {
+	if w.rowIdx < 0 {
+		w.rowIdx = 0
+	}
+	w.cur = rawCell{row: w.rowIdx, col: w.colIdx + 1}
+	if ref := attr(t, "r"); ref != "" {
+		r, err := a1.Parse(ref)
+		if err != nil || r.Sheet != "" || r.EndRow != r.StartRow || r.EndCol != r.StartCol {
+			return fmt.Errorf("bad cell reference %q", ref)
+		}
+		if r.StartRow-1 != w.rowIdx {
+			return fmt.Errorf("cell %s outside its row %d", ref, w.rowIdx+1)
+		}
+		w.cur.col = r.StartCol
+	}
+	if w.cur.col <= w.colIdx {
+		return fmt.Errorf("cells out of order at row %d", w.rowIdx+1)
+	}
+	w.colIdx = w.cur.col
+	w.cur.typ = attr(t, "t")
+	w.cur.style, _ = strconv.Atoi(attr(t, "s"))
+	w.inCell = true
+	return nil
+}
+
+func (w *worksheetParser) endCell() error {
+	w.inCell = false
+	cur := &w.cur
+	c, err := w.rd.cellOf(cur, w.shared)
+	if err != nil {
+		return fmt.Errorf("cell %s%d: %w", a1.ColumnName(cur.col), cur.row+1, err)
+	}
+	if c.empty() {
+		return nil
+	}
+	if cur.col >= a1.MaxColumns {
+		return fmt.Errorf("cell beyond column %s", a1.ColumnName(a1.MaxColumns-1))
+	}
+	if cur.col >= len(w.rowBuf) {
+		w.rowBuf = append(w.rowBuf, make([]cell, cur.col+1-len(w.rowBuf))...)
+	}
+	w.rowBuf[cur.col] = c
+	w.rowLast = cur.col
+	return nil
 }
 
 func attr(t xml.StartElement, name string) string {

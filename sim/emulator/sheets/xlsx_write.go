@@ -14,7 +14,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"marketingbot/pkg/sheets/a1"
+	"marketingbot/sim/emulator/sheets/internal/a1"
 )
 
 // The .xlsx format is stricter than Google Sheets: sheet names are limited to
@@ -170,81 +170,20 @@ func writeWorkbook(ctx context.Context, w io.Writer, fb *frozenBook) (err error)
 			return fmt.Errorf("add sheet %q: %w", n, err)
 		}
 	}
-	styles := map[string]int{}
-	styleFor := func(display string) (int, error) {
-		code := numFmtFor(display)
-		if id, ok := styles[code]; ok {
-			return id, nil
-		}
-		id, err := f.NewStyle(&excelize.Style{CustomNumFmt: &code})
-		if err != nil {
-			return 0, fmt.Errorf("date style %q: %w", code, err)
-		}
-		styles[code] = id
-		return id, nil
-	}
-	meta := [][]any{
+	ww := &workbookWriter{f: f, styles: map[string]int{}, meta: [][]any{
 		{"format", metaFormat},
 		{"spreadsheet", fb.id, fb.title},
-	}
+	}}
 	for i, sh := range fb.sheets {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		meta = append(meta, []any{"sheet", names[i], sh.title, strconv.FormatInt(sh.id, 10),
-			strconv.Itoa(sh.rowCount), strconv.Itoa(sh.colCount)})
-		sw, err := f.NewStreamWriter(names[i])
-		if err != nil {
-			return fmt.Errorf("sheet %q: %w", sh.title, err)
-		}
-		for ri, row := range sh.rows {
-			if len(row) == 0 {
-				continue
-			}
-			vals := make([]any, len(row))
-			for ci := range row {
-				c := &row[ci]
-				if c.empty() {
-					continue
-				}
-				v, err := xlsxValue(c, styleFor)
-				if err != nil {
-					return err
-				}
-				if c.k == kindText && overXLSXLimit(c.s) {
-					ref := a1.ColumnName(ci) + strconv.Itoa(ri+1)
-					entry := []any{"long", names[i], ref}
-					for _, part := range chunks(c.s) {
-						entry = append(entry, part)
-					}
-					meta = append(meta, entry)
-				}
-				vals[ci] = v
-			}
-			cellRef, _ := excelize.CoordinatesToCellName(1, ri+1)
-			if err := sw.SetRow(cellRef, vals); err != nil {
-				return fmt.Errorf("sheet %q row %d: %w", sh.title, ri+1, err)
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			return fmt.Errorf("sheet %q: %w", sh.title, err)
+		if err := ww.writeSheet(sh, names[i]); err != nil {
+			return err
 		}
 	}
-	sw, err := f.NewStreamWriter(metaSheet)
-	if err != nil {
-		return fmt.Errorf("meta sheet: %w", err)
-	}
-	for i, row := range meta {
-		cellRef, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := sw.SetRow(cellRef, row); err != nil {
-			return fmt.Errorf("meta sheet row %d: %w", i+1, err)
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("meta sheet: %w", err)
-	}
-	if err := f.SetSheetVisible(metaSheet, false, true); err != nil {
-		return fmt.Errorf("hide meta sheet: %w", err)
+	if err := ww.writeMeta(); err != nil {
+		return err
 	}
 	f.SetActiveSheet(0)
 	if err := f.SetDocProps(&excelize.DocProperties{
@@ -254,6 +193,93 @@ func writeWorkbook(ctx context.Context, w io.Writer, fb *frozenBook) (err error)
 		return fmt.Errorf("document properties: %w", err)
 	}
 	return f.Write(w)
+}
+
+// workbookWriter fills one excelize file: the date styles made so far and
+// the rows of the meta sheet, which keeps what an .xlsx cannot (titles
+// Excel refuses, sheet ids, grid sizes, texts over Excel's cell limit).
+type workbookWriter struct {
+	f      *excelize.File
+	styles map[string]int // number format code → excelize style id
+	meta   [][]any
+}
+
+// styleFor returns the style of a date cell displayed as display.
+func (ww *workbookWriter) styleFor(display string) (int, error) {
+	code := numFmtFor(display)
+	if id, ok := ww.styles[code]; ok {
+		return id, nil
+	}
+	id, err := ww.f.NewStyle(&excelize.Style{CustomNumFmt: &code})
+	if err != nil {
+		return 0, fmt.Errorf("date style %q: %w", code, err)
+	}
+	ww.styles[code] = id
+	return id, nil
+}
+
+// writeSheet streams sh into the worksheet name.
+func (ww *workbookWriter) writeSheet(sh *sheet, name string) error {
+	ww.meta = append(ww.meta, []any{"sheet", name, sh.title, strconv.FormatInt(sh.id, 10),
+		strconv.Itoa(sh.rowCount), strconv.Itoa(sh.colCount)})
+	sw, err := ww.f.NewStreamWriter(name)
+	if err != nil {
+		return fmt.Errorf("sheet %q: %w", sh.title, err)
+	}
+	for ri, row := range sh.rows {
+		if len(row) == 0 {
+			continue
+		}
+		vals := make([]any, len(row))
+		for ci := range row {
+			c := &row[ci]
+			if c.empty() {
+				continue
+			}
+			v, err := xlsxValue(c, ww.styleFor)
+			if err != nil {
+				return err
+			}
+			if c.k == kindText && overXLSXLimit(c.s) {
+				ref := a1.ColumnName(ci) + strconv.Itoa(ri+1)
+				entry := []any{"long", name, ref}
+				for _, part := range chunks(c.s) {
+					entry = append(entry, part)
+				}
+				ww.meta = append(ww.meta, entry)
+			}
+			vals[ci] = v
+		}
+		cellRef, _ := excelize.CoordinatesToCellName(1, ri+1)
+		if err := sw.SetRow(cellRef, vals); err != nil {
+			return fmt.Errorf("sheet %q row %d: %w", sh.title, ri+1, err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return fmt.Errorf("sheet %q: %w", sh.title, err)
+	}
+	return nil
+}
+
+// writeMeta writes and hides the meta sheet.
+func (ww *workbookWriter) writeMeta() error {
+	sw, err := ww.f.NewStreamWriter(metaSheet)
+	if err != nil {
+		return fmt.Errorf("meta sheet: %w", err)
+	}
+	for i, row := range ww.meta {
+		cellRef, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := sw.SetRow(cellRef, row); err != nil {
+			return fmt.Errorf("meta sheet row %d: %w", i+1, err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return fmt.Errorf("meta sheet: %w", err)
+	}
+	if err := ww.f.SetSheetVisible(metaSheet, false, true); err != nil {
+		return fmt.Errorf("hide meta sheet: %w", err)
+	}
+	return nil
 }
 
 // xlsxValue converts a non-empty cell for excelize's stream writer.

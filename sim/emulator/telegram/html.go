@@ -85,179 +85,229 @@ func parseHTML(text string) (string, []entity, error) {
 	if !utf8.ValidString(text) {
 		return "", nil, ErrInvalidUTF8
 	}
-	var (
-		out      strings.Builder
-		entities []entity
-		stack    []openTag
-		u16      int // UTF-16 length of out so far
-		n        = len(text)
-	)
-	out.Grow(len(text))
-	for i := 0; i < n; {
-		c := text[i]
-		if c == '&' {
-			r, next, err := decodeHTMLEntity(text, i)
-			if err != nil {
-				return "", nil, err
-			}
-			out.WriteRune(r)
-			u16 += utf16.RuneLen(r)
-			i = next
-			continue
+	p := &htmlParser{text: text}
+	p.out.Grow(len(text))
+	for p.i < len(text) {
+		var err error
+		switch {
+		case text[p.i] == '&':
+			err = p.reference()
+		case text[p.i] != '<':
+			p.char()
+		case p.i+1 < len(text) && text[p.i+1] == '/':
+			err = p.endTag()
+		default:
+			err = p.startTag()
 		}
-		if c != '<' {
-			out.WriteByte(c)
-			if utf8.RuneStart(c) {
-				u16++
-				if c >= 0xf0 { // four-byte sequence: a surrogate pair in UTF-16
-					u16++
-				}
-			}
-			i++
-			continue
+		if err != nil {
+			return "", nil, err
 		}
-
-		begin := i
-		i++
-		if i < n && text[i] == '/' {
-			if len(stack) == 0 {
-				return "", nil, &HTMLError{Reason: "Unexpected end tag", Offset: begin}
-			}
-			i++
-			for i < n && !isHTMLSpace(text[i]) && text[i] != '>' {
-				i++
-			}
-			endName := text[begin+2 : i]
-			for i < n && isHTMLSpace(text[i]) {
-				i++
-			}
-			if i == n || text[i] != '>' {
-				return "", nil, &HTMLError{Reason: "Unclosed end tag", Offset: begin}
-			}
-			i++
-			top := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			// "</>" closes whatever is open, as in Telegram.
-			if endName != "" && endName != top.name {
-				return "", nil, &HTMLError{Reason: fmt.Sprintf("Unmatched end tag at byte offset %d, expected \"</%s>\", found \"</%s>\"", begin, top.name, endName), Offset: -1}
-			}
-			if u16 > top.utf16Start {
-				var err error
-				entities, err = closeEntity(entities, top, u16, out.String())
-				if err != nil {
-					return "", nil, err
-				}
-			}
-			continue
-		}
-
-		for i < n && !isHTMLSpace(text[i]) && text[i] != '>' {
-			i++
-		}
-		if i == n {
-			return "", nil, &HTMLError{Reason: "Unclosed start tag", Offset: begin}
-		}
-		name := strings.ToLower(text[begin+1 : i])
-		if !supportedTags[name] {
-			return "", nil, &HTMLError{Reason: fmt.Sprintf("Unsupported start tag \"%s\"", name), Offset: begin}
-		}
-		argument := ""
-		for {
-			for i < n && isHTMLSpace(text[i]) {
-				i++
-			}
-			if i == n {
-				return "", nil, &HTMLError{Reason: "Unclosed start tag", Offset: begin}
-			}
-			if text[i] == '>' {
-				i++
-				break
-			}
-			attrBegin := i
-			for i < n && !isHTMLSpace(text[i]) && !strings.ContainsRune("=>/\"'", rune(text[i])) {
-				i++
-			}
-			attr := text[attrBegin:i]
-			if attr == "" {
-				return "", nil, &HTMLError{Reason: fmt.Sprintf("Empty attribute name in the tag \"%s\"", name), Offset: begin}
-			}
-			for i < n && isHTMLSpace(text[i]) {
-				i++
-			}
-			if i == n || text[i] != '=' {
-				if name == "blockquote" && attr == "expandable" {
-					argument = "1"
-					continue
-				}
-				return "", nil, &HTMLError{Reason: fmt.Sprintf("Expected equal sign in declaration of an attribute of the tag \"%s\"", name), Offset: begin}
-			}
-			i++
-			for i < n && isHTMLSpace(text[i]) {
-				i++
-			}
-			if i == n {
-				return "", nil, &HTMLError{Reason: fmt.Sprintf("Unclosed start tag \"%s\"", name), Offset: begin}
-			}
-			var value string
-			if q := text[i]; q != '"' && q != '\'' {
-				// An unquoted value is an HTML name token: letters, digits, '.', '-'.
-				tokenBegin := i
-				for i < n && (isASCIIAlnum(text[i]) || text[i] == '.' || text[i] == '-') {
-					i++
-				}
-				value = strings.ToLower(text[tokenBegin:i])
-				if i < n && !isHTMLSpace(text[i]) && text[i] != '>' {
-					return "", nil, &HTMLError{Reason: "Unexpected end of name token", Offset: tokenBegin}
-				}
-			} else {
-				i++
-				var v strings.Builder
-				for i < n && text[i] != q {
-					if text[i] == '&' {
-						r, next, err := decodeHTMLEntity(text, i)
-						if err != nil {
-							return "", nil, err
-						}
-						v.WriteRune(r)
-						i = next
-						continue
-					}
-					v.WriteByte(text[i])
-					i++
-				}
-				if i < n {
-					i++ // closing quote
-				}
-				value = v.String()
-			}
-			if i == n {
-				return "", nil, &HTMLError{Reason: "Unclosed start tag", Offset: begin}
-			}
-			switch {
-			case name == "a" && attr == "href":
-				argument = value
-			case name == "code" && attr == "class" && strings.HasPrefix(value, "language-"):
-				argument = value[len("language-"):]
-			case name == "span" && attr == "class" && strings.HasPrefix(value, "tg-"):
-				argument = value[len("tg-"):]
-			case name == "tg-emoji" && attr == "emoji-id":
-				argument = value
-			case name == "blockquote" && attr == "expandable":
-				argument = "1"
-			}
-		}
-		if name == "span" && argument != "spoiler" {
-			return "", nil, &HTMLError{Reason: `Tag "span" must have class "tg-spoiler"`, Offset: begin}
-		}
-		stack = append(stack, openTag{name: name, argument: argument, utf16Start: u16, byteStart: out.Len()})
 	}
-	if len(stack) > 0 {
-		return "", nil, &HTMLError{Reason: fmt.Sprintf("Can't find end tag corresponding to start tag \"%s\"", stack[len(stack)-1].name), Offset: -1}
+	if len(p.stack) > 0 {
+		return "", nil, &HTMLError{Reason: fmt.Sprintf("Can't find end tag corresponding to start tag \"%s\"", p.stack[len(p.stack)-1].name), Offset: -1}
 	}
+	entities := p.entities
 	slices.SortStableFunc(entities, func(a, b entity) int {
 		return cmp.Or(cmp.Compare(a.Offset, b.Offset), cmp.Compare(b.Length, a.Length), cmp.Compare(b.closed, a.closed))
 	})
-	return out.String(), entities, nil
+	return p.out.String(), entities, nil
+}
+
+// htmlParser is the state of one parseHTML run: the input read up to i,
+// the visible text so far and the tags still open.
+type htmlParser struct {
+	text     string
+	i        int // next byte of text to read
+	out      strings.Builder
+	u16      int // UTF-16 length of out so far
+	entities []entity
+	stack    []openTag
+}
+
+func (p *htmlParser) skipSpace() {
+	for p.i < len(p.text) && isHTMLSpace(p.text[p.i]) {
+		p.i++
+	}
+}
+
+// char copies one byte of plain text.
+func (p *htmlParser) char() {
+	c := p.text[p.i]
+	p.out.WriteByte(c)
+	if utf8.RuneStart(c) {
+		p.u16++
+		if c >= 0xf0 { // four-byte sequence: a surrogate pair in UTF-16
+			p.u16++
+		}
+	}
+	p.i++
+}
+
+// reference decodes a character reference ("&lt;") into the text.
+func (p *htmlParser) reference() error {
+	r, next, err := decodeHTMLEntity(p.text, p.i)
+	if err != nil {
+		return err
+	}
+	p.out.WriteRune(r)
+	p.u16 += utf16.RuneLen(r)
+	p.i = next
+	return nil
+}
+
+// endTag reads "</name>", which must close the innermost open tag.
+func (p *htmlParser) endTag() error {
+	text, n, begin := p.text, len(p.text), p.i
+	if len(p.stack) == 0 {
+		return &HTMLError{Reason: "Unexpected end tag", Offset: begin}
+	}
+	p.i += 2
+	for p.i < n && !isHTMLSpace(text[p.i]) && text[p.i] != '>' {
+		p.i++
+	}
+	endName := text[begin+2 : p.i]
+	p.skipSpace()
+	if p.i == n || text[p.i] != '>' {
+		return &HTMLError{Reason: "Unclosed end tag", Offset: begin}
+	}
+	p.i++
+	top := p.stack[len(p.stack)-1]
+	p.stack = p.stack[:len(p.stack)-1]
+	// "</>" closes whatever is open, as in Telegram.
+	if endName != "" && endName != top.name {
+		return &HTMLError{Reason: fmt.Sprintf("Unmatched end tag at byte offset %d, expected \"</%s>\", found \"</%s>\"", begin, top.name, endName), Offset: -1}
+	}
+	if p.u16 > top.utf16Start {
+		var err error
+		p.entities, err = closeEntity(p.entities, top, p.u16, p.out.String())
+		return err
+	}
+	return nil
+}
+
+// startTag reads "<name attr=value …>" and opens the tag.
+func (p *htmlParser) startTag() error {
+	text, n, begin := p.text, len(p.text), p.i
+	p.i++
+	for p.i < n && !isHTMLSpace(text[p.i]) && text[p.i] != '>' {
+		p.i++
+	}
+	if p.i == n {
+		return &HTMLError{Reason: "Unclosed start tag", Offset: begin}
+	}
+	name := strings.ToLower(text[begin+1 : p.i])
+	if !supportedTags[name] {
+		return &HTMLError{Reason: fmt.Sprintf("Unsupported start tag \"%s\"", name), Offset: begin}
+	}
+	argument := ""
+	for {
+		p.skipSpace()
+		if p.i == n {
+			return &HTMLError{Reason: "Unclosed start tag", Offset: begin}
+		}
+		if text[p.i] == '>' {
+			p.i++
+			break
+		}
+		attr, value, err := p.attribute(name, begin)
+		if err != nil {
+			return err
+		}
+		if arg, ok := tagArgument(name, attr, value); ok {
+			argument = arg
+		}
+	}
+	if name == "span" && argument != "spoiler" {
+		return &HTMLError{Reason: `Tag "span" must have class "tg-spoiler"`, Offset: begin}
+	}
+	p.stack = append(p.stack, openTag{name: name, argument: argument, utf16Start: p.u16, byteStart: p.out.Len()})
+	return nil
+}
+
+// attribute reads one attr=value of the tag name that starts at begin. The
+// only attribute without a value is blockquote's expandable.
+func (p *htmlParser) attribute(name string, begin int) (attr, value string, err error) {
+	text, n := p.text, len(p.text)
+	attrBegin := p.i
+	for p.i < n && !isHTMLSpace(text[p.i]) && !strings.ContainsRune("=>/\"'", rune(text[p.i])) {
+		p.i++
+	}
+	attr = text[attrBegin:p.i]
+	if attr == "" {
+		return "", "", &HTMLError{Reason: fmt.Sprintf("Empty attribute name in the tag \"%s\"", name), Offset: begin}
+	}
+	p.skipSpace()
+	if p.i == n || text[p.i] != '=' {
+		if name == "blockquote" && attr == "expandable" {
+			return attr, "", nil
+		}
+		return "", "", &HTMLError{Reason: fmt.Sprintf("Expected equal sign in declaration of an attribute of the tag \"%s\"", name), Offset: begin}
+	}
+	p.i++
+	p.skipSpace()
+	if p.i == n {
+		return "", "", &HTMLError{Reason: fmt.Sprintf("Unclosed start tag \"%s\"", name), Offset: begin}
+	}
+	if value, err = p.attributeValue(); err != nil {
+		return "", "", err
+	}
+	if p.i == n {
+		return "", "", &HTMLError{Reason: "Unclosed start tag", Offset: begin}
+	}
+	return attr, value, nil
+}
+
+// attributeValue reads a quoted value (character references decoded) or an
+// unquoted one, which is an HTML name token: letters, digits, '.', '-'.
+func (p *htmlParser) attributeValue() (string, error) {
+	text, n := p.text, len(p.text)
+	q := text[p.i]
+	if q != '"' && q != '\'' {
+		tokenBegin := p.i
+		for p.i < n && (isASCIIAlnum(text[p.i]) || text[p.i] == '.' || text[p.i] == '-') {
+			p.i++
+		}
+		if p.i < n && !isHTMLSpace(text[p.i]) && text[p.i] != '>' {
+			return "", &HTMLError{Reason: "Unexpected end of name token", Offset: tokenBegin}
+		}
+		return strings.ToLower(text[tokenBegin:p.i]), nil
+	}
+	p.i++
+	var v strings.Builder
+	for p.i < n && text[p.i] != q {
+		if text[p.i] == '&' {
+			r, next, err := decodeHTMLEntity(text, p.i)
+			if err != nil {
+				return "", err
+			}
+			v.WriteRune(r)
+			p.i = next
+			continue
+		}
+		v.WriteByte(text[p.i])
+		p.i++
+	}
+	if p.i < n {
+		p.i++ // closing quote
+	}
+	return v.String(), nil
+}
+
+// tagArgument picks the attributes Telegram reads; others are ignored.
+func tagArgument(name, attr, value string) (string, bool) {
+	switch {
+	case name == "a" && attr == "href":
+		return value, true
+	case name == "code" && attr == "class" && strings.HasPrefix(value, "language-"):
+		return value[len("language-"):], true
+	case name == "span" && attr == "class" && strings.HasPrefix(value, "tg-"):
+		return value[len("tg-"):], true
+	case name == "tg-emoji" && attr == "emoji-id":
+		return value, true
+	case name == "blockquote" && attr == "expandable":
+		return "1", true
+	}
+	return "", false
 }
 
 // closeEntity appends the entity of a closed tag, merging <pre> and

@@ -220,164 +220,204 @@ func observe(t *testing.T, srv *telegram.Server, p populated) observable {
 	return o
 }
 
+// restartFunc ends the emulator a (or not) and returns one that took over
+// its state.
+type restartFunc func(t *testing.T, a *emulator, statePath string) *telegram.Server
+
+func restartBySnapshot(t *testing.T, a *emulator, _ string) *telegram.Server {
+	b := telegram.New(telegram.Options{FloodLimits: noFlood()})
+	if err := b.Restore(a.srv.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func restartByFile(t *testing.T, a *emulator, _ string) *telegram.Server {
+	path := filepath.Join(t.TempDir(), "copy.json")
+	if err := a.srv.SaveFile(path); err != nil {
+		t.Fatal(err)
+	}
+	a.srv.Close()
+	b := telegram.New(telegram.Options{FloodLimits: noFlood()})
+	if err := b.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func restartByStatePath(t *testing.T, a *emulator, statePath string) *telegram.Server {
+	a.srv.Close()
+	b, err := telegram.NewWithState(telegram.Options{FloodLimits: noFlood(), StatePath: statePath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestStateSurvivesRestart(t *testing.T) {
 	tests := []struct {
-		name string
-		// restart ends the emulator a (or not) and returns one that took over its state.
-		restart func(t *testing.T, a *emulator, statePath string) *telegram.Server
+		name    string
+		restart restartFunc
 	}{
-		{"Snapshot and Restore", func(t *testing.T, a *emulator, _ string) *telegram.Server {
-			b := telegram.New(telegram.Options{FloodLimits: noFlood()})
-			if err := b.Restore(a.srv.Snapshot()); err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}},
-		{"SaveFile and LoadFile", func(t *testing.T, a *emulator, _ string) *telegram.Server {
-			path := filepath.Join(t.TempDir(), "copy.json")
-			if err := a.srv.SaveFile(path); err != nil {
-				t.Fatal(err)
-			}
-			a.srv.Close()
-			b := telegram.New(telegram.Options{FloodLimits: noFlood()})
-			if err := b.LoadFile(path); err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}},
-		{"NewWithState, saved by Close", func(t *testing.T, a *emulator, statePath string) *telegram.Server {
-			a.srv.Close()
-			b, err := telegram.NewWithState(telegram.Options{FloodLimits: noFlood(), StatePath: statePath})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}},
+		{"Snapshot and Restore", restartBySnapshot},
+		{"SaveFile and LoadFile", restartByFile},
+		{"NewWithState, saved by Close", restartByStatePath},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			statePath := filepath.Join(t.TempDir(), "telegram.json")
-			// An hour's delay: only Close can have saved what the last case reads.
-			srvA, err := telegram.NewWithState(telegram.Options{FloodLimits: noFlood(), StatePath: statePath, StateSaveDelay: time.Hour})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := serve(t, srvA)
-			p := populate(t, a)
-			before := observe(t, a.srv, p)
-			lastUpdateID := a.srv.Snapshot().NextUpdateID
-			lastMessageID := before.Transcripts[1001].Messages[len(before.Transcripts[1001].Messages)-1].MessageID
-
-			b := serve(t, tt.restart(t, a, statePath))
-			ctx := ctxT(t)
-			after := observe(t, b.srv, p)
-			if !reflect.DeepEqual(after, before) {
-				reportDifferences(t, before, after)
-			}
-			if u := after.Users[1]; !u.Blocked || u.Phone != "79001234567" {
-				t.Errorf("user 1002 = %+v, want blocked with a phone", u)
-			}
-			msgs := after.Transcripts[1001].Messages
-			kinds := ""
-			for _, m := range msgs {
-				kinds += fmt.Sprintf("%s%v ", m.Kind, map[bool]string{true: "(deleted)"}[m.Deleted])
-			}
-			if !strings.Contains(kinds, "sticker") || !strings.Contains(kinds, "(deleted)") || !strings.Contains(kinds, "document") {
-				t.Errorf("transcript kinds = %s", kinds)
-			}
-
-			t.Run("pending updates reach the bot", func(t *testing.T) {
-				got, err := b.bot.GetUpdates(ctx, &telego.GetUpdatesParams{Timeout: 1})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var ids []int
-				for _, u := range got {
-					ids = append(ids, u.UpdateID)
-				}
-				if !reflect.DeepEqual(ids, p.pendingIDs) {
-					t.Fatalf("update ids = %v, want %v", ids, p.pendingIDs)
-				}
-				if got[0].CallbackQuery == nil || got[0].CallbackQuery.Data != "yes&<>" || got[1].Message == nil || got[1].Message.Text != "are you there?" {
-					t.Errorf("updates = %+v / %+v", got[0].CallbackQuery, got[1].Message)
-				}
-				if _, err := b.bot.GetUpdates(ctx, &telego.GetUpdatesParams{Offset: ids[1] + 1}); err != nil {
-					t.Fatal(err)
-				}
-			})
-			t.Run("callback query can be answered", func(t *testing.T) {
-				if err := b.bot.AnswerCallbackQuery(ctx, tu.CallbackQuery(p.callbackID).WithText("ok")); err != nil {
-					t.Fatal(err)
-				}
-				if cb, _ := b.srv.Callback(p.callbackID); !cb.Answered || cb.Text != "ok" {
-					t.Errorf("callback = %+v", cb)
-				}
-			})
-			t.Run("document downloads", func(t *testing.T) {
-				f, err := b.bot.GetFile(ctx, &telego.GetFileParams{FileID: p.document.FileID})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := download(t, b.bot.FileDownloadURL(f.FilePath)); string(got) != string(p.docContent) {
-					t.Errorf("downloaded %q, want %q", got, p.docContent)
-				}
-				var doc *telegram.TranscriptFile
-				for _, m := range msgs {
-					if m.Document != nil {
-						doc = m.Document
-					}
-				}
-				if doc == nil || doc.URL == "" {
-					t.Fatalf("transcript document = %+v", doc)
-				}
-				if got := download(t, b.url+doc.URL); string(got) != string(p.docContent) {
-					t.Errorf("downloaded %q from the transcript URL", got)
-				}
-				// And the bot can send it again by file_id.
-				if _, err := b.bot.SendDocument(ctx, tu.Document(tu.ID(1001), tu.FileFromID(p.document.FileID))); err != nil {
-					t.Error(err)
-				}
-			})
-			t.Run("markup and edits are kept exactly", func(t *testing.T) {
-				env := rawBotCall(t, b, "editMessageText", fmt.Sprintf(`{"chat_id":1001,"message_id":%d,%s}`, p.keyboardMsg, keyboardMessage), http.StatusBadRequest, nil)
-				if !strings.Contains(env.Description, "message is not modified") {
-					t.Errorf("identical edit after restart: %+v", env)
-				}
-				tr, _ := b.srv.Transcript(1001, int64(p.editedMsg-1))
-				if m := tr.Messages[0]; m.Text != "final" || m.EditDate == 0 {
-					t.Errorf("edited message = %+v", m)
-				}
-			})
-			t.Run("blocked user stays blocked", func(t *testing.T) {
-				if _, err := b.bot.SendMessage(ctx, tu.Message(tu.ID(1002), "hi")); err == nil || !strings.Contains(err.Error(), "bot was blocked by the user") {
-					t.Errorf("send to blocked user: err = %v", err)
-				}
-			})
-			t.Run("ids keep increasing", func(t *testing.T) {
-				sent, err := b.srv.SendText(1001, "after the restart")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if sent.UpdateID <= lastUpdateID || sent.MessageID <= lastMessageID {
-					t.Errorf("new update %d, message %d; before the restart up to %d and %d", sent.UpdateID, sent.MessageID, lastUpdateID, lastMessageID)
-				}
-				m, err := b.bot.SendMessage(ctx, tu.Message(tu.ID(p.group), "next card"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				groupBefore := before.Transcripts[p.group].Messages
-				if last := groupBefore[len(groupBefore)-1].MessageID; int64(m.MessageID) <= last {
-					t.Errorf("group message id %d, want > %d", m.MessageID, last)
-				}
-				pressed, err := b.srv.Press(1001, 0, int64(p.keyboardMsg), "yes&<>")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if pressed.CallbackQueryID == p.callbackID {
-					t.Errorf("callback query id %q reused", pressed.CallbackQueryID)
-				}
-			})
+			r := populateAndRestart(t, tt.restart)
+			r.checkObservable(t)
+			t.Run("pending updates reach the bot", r.checkPendingUpdates)
+			t.Run("callback query can be answered", r.checkCallbackAnswer)
+			t.Run("document downloads", r.checkDocument)
+			t.Run("markup and edits are kept exactly", r.checkMarkupAndEdits)
+			t.Run("blocked user stays blocked", r.checkBlocked)
+			t.Run("ids keep increasing", r.checkIDsIncrease)
 		})
+	}
+}
+
+// restarted is an emulator b that took over the state populate left in
+// another one, with what was observed before the restart.
+type restarted struct {
+	p             populated
+	b             *emulator
+	before, after observable
+	lastUpdateID  int64
+	lastMessageID int64
+}
+
+func populateAndRestart(t *testing.T, restart restartFunc) *restarted {
+	statePath := filepath.Join(t.TempDir(), "telegram.json")
+	// An hour's delay: only Close can have saved what restartByStatePath reads.
+	srvA, err := telegram.NewWithState(telegram.Options{FloodLimits: noFlood(), StatePath: statePath, StateSaveDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := serve(t, srvA)
+	r := &restarted{p: populate(t, a)}
+	r.before = observe(t, a.srv, r.p)
+	r.lastUpdateID = a.srv.Snapshot().NextUpdateID
+	r.lastMessageID = r.before.Transcripts[1001].Messages[len(r.before.Transcripts[1001].Messages)-1].MessageID
+
+	r.b = serve(t, restart(t, a, statePath))
+	r.after = observe(t, r.b.srv, r.p)
+	return r
+}
+
+func (r *restarted) checkObservable(t *testing.T) {
+	if !reflect.DeepEqual(r.after, r.before) {
+		reportDifferences(t, r.before, r.after)
+	}
+	if u := r.after.Users[1]; !u.Blocked || u.Phone != "79001234567" {
+		t.Errorf("user 1002 = %+v, want blocked with a phone", u)
+	}
+	kinds := ""
+	for _, m := range r.after.Transcripts[1001].Messages {
+		kinds += fmt.Sprintf("%s%v ", m.Kind, map[bool]string{true: "(deleted)"}[m.Deleted])
+	}
+	if !strings.Contains(kinds, "sticker") || !strings.Contains(kinds, "(deleted)") || !strings.Contains(kinds, "document") {
+		t.Errorf("transcript kinds = %s", kinds)
+	}
+}
+
+func (r *restarted) checkPendingUpdates(t *testing.T) {
+	ctx := ctxT(t)
+	got, err := r.b.bot.GetUpdates(ctx, &telego.GetUpdatesParams{Timeout: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for _, u := range got {
+		ids = append(ids, u.UpdateID)
+	}
+	if !reflect.DeepEqual(ids, r.p.pendingIDs) {
+		t.Fatalf("update ids = %v, want %v", ids, r.p.pendingIDs)
+	}
+	if got[0].CallbackQuery == nil || got[0].CallbackQuery.Data != "yes&<>" || got[1].Message == nil || got[1].Message.Text != "are you there?" {
+		t.Errorf("updates = %+v / %+v", got[0].CallbackQuery, got[1].Message)
+	}
+	if _, err := r.b.bot.GetUpdates(ctx, &telego.GetUpdatesParams{Offset: ids[1] + 1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *restarted) checkCallbackAnswer(t *testing.T) {
+	if err := r.b.bot.AnswerCallbackQuery(ctxT(t), tu.CallbackQuery(r.p.callbackID).WithText("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if cb, _ := r.b.srv.Callback(r.p.callbackID); !cb.Answered || cb.Text != "ok" {
+		t.Errorf("callback = %+v", cb)
+	}
+}
+
+func (r *restarted) checkDocument(t *testing.T) {
+	ctx, b, p := ctxT(t), r.b, r.p
+	f, err := b.bot.GetFile(ctx, &telego.GetFileParams{FileID: p.document.FileID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := download(t, b.bot.FileDownloadURL(f.FilePath)); string(got) != string(p.docContent) {
+		t.Errorf("downloaded %q, want %q", got, p.docContent)
+	}
+	var doc *telegram.TranscriptFile
+	for _, m := range r.after.Transcripts[1001].Messages {
+		if m.Document != nil {
+			doc = m.Document
+		}
+	}
+	if doc == nil || doc.URL == "" {
+		t.Fatalf("transcript document = %+v", doc)
+	}
+	if got := download(t, b.url+doc.URL); string(got) != string(p.docContent) {
+		t.Errorf("downloaded %q from the transcript URL", got)
+	}
+	// And the bot can send it again by file_id.
+	if _, err := b.bot.SendDocument(ctx, tu.Document(tu.ID(1001), tu.FileFromID(p.document.FileID))); err != nil {
+		t.Error(err)
+	}
+}
+
+func (r *restarted) checkMarkupAndEdits(t *testing.T) {
+	env := rawBotCall(t, r.b, "editMessageText", fmt.Sprintf(`{"chat_id":1001,"message_id":%d,%s}`, r.p.keyboardMsg, keyboardMessage), http.StatusBadRequest, nil)
+	if !strings.Contains(env.Description, "message is not modified") {
+		t.Errorf("identical edit after restart: %+v", env)
+	}
+	tr, _ := r.b.srv.Transcript(1001, int64(r.p.editedMsg-1))
+	if m := tr.Messages[0]; m.Text != "final" || m.EditDate == 0 {
+		t.Errorf("edited message = %+v", m)
+	}
+}
+
+func (r *restarted) checkBlocked(t *testing.T) {
+	if _, err := r.b.bot.SendMessage(ctxT(t), tu.Message(tu.ID(1002), "hi")); err == nil || !strings.Contains(err.Error(), "bot was blocked by the user") {
+		t.Errorf("send to blocked user: err = %v", err)
+	}
+}
+
+func (r *restarted) checkIDsIncrease(t *testing.T) {
+	b, p := r.b, r.p
+	sent, err := b.srv.SendText(1001, "after the restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent.UpdateID <= r.lastUpdateID || sent.MessageID <= r.lastMessageID {
+		t.Errorf("new update %d, message %d; before the restart up to %d and %d", sent.UpdateID, sent.MessageID, r.lastUpdateID, r.lastMessageID)
+	}
+	m, err := b.bot.SendMessage(ctxT(t), tu.Message(tu.ID(p.group), "next card"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	groupBefore := r.before.Transcripts[p.group].Messages
+	if last := groupBefore[len(groupBefore)-1].MessageID; int64(m.MessageID) <= last {
+		t.Errorf("group message id %d, want > %d", m.MessageID, last)
+	}
+	pressed, err := b.srv.Press(1001, 0, int64(p.keyboardMsg), "yes&<>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pressed.CallbackQueryID == p.callbackID {
+		t.Errorf("callback query id %q reused", pressed.CallbackQueryID)
 	}
 }
 

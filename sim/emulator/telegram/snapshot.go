@@ -317,19 +317,7 @@ func buildRestored(st State, clone bool) (*restored, error) {
 	if st.Version != StateVersion {
 		return nil, fmt.Errorf("state version %d, want %d: %w", st.Version, StateVersion, ErrInvalid)
 	}
-	raw := func(what string, b json.RawMessage) (json.RawMessage, error) {
-		b = bytes.TrimSpace(b)
-		if len(b) == 0 || string(b) == "null" {
-			return nil, nil
-		}
-		if !json.Valid(b) {
-			return nil, fmt.Errorf("%s is not valid JSON: %w", what, ErrInvalid)
-		}
-		if clone {
-			return bytes.Clone(b), nil
-		}
-		return b, nil
-	}
+	raw := rawJSON{clone: clone}.check
 	r := &restored{
 		users:        make(map[int64]*User, len(st.Users)),
 		chats:        make(map[int64]*chatState, len(st.Chats)),
@@ -340,42 +328,18 @@ func buildRestored(st State, clone bool) (*restored, error) {
 		commands:     make(map[string]CommandSet, len(st.Commands)),
 		menuByChat:   make(map[int64]json.RawMessage, len(st.MenuByChat)),
 	}
-	for _, u := range st.Users {
-		if u.ID <= 0 {
-			return nil, fmt.Errorf("user id must be positive, got %d: %w", u.ID, ErrInvalid)
+	for _, step := range []func() error{
+		func() error { return r.restoreUsers(st.Users) },
+		func() error { return r.restoreChats(st.Chats, raw) },
+		func() error { return r.restoreFiles(st.Files, clone) },
+		func() error { return r.restorePending(st.PendingUpdates, raw) },
+		func() error { return r.restoreCallbacks(st.Callbacks) },
+		func() error { return r.restoreCommands(st.Commands, raw) },
+		func() error { return r.restoreMenus(st.MenuDefault, st.MenuByChat, raw) },
+	} {
+		if err := step(); err != nil {
+			return nil, err
 		}
-		if r.users[u.ID] != nil {
-			return nil, fmt.Errorf("user %d twice: %w", u.ID, ErrInvalid)
-		}
-		r.users[u.ID] = &u
-	}
-	for _, sc := range st.Chats {
-		id := sc.Chat.ID
-		switch {
-		case id == 0:
-			return nil, fmt.Errorf("chat id 0: %w", ErrInvalid)
-		case r.chats[id] != nil:
-			return nil, fmt.Errorf("chat %d twice: %w", id, ErrInvalid)
-		case sc.Chat.Type == "private" && id < 0, sc.Chat.Type != "private" && sc.Chat.Type != "group" && sc.Chat.Type != "supergroup":
-			return nil, fmt.Errorf("chat %d: type %q: %w", id, sc.Chat.Type, ErrInvalid)
-		}
-		c := newChatState(sc.Chat)
-		c.nextMessageID = sc.NextMessageID
-		c.messages = make([]*message, 0, len(sc.Messages))
-		for _, sm := range sc.Messages {
-			m, err := restoreMessage(sm, raw)
-			if err != nil {
-				return nil, fmt.Errorf("chat %d: message %d: %w", id, sm.MessageID, err)
-			}
-			if c.byID[m.id] != nil {
-				return nil, fmt.Errorf("chat %d: message %d twice: %w", id, m.id, ErrInvalid)
-			}
-			c.byID[m.id] = m
-			c.messages = append(c.messages, m)
-			c.nextMessageID = max(c.nextMessageID, m.id)
-		}
-		slices.SortFunc(c.messages, func(a, b *message) int { return cmp.Compare(a.id, b.id) })
-		r.chats[id] = c
 	}
 	for _, u := range r.users {
 		// A user without a private chat would break every send to them.
@@ -386,12 +350,87 @@ func buildRestored(st State, clone bool) (*restored, error) {
 	for k, v := range st.OrphanMessageIDs {
 		r.orphanMsgIDs[k] = v
 	}
-	seenFiles := make(map[string]bool, len(st.Files))
-	for i, sf := range st.Files {
-		if sf.FileID == "" || seenFiles[sf.FileID] {
-			return nil, fmt.Errorf("file %d: empty or repeated file_id %q: %w", i, sf.FileID, ErrInvalid)
+	r.allowedUpdates = slices.Clone(st.AllowedUpdates)
+	if w := st.Webhook; w != nil && w.URL != "" {
+		r.webhook = webhookState{url: w.URL, secret: w.SecretToken, maxConnections: w.MaxConnections}
+	}
+	return r, nil
+}
+
+// rawJSON checks a JSON fragment of a State: empty and null become nil,
+// anything else must be valid JSON and is copied when clone is set (the
+// State's bytes stay the caller's).
+type rawJSON struct{ clone bool }
+
+// rawCheck is rawJSON.check, as the restore steps take it.
+type rawCheck = func(what string, b json.RawMessage) (json.RawMessage, error)
+
+func (c rawJSON) check(what string, b json.RawMessage) (json.RawMessage, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return nil, nil
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("%s is not valid JSON: %w", what, ErrInvalid)
+	}
+	if c.clone {
+		return bytes.Clone(b), nil
+	}
+	return b, nil
+}
+
+func (r *restored) restoreUsers(users []User) error {
+	for _, u := range users {
+		if u.ID <= 0 {
+			return fmt.Errorf("user id must be positive, got %d: %w", u.ID, ErrInvalid)
 		}
-		seenFiles[sf.FileID] = true
+		if r.users[u.ID] != nil {
+			return fmt.Errorf("user %d twice: %w", u.ID, ErrInvalid)
+		}
+		r.users[u.ID] = &u
+	}
+	return nil
+}
+
+func (r *restored) restoreChats(chats []StateChat, raw rawCheck) error {
+	for _, sc := range chats {
+		id := sc.Chat.ID
+		switch {
+		case id == 0:
+			return fmt.Errorf("chat id 0: %w", ErrInvalid)
+		case r.chats[id] != nil:
+			return fmt.Errorf("chat %d twice: %w", id, ErrInvalid)
+		case sc.Chat.Type == "private" && id < 0, sc.Chat.Type != "private" && sc.Chat.Type != "group" && sc.Chat.Type != "supergroup":
+			return fmt.Errorf("chat %d: type %q: %w", id, sc.Chat.Type, ErrInvalid)
+		}
+		c := newChatState(sc.Chat)
+		c.nextMessageID = sc.NextMessageID
+		c.messages = make([]*message, 0, len(sc.Messages))
+		for _, sm := range sc.Messages {
+			m, err := restoreMessage(sm, raw)
+			if err != nil {
+				return fmt.Errorf("chat %d: message %d: %w", id, sm.MessageID, err)
+			}
+			if c.byID[m.id] != nil {
+				return fmt.Errorf("chat %d: message %d twice: %w", id, m.id, ErrInvalid)
+			}
+			c.byID[m.id] = m
+			c.messages = append(c.messages, m)
+			c.nextMessageID = max(c.nextMessageID, m.id)
+		}
+		slices.SortFunc(c.messages, func(a, b *message) int { return cmp.Compare(a.id, b.id) })
+		r.chats[id] = c
+	}
+	return nil
+}
+
+func (r *restored) restoreFiles(files []StateFile, clone bool) error {
+	seen := make(map[string]bool, len(files))
+	for i, sf := range files {
+		if sf.FileID == "" || seen[sf.FileID] {
+			return fmt.Errorf("file %d: empty or repeated file_id %q: %w", i, sf.FileID, ErrInvalid)
+		}
+		seen[sf.FileID] = true
 		f := &storedFile{ref: *sf.ref(), path: sf.FilePath, url: sf.URL, data: sf.Data}
 		switch {
 		case f.url != "":
@@ -402,32 +441,43 @@ func buildRestored(st State, clone bool) (*restored, error) {
 		}
 		r.files = append(r.files, f)
 	}
-	for _, su := range st.PendingUpdates {
+	return nil
+}
+
+func (r *restored) restorePending(updates []StateUpdate, raw rawCheck) error {
+	for _, su := range updates {
 		u, err := restoreUpdate(su, raw)
 		if err != nil {
-			return nil, fmt.Errorf("pending update %d: %w", su.UpdateID, err)
+			return fmt.Errorf("pending update %d: %w", su.UpdateID, err)
 		}
 		if n := len(r.pending); n > 0 && r.pending[n-1].id > u.id {
-			return nil, fmt.Errorf("pending update %d after %d: updates must be in update_id order: %w", u.id, r.pending[n-1].id, ErrInvalid)
+			return fmt.Errorf("pending update %d after %d: updates must be in update_id order: %w", u.id, r.pending[n-1].id, ErrInvalid)
 		}
 		r.pending = append(r.pending, u)
 		r.nextUpdateID = max(r.nextUpdateID, u.id)
 	}
-	r.allowedUpdates = slices.Clone(st.AllowedUpdates)
-	for _, cb := range st.Callbacks {
+	return nil
+}
+
+func (r *restored) restoreCallbacks(callbacks []CallbackAnswer) error {
+	for _, cb := range callbacks {
 		if cb.ID == "" || r.callbacks[cb.ID] != nil {
-			return nil, fmt.Errorf("empty or repeated callback query id %q: %w", cb.ID, ErrInvalid)
+			return fmt.Errorf("empty or repeated callback query id %q: %w", cb.ID, ErrInvalid)
 		}
 		r.callbacks[cb.ID] = &cb
 	}
-	for _, set := range st.Commands {
+	return nil
+}
+
+func (r *restored) restoreCommands(sets []CommandSet, raw rawCheck) error {
+	for _, set := range sets {
 		scope, err := raw("command scope", set.Scope)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		commands, err := raw("commands", set.Commands)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if scope == nil {
 			scope = json.RawMessage(`{"type":"default"}`)
@@ -435,25 +485,26 @@ func buildRestored(st State, clone bool) (*restored, error) {
 		scope = compactJSON(string(scope))
 		r.commands[string(scope)+"|"+set.LanguageCode] = CommandSet{Scope: scope, LanguageCode: set.LanguageCode, Commands: commands}
 	}
+	return nil
+}
+
+func (r *restored) restoreMenus(menuDefault json.RawMessage, byChat map[int64]json.RawMessage, raw rawCheck) error {
 	var err error
-	if r.menuDefault, err = raw("default menu button", st.MenuDefault); err != nil {
-		return nil, err
+	if r.menuDefault, err = raw("default menu button", menuDefault); err != nil {
+		return err
 	}
-	for id, b := range st.MenuByChat {
+	for id, b := range byChat {
 		if r.menuByChat[id], err = raw(fmt.Sprintf("menu button of chat %d", id), b); err != nil {
-			return nil, err
+			return err
 		}
 		if r.menuByChat[id] == nil {
 			delete(r.menuByChat, id)
 		}
 	}
-	if w := st.Webhook; w != nil && w.URL != "" {
-		r.webhook = webhookState{url: w.URL, secret: w.SecretToken, maxConnections: w.MaxConnections}
-	}
-	return r, nil
+	return nil
 }
 
-func restoreMessage(sm StateMessage, raw func(string, json.RawMessage) (json.RawMessage, error)) (*message, error) {
+func restoreMessage(sm StateMessage, raw rawCheck) (*message, error) {
 	if sm.MessageID <= 0 {
 		return nil, fmt.Errorf("message id must be positive: %w", ErrInvalid)
 	}
@@ -504,7 +555,7 @@ func restoreMessage(sm StateMessage, raw func(string, json.RawMessage) (json.Raw
 	return m, nil
 }
 
-func restoreUpdate(su StateUpdate, raw func(string, json.RawMessage) (json.RawMessage, error)) (*queuedUpdate, error) {
+func restoreUpdate(su StateUpdate, raw rawCheck) (*queuedUpdate, error) {
 	body, err := raw("update", su.Update)
 	if err != nil {
 		return nil, err

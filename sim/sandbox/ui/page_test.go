@@ -27,6 +27,9 @@ import (
 // Telegram HTML and compares the DOM it builds. The page is connected, so
 // an image or script that slipped through would load and run.
 func TestTelegramHTMLRenderer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
 	s := startSandbox(t)
 	ctx := s.openPage(t)
 	const spoiler = `<span class="spoiler" title="Спойлер — нажмите, чтобы показать">`
@@ -91,6 +94,9 @@ func TestTelegramHTMLRenderer(t *testing.T) {
 // the bot uses, so a partner picked in the page is the partner the bot
 // finds in the sheet.
 func TestPartnerIdentity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
 	s := startSandbox(t)
 	ctx := s.openPage(t)
 	inputs := []string{
@@ -137,6 +143,9 @@ func mustAtoi(t *testing.T, s string) int64 {
 // TestPageEndToEnd plays a partner, the bot and an operator through the
 // page, step by step; each step needs the previous ones.
 func TestPageEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
 	s := startSandbox(t)
 	botCtx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
@@ -150,382 +159,28 @@ func TestPageEndToEnd(t *testing.T) {
 	s.askGemini(t, "Как стать партнёром?")
 	ctx := s.openPage(t)
 
-	const uid = int64(7123456789) // P-0001: no Telegram ID in the sheet
-	var lastUserMsg int
+	w := &pageWalk{s: s, ctx: ctx, botCtx: botCtx}
 
 	steps := []struct {
 		name string
 		run  func(t *testing.T)
 	}{
-		{"operators group and operator exist", func(t *testing.T) {
-			waitGo(t, "the operators' group", func() bool {
-				for _, g := range s.tg.Groups() {
-					if g.ID == groupID && g.Title == "Операторы" {
-						return true
-					}
-				}
-				return false
-			})
-			if u, ok := s.user(operatorID); !ok || u.FirstName != "Ольга" || u.Username != "olga_operator" {
-				t.Errorf("operator user = %+v, %v", u, ok)
-			}
-			browser.Screenshot(ctx, t, "start")
-		}},
-		{"pick a partner", func(t *testing.T) {
-			for _, tc := range []struct {
-				name, phone, firstName, lastName string
-				wantID                           int64
-			}{
-				{"Telegram ID from column E", "79165550142", "Дмитрий", "Кузнецов", 587654321},
-				{"id derived from the phone", "79123456789", "Мария", "Иванова", uid},
-			} {
-				t.Run(tc.name, func(t *testing.T) {
-					if eval[bool](ctx, t, `document.querySelector('[data-testid="partner-list"]').hidden`) {
-						click(ctx, t, tid("partner-picker"))
-					}
-					click(ctx, t, fmt.Sprintf(`[data-testid="partner-option"][data-phone=%q]`, tc.phone))
-					waitJS(ctx, t, "the chosen user in the header", `document.querySelector('[data-testid="current-user"]').textContent === `+js(tc.firstName+" "+tc.lastName))
-					waitGo(t, "the simulated user", func() bool {
-						u, ok := s.user(tc.wantID)
-						return ok && u.Phone == tc.phone && u.FirstName == tc.firstName && u.LastName == tc.lastName
-					})
-					var stored struct{ ID int64 }
-					if err := json.Unmarshal([]byte(eval[string](ctx, t, `localStorage.getItem('mb-sandbox:user')`)), &stored); err != nil || stored.ID != tc.wantID {
-						t.Errorf("localStorage user id = %d (%v), want %d", stored.ID, err, tc.wantID)
-					}
-				})
-			}
-		}},
-		{"menu button opens the Mini App", func(t *testing.T) {
-			waitJS(ctx, t, "the menu button", `(() => { const b = document.querySelector('[data-testid="menu-button"]');
-				return !b.hidden && b.dataset.kind === 'web_app' && b.textContent === 'Аналитика'; })()`)
-		}},
-		{"text reaches getUpdates", func(t *testing.T) {
-			typeInto(ctx, t, tid("message-input"), "Здравствуйте! Вопрос про комиссию"+kb.Enter)
-			up := s.updates.next(t, "the text sent with Enter", func(u telego.Update) bool {
-				return u.Message != nil && u.Message.Text == "Здравствуйте! Вопрос про комиссию"
-			})
-			if up.Message.From == nil || up.Message.From.ID != uid || up.Message.Chat.ID != uid || up.Message.From.FirstName != "Мария" {
-				t.Errorf("message from %+v in chat %d, want user %d", up.Message.From, up.Message.Chat.ID, uid)
-			}
-			waitJS(ctx, t, "the sent message in the transcript", `document.querySelector(`+js(msgSel("chat-transcript", up.Message.MessageID)+`[data-from-bot="false"]`)+`)`)
-			if v := eval[string](ctx, t, `document.querySelector('[data-testid="message-input"]').value`); v != "" {
-				t.Errorf("input after sending = %q, want empty", v)
-			}
-			typeInto(ctx, t, tid("message-input"), "И про сроки выплат")
-			click(ctx, t, tid("send-button"))
-			up = s.updates.next(t, "the text sent with the button", func(u telego.Update) bool {
-				return u.Message != nil && u.Message.Text == "И про сроки выплат"
-			})
-			lastUserMsg = up.Message.MessageID
-		}},
-		{"typing indicator", func(t *testing.T) {
-			if err := s.bot.SendChatAction(botCtx, tu.ChatAction(tu.ID(uid), telego.ChatActionTyping)); err != nil {
-				t.Fatal(err)
-			}
-			waitJS(ctx, t, "печатает…", `!document.querySelector('[data-testid="typing"]').hidden`)
-			browser.Screenshot(ctx, t, "typing")
-		}},
-		{"bot reply rendered and sanitized", func(t *testing.T) {
-			html := `<b>Здравствуйте</b>, <i>Мария</i>! Условия: <a href="https://example.com/terms">по ссылке</a>. ` +
-				`Код: <code>P-0001</code>. &lt;img src=x onerror="window.__xss=1"&gt; ` +
-				`<a href="javascript:window.__xss=2">ловушка</a> <tg-spoiler>секрет</tg-spoiler>`
-			m, err := s.bot.SendMessage(botCtx, tu.Message(tu.ID(uid), html).WithParseMode(telego.ModeHTML).
-				WithReplyParameters(&telego.ReplyParameters{MessageID: lastUserMsg}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			plain, err := s.bot.SendMessage(botCtx, tu.Message(tu.ID(uid), `<script>window.__xss=3</script><img src=x onerror="window.__xss=4">`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sel := msgSel("chat-transcript", m.MessageID) + `[data-from-bot="true"]`
-			waitJS(ctx, t, "the bot's reply", `document.querySelector(`+js(sel)+`)`)
-			waitJS(ctx, t, "the plain reply", `document.querySelector(`+js(msgSel("chat-transcript", plain.MessageID))+`)`)
-			waitJS(ctx, t, "typing ended by the reply", `document.querySelector('[data-testid="typing"]').hidden`)
-			type rendered struct {
-				Bold, Link, Code, Spoiler, Quote, Text, PlainText, XSS string
-				Dangerous                                              int
-			}
-			got := eval[rendered](ctx, t, `(() => {
-				const m = document.querySelector(`+js(sel)+`);
-				const t = m.querySelector('[data-testid="message-text"]');
-				const p = document.querySelector(`+js(msgSel("chat-transcript", plain.MessageID))+`);
-				return {
-					Bold: t.querySelector('b')?.textContent, Link: t.querySelector('a[href="https://example.com/terms"]')?.textContent,
-					Code: t.querySelector('code')?.textContent, Spoiler: t.querySelector('.spoiler')?.textContent,
-					Quote: m.querySelector('[data-testid="reply-quote"]')?.dataset.replyTo, Text: t.textContent,
-					PlainText: p.querySelector('[data-testid="message-text"]').textContent,
-					Dangerous: document.querySelectorAll('[data-testid="chat-transcript"] :is(script, iframe, img:not([data-testid="photo"]), a[href^="javascript"], [onerror], [onclick])').length,
-					XSS: typeof window.__xss,
-				};
-			})()`)
-			want := rendered{
-				Bold: "Здравствуйте", Link: "по ссылке", Code: "P-0001", Spoiler: "секрет", Quote: strconv.Itoa(lastUserMsg),
-				Text:      `Здравствуйте, Мария! Условия: по ссылке. Код: P-0001. <img src=x onerror="window.__xss=1"> ловушка секрет`,
-				PlainText: `<script>window.__xss=3</script><img src=x onerror="window.__xss=4">`, XSS: "undefined",
-			}
-			if got != want {
-				t.Errorf("rendered\n got %+v\nwant %+v", got, want)
-			}
-			time.Sleep(300 * time.Millisecond) // an injected image would have failed to load by now
-			if v := eval[string](ctx, t, `typeof window.__xss`); v != "undefined" {
-				t.Errorf("window.__xss is %s: bot text executed", v)
-			}
-			browser.Screenshot(ctx, t, "reply")
-		}},
-		{"reply keyboard shares the contact", func(t *testing.T) {
-			keyboard := tu.Keyboard(
-				tu.KeyboardRow(tu.KeyboardButton("Отправить номер").WithRequestContact()),
-				tu.KeyboardRow(tu.KeyboardButton("Позвать оператора")),
-			).WithResizeKeyboard().WithInputFieldPlaceholder("Нажмите кнопку ниже")
-			if _, err := s.bot.SendMessage(botCtx, tu.Message(tu.ID(uid), "Поделитесь номером телефона").WithReplyMarkup(keyboard)); err != nil {
-				t.Fatal(err)
-			}
-			waitJS(ctx, t, "the reply keyboard", `(() => { const k = document.querySelector('[data-testid="reply-keyboard"]');
-				return !k.hidden && k.querySelectorAll('[data-testid="reply-button"]').length === 2
-				&& document.querySelector('[data-testid="message-input"]').placeholder === 'Нажмите кнопку ниже'; })()`)
-			browser.Screenshot(ctx, t, "reply-keyboard")
-			click(ctx, t, `[data-testid="reply-button"][data-request-contact="true"]`)
-			up := s.updates.next(t, "a contact", func(u telego.Update) bool { return u.Message != nil && u.Message.Contact != nil })
-			if c := up.Message.Contact; c.PhoneNumber != "79123456789" || c.UserID != uid || up.Message.From.ID != uid {
-				t.Errorf("contact %+v from %d, want the partner's own phone and id %d", c, up.Message.From.ID, uid)
-			}
-			click(ctx, t, `[data-testid="reply-button"]:not([data-request-contact])`)
-			s.updates.next(t, "the button's text", func(u telego.Update) bool {
-				return u.Message != nil && u.Message.Text == "Позвать оператора"
-			})
-			if _, err := s.bot.SendMessage(botCtx, tu.Message(tu.ID(uid), "Спасибо!").WithReplyMarkup(tu.ReplyKeyboardRemove())); err != nil {
-				t.Fatal(err)
-			}
-			waitJS(ctx, t, "the keyboard removed", `document.querySelector('[data-testid="reply-keyboard"]').hidden`)
-		}},
-		{"inline button sends a callback query", func(t *testing.T) {
-			m, err := s.bot.SendMessage(botCtx, tu.Message(tu.ID(uid), "Подтвердите заявку").WithReplyMarkup(tu.InlineKeyboard(tu.InlineKeyboardRow(
-				tu.InlineKeyboardButton("Да").WithCallbackData("confirm:yes"),
-				tu.InlineKeyboardButton("Условия").WithURL("https://example.com/terms"),
-			))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sel := msgSel("chat-transcript", m.MessageID)
-			click(ctx, t, sel+` [data-testid="inline-button"][data-callback-data="confirm:yes"]`)
-			up := s.updates.next(t, "a callback query", func(u telego.Update) bool { return u.CallbackQuery != nil })
-			cq := up.CallbackQuery
-			if cq.Data != "confirm:yes" || cq.From.ID != uid || cq.Message == nil || cq.Message.GetMessageID() != m.MessageID {
-				t.Errorf("callback query %+v", cq)
-			}
-			if err := s.bot.AnswerCallbackQuery(botCtx, tu.CallbackQuery(cq.ID).WithText("Заявка принята")); err != nil {
-				t.Fatal(err)
-			}
-			waitJS(ctx, t, "the answer as a toast", `[...document.querySelectorAll('[data-testid="toast"]')].some((x) => x.textContent === 'Заявка принята')`)
-			if _, err := s.bot.EditMessageText(botCtx, &telego.EditMessageTextParams{ChatID: tu.ID(uid), MessageID: m.MessageID, Text: "Подтверждено ✅"}); err != nil {
-				t.Fatal(err)
-			}
-			waitJS(ctx, t, "the edit without the keyboard", `(() => { const m = document.querySelector(`+js(sel)+`);
-				return m.querySelector('[data-testid="message-text"]').textContent === 'Подтверждено ✅'
-				&& !m.querySelector('[data-testid="inline-button"]') && m.textContent.includes('изменено'); })()`)
-		}},
-		{"document opens", func(t *testing.T) {
-			pdf := []byte("%PDF-1.4\n% Analytics 360 report for the sandbox test\n%%EOF\n")
-			m, err := s.bot.SendDocument(botCtx, tu.Document(tu.ID(uid), tu.FileFromBytes(pdf, "analytics-360.pdf")).
-				WithCaption("Отчёт <b>Analytics 360</b>").WithParseMode(telego.ModeHTML))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sel := msgSel("chat-transcript", m.MessageID) + ` [data-testid="document"]`
-			waitJS(ctx, t, "the document card", `document.querySelector(`+js(sel)+`)?.querySelector('[data-testid="document-name"]').textContent === 'analytics-360.pdf'`)
-			type card struct{ Href, Target, Size, Caption string }
-			got := eval[card](ctx, t, `(() => { const d = document.querySelector(`+js(sel)+`);
-				return {Href: d.href, Target: d.target, Size: d.querySelector('[data-testid="document-size"]').textContent,
-				Caption: d.closest('[data-testid="message"]').querySelector('[data-testid="message-text"] b')?.textContent}; })()`)
-			if got.Target != "_blank" || !strings.Contains(got.Size, "application/pdf") || got.Caption != "Analytics 360" {
-				t.Errorf("document card %+v", got)
-			}
-			resp, err := http.Get(got.Href)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if !bytes.Equal(body, pdf) || resp.Header.Get("Content-Type") != "application/pdf" {
-				t.Errorf("GET %s: %q (%s), want the PDF", got.Href, body, resp.Header.Get("Content-Type"))
-			}
-		}},
-		{"web_app button opens the Mini App with signed initData", func(t *testing.T) {
-			m, err := s.bot.SendMessage(botCtx, tu.Message(tu.ID(uid), "Откройте Analytics 360").WithReplyMarkup(tu.InlineKeyboard(tu.InlineKeyboardRow(
-				tu.InlineKeyboardButton("Открыть").WithWebApp(&telego.WebAppInfo{URL: s.ep.MiniApp}),
-			))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			click(ctx, t, msgSel("chat-transcript", m.MessageID)+` [data-testid="inline-button"][data-kind="web_app"]`)
-			waitJS(ctx, t, "the Mini App overlay", `!document.querySelector('[data-testid="miniapp-overlay"]').hidden`)
-			src := eval[string](ctx, t, `document.querySelector('[data-testid="miniapp-frame"]').src`)
-			hash := receive(t, s.mini.seen, "its URL fragment")
-			if src != s.ep.MiniApp+hash {
-				t.Errorf("iframe src = %q, the Mini App saw fragment %q", src, hash)
-			}
-			s.checkInitData(t, hash, uid, "Мария")
-
-			waitJS(ctx, t, "the Mini App's main button", `(() => { const b = document.querySelector('[data-testid="miniapp-main-button"]');
-				return !b.hidden && b.textContent === 'Заказать отчёт'; })()`)
-			browser.Screenshot(ctx, t, "mini-app")
-			click(ctx, t, tid("miniapp-main-button"))
-			for ev := ""; ev != "main_button_pressed"; {
-				ev = receive(t, s.mini.events, "main_button_pressed")
-			}
-			click(ctx, t, tid("miniapp-close"))
-			waitJS(ctx, t, "the overlay closed", `document.querySelector('[data-testid="miniapp-overlay"]').hidden`)
-
-			click(ctx, t, tid("menu-button"))
-			s.checkInitData(t, receive(t, s.mini.seen, "the menu button's fragment"), uid, "Мария")
-			click(ctx, t, tid("miniapp-close"))
-		}},
-		{"operator answers in the group", func(t *testing.T) {
-			card, err := s.bot.SendMessage(botCtx, tu.Message(tu.ID(groupID), "🆘 Обращение: Иванова Мария (P-0001)\nПросит оператора").
-				WithReplyMarkup(tu.InlineKeyboard(tu.InlineKeyboardRow(tu.InlineKeyboardButton("Взять в работу").WithCallbackData("take:7123456789")))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sel := msgSel("group-transcript", card.MessageID)
-			waitJS(ctx, t, "the card in the group", `document.querySelector(`+js(sel+`[data-from-bot="true"]`)+`)`)
-			waitJS(ctx, t, "the escalation badge", `(() => { const b = document.querySelector('[data-testid="group-badge"]'); return !b.hidden && b.textContent === '1'; })()`)
-			browser.Screenshot(ctx, t, "escalation")
-
-			click(ctx, t, sel+` [data-testid="inline-button"][data-callback-data="take:7123456789"]`)
-			up := s.updates.next(t, "the operator's callback query", func(u telego.Update) bool { return u.CallbackQuery != nil })
-			if cq := up.CallbackQuery; cq.From.ID != operatorID || cq.Message == nil || cq.Message.GetChat().ID != groupID || cq.Data != "take:7123456789" {
-				t.Errorf("callback query %+v", cq)
-			}
-			waitJS(ctx, t, "the badge cleared once the operator acted", `document.querySelector('[data-testid="group-badge"]').hidden`)
-
-			click(ctx, t, fmt.Sprintf(`[data-testid="group-reply-button"][data-message-id="%d"]`, card.MessageID))
-			waitJS(ctx, t, "the reply target", fmt.Sprintf(`(() => { const r = document.querySelector('[data-testid="group-reply-target"]'); return !r.hidden && r.dataset.messageId === '%d'; })()`, card.MessageID))
-			typeInto(ctx, t, tid("group-input"), "Здравствуйте, Мария! Это Ольга, помогу с комиссией.")
-			click(ctx, t, tid("group-send-button"))
-			up = s.updates.next(t, "the operator's reply", func(u telego.Update) bool { return u.Message != nil && u.Message.Chat.ID == groupID })
-			m := up.Message
-			if m.From == nil || m.From.ID != operatorID || m.Text != "Здравствуйте, Мария! Это Ольга, помогу с комиссией." ||
-				m.ReplyToMessage == nil || m.ReplyToMessage.MessageID != card.MessageID {
-				t.Errorf("group message %+v, reply to %+v", m, m.ReplyToMessage)
-			}
-			waitJS(ctx, t, "the operator's message with its quote", fmt.Sprintf(`(() => { const m = document.querySelector(%s);
-				return m && m.classList.contains('out') && m.querySelector('[data-testid="reply-quote"]')?.dataset.replyTo === '%d'
-				&& document.querySelector('[data-testid="group-reply-target"]').hidden; })()`, js(msgSel("group-transcript", m.MessageID)), card.MessageID))
-			browser.Screenshot(ctx, t, "operator-reply")
-		}},
-		{"attachments reach the bot", func(t *testing.T) {
-			for _, tc := range []struct {
-				testid, kind string
-				match        func(*telego.Message) bool
-			}{
-				{"attach-photo", "photo", func(m *telego.Message) bool { return len(m.Photo) > 0 && m.Caption == "Фото объекта" }},
-				{"attach-sticker", "sticker", func(m *telego.Message) bool { return m.Sticker != nil && m.Sticker.Emoji == "🙂" }},
-				{"attach-location", "location", func(m *telego.Message) bool {
-					return m.Location != nil && math.Abs(m.Location.Latitude-55.751244) < 1e-6
-				}},
-				{"attach-voice", "voice", func(m *telego.Message) bool { return m.Voice != nil && m.Voice.Duration == 1 }},
-				// Someone else's card (P-0002's): the bot must see it is not the sender's.
-				{"attach-foreign-contact", "contact", func(m *telego.Message) bool {
-					return m.Contact != nil && m.Contact.UserID == 7123456780 && m.Contact.PhoneNumber == "79123456780"
-				}},
-			} {
-				t.Run(tc.kind, func(t *testing.T) {
-					click(ctx, t, tid("attach-button"))
-					click(ctx, t, tid(tc.testid))
-					up := s.updates.next(t, "a "+tc.kind, func(u telego.Update) bool {
-						return u.Message != nil && u.Message.From != nil && u.Message.From.ID == uid
-					})
-					if !tc.match(up.Message) {
-						t.Fatalf("message %+v is not the expected %s", up.Message, tc.kind)
-					}
-					waitJS(ctx, t, "the "+tc.kind+" in the transcript", `document.querySelector(`+js(msgSel("chat-transcript", up.Message.MessageID)+`[data-kind="`+tc.kind+`"]`)+`)`)
-					if tc.kind == "photo" {
-						f, err := s.bot.GetFile(botCtx, &telego.GetFileParams{FileID: up.Message.Photo[0].FileID})
-						if err != nil || f.FileSize == 0 {
-							t.Errorf("getFile of the photo: %+v, %v", f, err)
-						}
-						waitJS(ctx, t, "the photo shown", `document.querySelector(`+js(msgSel("chat-transcript", up.Message.MessageID)+` img[data-testid="photo"]`)+`)?.naturalWidth === 800`)
-					}
-				})
-			}
-			browser.Screenshot(ctx, t, "attachments")
-		}},
-		{"block and unblock the bot", func(t *testing.T) {
-			for _, tc := range []struct {
-				status  string
-				blocked bool
-			}{{"kicked", true}, {"member", false}} {
-				click(ctx, t, tid("block-toggle"))
-				up := s.updates.next(t, "my_chat_member "+tc.status, func(u telego.Update) bool { return u.MyChatMember != nil })
-				if got := up.MyChatMember.NewChatMember.MemberStatus(); got != tc.status || up.MyChatMember.From.ID != uid {
-					t.Errorf("my_chat_member status %q from %d, want %q from %d", got, up.MyChatMember.From.ID, tc.status, uid)
-				}
-				waitJS(ctx, t, "the banner", fmt.Sprintf(`document.querySelector('[data-testid="blocked-banner"]').hidden === %v`, !tc.blocked))
-				if u, _ := s.user(uid); u.Blocked != tc.blocked {
-					t.Errorf("emulator user blocked = %v, want %v", u.Blocked, tc.blocked)
-				}
-			}
-		}},
-		{"sheet shows live changes", func(t *testing.T) {
-			cell := func(ref string) string {
-				return `document.querySelector('[data-testid="sheet-table"] td[data-cell="` + ref + `"]')`
-			}
-			waitJS(ctx, t, "the Auth sheet", `document.querySelector('[data-testid="sheet-tab"][data-sheet="Auth"]').classList.contains('active')
-				&& `+cell("A2")+`?.textContent === 'P-0001' && `+cell("B2")+`.textContent === '+7 (912) 345-67-89'
-				&& `+cell("E4")+`.textContent === '587654321'`)
-			s.putCells(t, "Auth!D2:E2", [][]any{{"authorized", itoa(uid)}})
-			waitJS(ctx, t, "D2 changed and highlighted", cell("D2")+`.textContent === 'authorized' && `+cell("D2")+`.classList.contains('changed')`)
-			browser.Screenshot(ctx, t, "sheet-change")
-
-			history := "[01.02.2026 10:00:00] user#1: Здравствуйте! Вопрос про комиссию\n[01.02.2026 10:00:05] ai#2: " + strings.Repeat("Комиссия зависит от объекта. ", 6)
-			s.appendRow(t, "Обращения", []any{"01.02.2026 10:00:00", "Мария", "P-0001", itoa(uid), history, "Ответ ИИ"})
-			waitJS(ctx, t, "the Обращения tab marked", `document.querySelector('[data-testid="sheet-tab"][data-sheet="Обращения"]').classList.contains('dirty')`)
-			click(ctx, t, `[data-testid="sheet-tab"][data-sheet="Обращения"]`)
-			waitJS(ctx, t, "the appended history cell", cell("E2")+`?.textContent === `+js(history)+` && `+cell("E2")+`.classList.contains('long')`)
-			click(ctx, t, `[data-testid="sheet-table"] td[data-cell="E2"]`)
-			waitJS(ctx, t, "the long cell expanded", cell("E2")+`.classList.contains('expanded')`)
-			browser.Screenshot(ctx, t, "sheet-history")
-
-			href := eval[string](ctx, t, `document.querySelector('[data-testid="xlsx-link"]').href`)
-			if href != s.ep.SheetsControl+"/spreadsheets/"+spreadsheetID+"/xlsx" {
-				t.Errorf("xlsx link = %q", href)
-			}
-			req, _ := http.NewRequest(http.MethodGet, href, nil)
-			if body := doOK(t, req); !bytes.HasPrefix(body, []byte("PK")) {
-				t.Errorf("the .xlsx download is not a zip: %q…", body[:min(len(body), 8)])
-			}
-		}},
-		{"system panel", func(t *testing.T) {
-			click(ctx, t, tid("system-tab"))
-			waitJS(ctx, t, "the Sheets counters", `Number(document.querySelector('[data-testid="sheets-writes"]')?.textContent) >= 2`)
-			waitJS(ctx, t, "the Gemini log", `[...document.querySelectorAll('[data-testid="gemini-entry"] [data-testid="gemini-prompt"]')].some((p) => p.textContent === 'Как стать партнёром?')
-				&& document.querySelector('[data-testid="gemini-answer"]').textContent.length > 0`)
-			waitJS(ctx, t, "the Telegram counters", `Number(document.querySelector('[data-testid="telegram-sends"]')?.textContent) > 0`)
-			for testid, want := range map[string]string{
-				"link-admin-queues": s.ep.AdminQueues, "link-metrics-bot": s.ep.Metrics.Bot,
-				"link-metrics-worker": s.ep.Metrics.Worker, "link-metrics-poller": s.ep.Metrics.Poller,
-			} {
-				if got := eval[string](ctx, t, `document.querySelector('[data-testid="`+testid+`"]').href`); got != want {
-					t.Errorf("%s href = %q, want %q", testid, got, want)
-				}
-			}
-			browser.Screenshot(ctx, t, "system")
-		}},
-		{"emulator reset: the page starts the chat and the group again", func(t *testing.T) {
-			s.tg.Reset()
-			waitGo(t, "the partner re-created", func() bool { u, ok := s.user(uid); return ok && u.Phone == "79123456789" })
-			waitGo(t, "the group re-created", func() bool { return len(s.tg.Groups()) == 1 && s.tg.Groups()[0].ID == groupID })
-			// Wait until the page shows the empty, new chat before typing.
-			waitJS(ctx, t, "the old transcript cleared", `document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="message"]').length === 0`)
-			typeInto(ctx, t, tid("message-input"), "После перезапуска"+kb.Enter)
-			up := s.updates.next(t, "the first text after the reset", func(u telego.Update) bool {
-				return u.Message != nil && u.Message.Text == "После перезапуска"
-			})
-			waitJS(ctx, t, "only the new message", fmt.Sprintf(`(() => { const ms = document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="message"]');
-				return ms.length === 1 && ms[0].dataset.messageId === '%d'; })()`, up.Message.MessageID))
-		}},
+		{"operators group and operator exist", w.groupAndOperator},
+		{"pick a partner", w.pickPartner},
+		{"menu button opens the Mini App", w.menuButton},
+		{"text reaches getUpdates", w.textReachesUpdates},
+		{"typing indicator", w.typingIndicator},
+		{"bot reply rendered and sanitized", w.botReplyRendered},
+		{"reply keyboard shares the contact", w.replyKeyboardContact},
+		{"inline button sends a callback query", w.inlineCallback},
+		{"document opens", w.documentOpens},
+		{"web_app button opens the Mini App with signed initData", w.webAppInitData},
+		{"operator answers in the group", w.operatorAnswers},
+		{"attachments reach the bot", w.attachments},
+		{"block and unblock the bot", w.blockAndUnblock},
+		{"sheet shows live changes", w.sheetLiveChanges},
+		{"system panel", w.systemPanel},
+		{"emulator reset: the page starts the chat and the group again", w.emulatorReset},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {
@@ -533,6 +188,420 @@ func TestPageEndToEnd(t *testing.T) {
 			t.FailNow()
 		}
 	}
+}
+
+// pageUID is the partner TestPageEndToEnd plays: P-0001, no Telegram ID in
+// the sheet, so the page derives it from the phone.
+const pageUID = int64(7123456789)
+
+// pageWalk is what TestPageEndToEnd's steps share: the sandbox, the page's
+// tab, the bot's context and the last message the partner sent.
+type pageWalk struct {
+	s           *sandbox
+	ctx         context.Context // the page's tab
+	botCtx      context.Context
+	lastUserMsg int
+}
+
+// groupAndOperator: operators group and operator exist.
+func (w *pageWalk) groupAndOperator(t *testing.T) {
+	waitGo(t, "the operators' group", func() bool {
+		for _, g := range w.s.tg.Groups() {
+			if g.ID == groupID && g.Title == "Операторы" {
+				return true
+			}
+		}
+		return false
+	})
+	if u, ok := w.s.user(operatorID); !ok || u.FirstName != "Ольга" || u.Username != "olga_operator" {
+		t.Errorf("operator user = %+v, %v", u, ok)
+	}
+	browser.Screenshot(w.ctx, t, "start")
+}
+
+// pickPartner: pick a partner.
+func (w *pageWalk) pickPartner(t *testing.T) {
+	for _, tc := range []struct {
+		name, phone, firstName, lastName string
+		wantID                           int64
+	}{
+		{"Telegram ID from column E", "79165550142", "Дмитрий", "Кузнецов", 587654321},
+		{"id derived from the phone", "79123456789", "Мария", "Иванова", pageUID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if eval[bool](w.ctx, t, `document.querySelector('[data-testid="partner-list"]').hidden`) {
+				click(w.ctx, t, tid("partner-picker"))
+			}
+			click(w.ctx, t, fmt.Sprintf(`[data-testid="partner-option"][data-phone=%q]`, tc.phone))
+			waitJS(w.ctx, t, "the chosen user in the header", `document.querySelector('[data-testid="current-user"]').textContent === `+js(tc.firstName+" "+tc.lastName))
+			waitGo(t, "the simulated user", func() bool {
+				u, ok := w.s.user(tc.wantID)
+				return ok && u.Phone == tc.phone && u.FirstName == tc.firstName && u.LastName == tc.lastName
+			})
+			var stored struct{ ID int64 }
+			if err := json.Unmarshal([]byte(eval[string](w.ctx, t, `localStorage.getItem('mb-sandbox:user')`)), &stored); err != nil || stored.ID != tc.wantID {
+				t.Errorf("localStorage user id = %d (%v), want %d", stored.ID, err, tc.wantID)
+			}
+		})
+	}
+}
+
+// menuButton: menu button opens the Mini App.
+func (w *pageWalk) menuButton(t *testing.T) {
+	waitJS(w.ctx, t, "the menu button", `(() => { const b = document.querySelector('[data-testid="menu-button"]');
+		return !b.hidden && b.dataset.kind === 'web_app' && b.textContent === 'Аналитика'; })()`)
+}
+
+// textReachesUpdates: text reaches getUpdates.
+func (w *pageWalk) textReachesUpdates(t *testing.T) {
+	typeInto(w.ctx, t, tid("message-input"), "Здравствуйте! Вопрос про комиссию"+kb.Enter)
+	up := w.s.updates.next(t, "the text sent with Enter", func(u telego.Update) bool {
+		return u.Message != nil && u.Message.Text == "Здравствуйте! Вопрос про комиссию"
+	})
+	if up.Message.From == nil || up.Message.From.ID != pageUID || up.Message.Chat.ID != pageUID || up.Message.From.FirstName != "Мария" {
+		t.Errorf("message from %+v in chat %d, want user %d", up.Message.From, up.Message.Chat.ID, pageUID)
+	}
+	waitJS(w.ctx, t, "the sent message in the transcript", `document.querySelector(`+js(msgSel("chat-transcript", up.Message.MessageID)+`[data-from-bot="false"]`)+`)`)
+	if v := eval[string](w.ctx, t, `document.querySelector('[data-testid="message-input"]').value`); v != "" {
+		t.Errorf("input after sending = %q, want empty", v)
+	}
+	typeInto(w.ctx, t, tid("message-input"), "И про сроки выплат")
+	click(w.ctx, t, tid("send-button"))
+	up = w.s.updates.next(t, "the text sent with the button", func(u telego.Update) bool {
+		return u.Message != nil && u.Message.Text == "И про сроки выплат"
+	})
+	w.lastUserMsg = up.Message.MessageID
+}
+
+// typingIndicator: typing indicator.
+func (w *pageWalk) typingIndicator(t *testing.T) {
+	if err := w.s.bot.SendChatAction(w.botCtx, tu.ChatAction(tu.ID(pageUID), telego.ChatActionTyping)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(w.ctx, t, "печатает…", `!document.querySelector('[data-testid="typing"]').hidden`)
+	browser.Screenshot(w.ctx, t, "typing")
+}
+
+// botReplyRendered: bot reply rendered and sanitized.
+func (w *pageWalk) botReplyRendered(t *testing.T) {
+	html := `<b>Здравствуйте</b>, <i>Мария</i>! Условия: <a href="https://example.com/terms">по ссылке</a>. ` +
+		`Код: <code>P-0001</code>. &lt;img src=x onerror="window.__xss=1"&gt; ` +
+		`<a href="javascript:window.__xss=2">ловушка</a> <tg-spoiler>секрет</tg-spoiler>`
+	m, err := w.s.bot.SendMessage(w.botCtx, tu.Message(tu.ID(pageUID), html).WithParseMode(telego.ModeHTML).
+		WithReplyParameters(&telego.ReplyParameters{MessageID: w.lastUserMsg}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := w.s.bot.SendMessage(w.botCtx, tu.Message(tu.ID(pageUID), `<script>window.__xss=3</script><img src=x onerror="window.__xss=4">`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := msgSel("chat-transcript", m.MessageID) + `[data-from-bot="true"]`
+	waitJS(w.ctx, t, "the bot's reply", `document.querySelector(`+js(sel)+`)`)
+	waitJS(w.ctx, t, "the plain reply", `document.querySelector(`+js(msgSel("chat-transcript", plain.MessageID))+`)`)
+	waitJS(w.ctx, t, "typing ended by the reply", `document.querySelector('[data-testid="typing"]').hidden`)
+	type rendered struct {
+		Bold, Link, Code, Spoiler, Quote, Text, PlainText, XSS string
+		Dangerous                                              int
+	}
+	got := eval[rendered](w.ctx, t, `(() => {
+		const m = document.querySelector(`+js(sel)+`);
+		const t = m.querySelector('[data-testid="message-text"]');
+		const p = document.querySelector(`+js(msgSel("chat-transcript", plain.MessageID))+`);
+		return {
+			Bold: t.querySelector('b')?.textContent, Link: t.querySelector('a[href="https://example.com/terms"]')?.textContent,
+			Code: t.querySelector('code')?.textContent, Spoiler: t.querySelector('.spoiler')?.textContent,
+			Quote: m.querySelector('[data-testid="reply-quote"]')?.dataset.replyTo, Text: t.textContent,
+			PlainText: p.querySelector('[data-testid="message-text"]').textContent,
+			Dangerous: document.querySelectorAll('[data-testid="chat-transcript"] :is(script, iframe, img:not([data-testid="photo"]), a[href^="javascript"], [onerror], [onclick])').length,
+			XSS: typeof window.__xss,
+		};
+	})()`)
+	want := rendered{
+		Bold: "Здравствуйте", Link: "по ссылке", Code: "P-0001", Spoiler: "секрет", Quote: strconv.Itoa(w.lastUserMsg),
+		Text:      `Здравствуйте, Мария! Условия: по ссылке. Код: P-0001. <img src=x onerror="window.__xss=1"> ловушка секрет`,
+		PlainText: `<script>window.__xss=3</script><img src=x onerror="window.__xss=4">`, XSS: "undefined",
+	}
+	if got != want {
+		t.Errorf("rendered\n got %+v\nwant %+v", got, want)
+	}
+	time.Sleep(300 * time.Millisecond) // an injected image would have failed to load by now
+	if v := eval[string](w.ctx, t, `typeof window.__xss`); v != "undefined" {
+		t.Errorf("window.__xss is %s: bot text executed", v)
+	}
+	browser.Screenshot(w.ctx, t, "reply")
+}
+
+// replyKeyboardContact: reply keyboard shares the contact.
+func (w *pageWalk) replyKeyboardContact(t *testing.T) {
+	keyboard := tu.Keyboard(
+		tu.KeyboardRow(tu.KeyboardButton("Отправить номер").WithRequestContact()),
+		tu.KeyboardRow(tu.KeyboardButton("Позвать оператора")),
+	).WithResizeKeyboard().WithInputFieldPlaceholder("Нажмите кнопку ниже")
+	if _, err := w.s.bot.SendMessage(w.botCtx, tu.Message(tu.ID(pageUID), "Поделитесь номером телефона").WithReplyMarkup(keyboard)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(w.ctx, t, "the reply keyboard", `(() => { const k = document.querySelector('[data-testid="reply-keyboard"]');
+		return !k.hidden && k.querySelectorAll('[data-testid="reply-button"]').length === 2
+		&& document.querySelector('[data-testid="message-input"]').placeholder === 'Нажмите кнопку ниже'; })()`)
+	browser.Screenshot(w.ctx, t, "reply-keyboard")
+	click(w.ctx, t, `[data-testid="reply-button"][data-request-contact="true"]`)
+	up := w.s.updates.next(t, "a contact", func(u telego.Update) bool { return u.Message != nil && u.Message.Contact != nil })
+	if c := up.Message.Contact; c.PhoneNumber != "79123456789" || c.UserID != pageUID || up.Message.From.ID != pageUID {
+		t.Errorf("contact %+v from %d, want the partner's own phone and id %d", c, up.Message.From.ID, pageUID)
+	}
+	click(w.ctx, t, `[data-testid="reply-button"]:not([data-request-contact])`)
+	w.s.updates.next(t, "the button's text", func(u telego.Update) bool {
+		return u.Message != nil && u.Message.Text == "Позвать оператора"
+	})
+	if _, err := w.s.bot.SendMessage(w.botCtx, tu.Message(tu.ID(pageUID), "Спасибо!").WithReplyMarkup(tu.ReplyKeyboardRemove())); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(w.ctx, t, "the keyboard removed", `document.querySelector('[data-testid="reply-keyboard"]').hidden`)
+}
+
+// inlineCallback: inline button sends a callback query.
+func (w *pageWalk) inlineCallback(t *testing.T) {
+	m, err := w.s.bot.SendMessage(w.botCtx, tu.Message(tu.ID(pageUID), "Подтвердите заявку").WithReplyMarkup(tu.InlineKeyboard(tu.InlineKeyboardRow(
+		tu.InlineKeyboardButton("Да").WithCallbackData("confirm:yes"),
+		tu.InlineKeyboardButton("Условия").WithURL("https://example.com/terms"),
+	))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := msgSel("chat-transcript", m.MessageID)
+	click(w.ctx, t, sel+` [data-testid="inline-button"][data-callback-data="confirm:yes"]`)
+	up := w.s.updates.next(t, "a callback query", func(u telego.Update) bool { return u.CallbackQuery != nil })
+	cq := up.CallbackQuery
+	if cq.Data != "confirm:yes" || cq.From.ID != pageUID || cq.Message == nil || cq.Message.GetMessageID() != m.MessageID {
+		t.Errorf("callback query %+v", cq)
+	}
+	if err := w.s.bot.AnswerCallbackQuery(w.botCtx, tu.CallbackQuery(cq.ID).WithText("Заявка принята")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(w.ctx, t, "the answer as a toast", `[...document.querySelectorAll('[data-testid="toast"]')].some((x) => x.textContent === 'Заявка принята')`)
+	if _, err := w.s.bot.EditMessageText(w.botCtx, &telego.EditMessageTextParams{ChatID: tu.ID(pageUID), MessageID: m.MessageID, Text: "Подтверждено ✅"}); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(w.ctx, t, "the edit without the keyboard", `(() => { const m = document.querySelector(`+js(sel)+`);
+		return m.querySelector('[data-testid="message-text"]').textContent === 'Подтверждено ✅'
+		&& !m.querySelector('[data-testid="inline-button"]') && m.textContent.includes('изменено'); })()`)
+}
+
+// documentOpens: document opens.
+func (w *pageWalk) documentOpens(t *testing.T) {
+	pdf := []byte("%PDF-1.4\n% Analytics 360 report for the sandbox test\n%%EOF\n")
+	m, err := w.s.bot.SendDocument(w.botCtx, tu.Document(tu.ID(pageUID), tu.FileFromBytes(pdf, "analytics-360.pdf")).
+		WithCaption("Отчёт <b>Analytics 360</b>").WithParseMode(telego.ModeHTML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := msgSel("chat-transcript", m.MessageID) + ` [data-testid="document"]`
+	waitJS(w.ctx, t, "the document card", `document.querySelector(`+js(sel)+`)?.querySelector('[data-testid="document-name"]').textContent === 'analytics-360.pdf'`)
+	type card struct{ Href, Target, Size, Caption string }
+	got := eval[card](w.ctx, t, `(() => { const d = document.querySelector(`+js(sel)+`);
+		return {Href: d.href, Target: d.target, Size: d.querySelector('[data-testid="document-size"]').textContent,
+		Caption: d.closest('[data-testid="message"]').querySelector('[data-testid="message-text"] b')?.textContent}; })()`)
+	if got.Target != "_blank" || !strings.Contains(got.Size, "application/pdf") || got.Caption != "Analytics 360" {
+		t.Errorf("document card %+v", got)
+	}
+	resp, err := http.Get(got.Href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(body, pdf) || resp.Header.Get("Content-Type") != "application/pdf" {
+		t.Errorf("GET %s: %q (%s), want the PDF", got.Href, body, resp.Header.Get("Content-Type"))
+	}
+}
+
+// webAppInitData: web_app button opens the Mini App with signed initData.
+func (w *pageWalk) webAppInitData(t *testing.T) {
+	m, err := w.s.bot.SendMessage(w.botCtx, tu.Message(tu.ID(pageUID), "Откройте Analytics 360").WithReplyMarkup(tu.InlineKeyboard(tu.InlineKeyboardRow(
+		tu.InlineKeyboardButton("Открыть").WithWebApp(&telego.WebAppInfo{URL: w.s.ep.MiniApp}),
+	))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	click(w.ctx, t, msgSel("chat-transcript", m.MessageID)+` [data-testid="inline-button"][data-kind="web_app"]`)
+	waitJS(w.ctx, t, "the Mini App overlay", `!document.querySelector('[data-testid="miniapp-overlay"]').hidden`)
+	src := eval[string](w.ctx, t, `document.querySelector('[data-testid="miniapp-frame"]').src`)
+	hash := receive(t, w.s.mini.seen, "its URL fragment")
+	if src != w.s.ep.MiniApp+hash {
+		t.Errorf("iframe src = %q, the Mini App saw fragment %q", src, hash)
+	}
+	w.s.checkInitData(t, hash, pageUID, "Мария")
+
+	waitJS(w.ctx, t, "the Mini App's main button", `(() => { const b = document.querySelector('[data-testid="miniapp-main-button"]');
+		return !b.hidden && b.textContent === 'Заказать отчёт'; })()`)
+	browser.Screenshot(w.ctx, t, "mini-app")
+	click(w.ctx, t, tid("miniapp-main-button"))
+	for ev := ""; ev != "main_button_pressed"; {
+		ev = receive(t, w.s.mini.events, "main_button_pressed")
+	}
+	click(w.ctx, t, tid("miniapp-close"))
+	waitJS(w.ctx, t, "the overlay closed", `document.querySelector('[data-testid="miniapp-overlay"]').hidden`)
+
+	click(w.ctx, t, tid("menu-button"))
+	w.s.checkInitData(t, receive(t, w.s.mini.seen, "the menu button's fragment"), pageUID, "Мария")
+	click(w.ctx, t, tid("miniapp-close"))
+}
+
+// operatorAnswers: operator answers in the group.
+func (w *pageWalk) operatorAnswers(t *testing.T) {
+	card, err := w.s.bot.SendMessage(w.botCtx, tu.Message(tu.ID(groupID), "🆘 Обращение: Иванова Мария (P-0001)\nПросит оператора").
+		WithReplyMarkup(tu.InlineKeyboard(tu.InlineKeyboardRow(tu.InlineKeyboardButton("Взять в работу").WithCallbackData("take:7123456789")))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := msgSel("group-transcript", card.MessageID)
+	waitJS(w.ctx, t, "the card in the group", `document.querySelector(`+js(sel+`[data-from-bot="true"]`)+`)`)
+	waitJS(w.ctx, t, "the escalation badge", `(() => { const b = document.querySelector('[data-testid="group-badge"]'); return !b.hidden && b.textContent === '1'; })()`)
+	browser.Screenshot(w.ctx, t, "escalation")
+
+	click(w.ctx, t, sel+` [data-testid="inline-button"][data-callback-data="take:7123456789"]`)
+	up := w.s.updates.next(t, "the operator's callback query", func(u telego.Update) bool { return u.CallbackQuery != nil })
+	if cq := up.CallbackQuery; cq.From.ID != operatorID || cq.Message == nil || cq.Message.GetChat().ID != groupID || cq.Data != "take:7123456789" {
+		t.Errorf("callback query %+v", cq)
+	}
+	waitJS(w.ctx, t, "the badge cleared once the operator acted", `document.querySelector('[data-testid="group-badge"]').hidden`)
+
+	click(w.ctx, t, fmt.Sprintf(`[data-testid="group-reply-button"][data-message-id="%d"]`, card.MessageID))
+	waitJS(w.ctx, t, "the reply target", fmt.Sprintf(`(() => { const r = document.querySelector('[data-testid="group-reply-target"]'); return !r.hidden && r.dataset.messageId === '%d'; })()`, card.MessageID))
+	typeInto(w.ctx, t, tid("group-input"), "Здравствуйте, Мария! Это Ольга, помогу с комиссией.")
+	click(w.ctx, t, tid("group-send-button"))
+	up = w.s.updates.next(t, "the operator's reply", func(u telego.Update) bool { return u.Message != nil && u.Message.Chat.ID == groupID })
+	m := up.Message
+	if m.From == nil || m.From.ID != operatorID || m.Text != "Здравствуйте, Мария! Это Ольга, помогу с комиссией." ||
+		m.ReplyToMessage == nil || m.ReplyToMessage.MessageID != card.MessageID {
+		t.Errorf("group message %+v, reply to %+v", m, m.ReplyToMessage)
+	}
+	waitJS(w.ctx, t, "the operator's message with its quote", fmt.Sprintf(`(() => { const m = document.querySelector(%s);
+		return m && m.classList.contains('out') && m.querySelector('[data-testid="reply-quote"]')?.dataset.replyTo === '%d'
+		&& document.querySelector('[data-testid="group-reply-target"]').hidden; })()`, js(msgSel("group-transcript", m.MessageID)), card.MessageID))
+	browser.Screenshot(w.ctx, t, "operator-reply")
+}
+
+// attachments: attachments reach the bot.
+func (w *pageWalk) attachments(t *testing.T) {
+	for _, tc := range []struct {
+		testid, kind string
+		match        func(*telego.Message) bool
+	}{
+		{"attach-photo", "photo", func(m *telego.Message) bool { return len(m.Photo) > 0 && m.Caption == "Фото объекта" }},
+		{"attach-sticker", "sticker", func(m *telego.Message) bool { return m.Sticker != nil && m.Sticker.Emoji == "🙂" }},
+		{"attach-location", "location", func(m *telego.Message) bool {
+			return m.Location != nil && math.Abs(m.Location.Latitude-55.751244) < 1e-6
+		}},
+		{"attach-voice", "voice", func(m *telego.Message) bool { return m.Voice != nil && m.Voice.Duration == 1 }},
+		// Someone else's card (P-0002's): the bot must see it is not the sender's.
+		{"attach-foreign-contact", "contact", func(m *telego.Message) bool {
+			return m.Contact != nil && m.Contact.UserID == 7123456780 && m.Contact.PhoneNumber == "79123456780"
+		}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			click(w.ctx, t, tid("attach-button"))
+			click(w.ctx, t, tid(tc.testid))
+			up := w.s.updates.next(t, "a "+tc.kind, func(u telego.Update) bool {
+				return u.Message != nil && u.Message.From != nil && u.Message.From.ID == pageUID
+			})
+			if !tc.match(up.Message) {
+				t.Fatalf("message %+v is not the expected %s", up.Message, tc.kind)
+			}
+			waitJS(w.ctx, t, "the "+tc.kind+" in the transcript", `document.querySelector(`+js(msgSel("chat-transcript", up.Message.MessageID)+`[data-kind="`+tc.kind+`"]`)+`)`)
+			if tc.kind == "photo" {
+				f, err := w.s.bot.GetFile(w.botCtx, &telego.GetFileParams{FileID: up.Message.Photo[0].FileID})
+				if err != nil || f.FileSize == 0 {
+					t.Errorf("getFile of the photo: %+v, %v", f, err)
+				}
+				waitJS(w.ctx, t, "the photo shown", `document.querySelector(`+js(msgSel("chat-transcript", up.Message.MessageID)+` img[data-testid="photo"]`)+`)?.naturalWidth === 800`)
+			}
+		})
+	}
+	browser.Screenshot(w.ctx, t, "attachments")
+}
+
+// blockAndUnblock: block and unblock the bot.
+func (w *pageWalk) blockAndUnblock(t *testing.T) {
+	for _, tc := range []struct {
+		status  string
+		blocked bool
+	}{{"kicked", true}, {"member", false}} {
+		click(w.ctx, t, tid("block-toggle"))
+		up := w.s.updates.next(t, "my_chat_member "+tc.status, func(u telego.Update) bool { return u.MyChatMember != nil })
+		if got := up.MyChatMember.NewChatMember.MemberStatus(); got != tc.status || up.MyChatMember.From.ID != pageUID {
+			t.Errorf("my_chat_member status %q from %d, want %q from %d", got, up.MyChatMember.From.ID, tc.status, pageUID)
+		}
+		waitJS(w.ctx, t, "the banner", fmt.Sprintf(`document.querySelector('[data-testid="blocked-banner"]').hidden === %v`, !tc.blocked))
+		if u, _ := w.s.user(pageUID); u.Blocked != tc.blocked {
+			t.Errorf("emulator user blocked = %v, want %v", u.Blocked, tc.blocked)
+		}
+	}
+}
+
+// sheetLiveChanges: sheet shows live changes.
+func (w *pageWalk) sheetLiveChanges(t *testing.T) {
+	cell := func(ref string) string {
+		return `document.querySelector('[data-testid="sheet-table"] td[data-cell="` + ref + `"]')`
+	}
+	waitJS(w.ctx, t, "the Auth sheet", `document.querySelector('[data-testid="sheet-tab"][data-sheet="Auth"]').classList.contains('active')
+		&& `+cell("A2")+`?.textContent === 'P-0001' && `+cell("B2")+`.textContent === '+7 (912) 345-67-89'
+		&& `+cell("E4")+`.textContent === '587654321'`)
+	w.s.putCells(t, "Auth!D2:E2", [][]any{{"authorized", itoa(pageUID)}})
+	waitJS(w.ctx, t, "D2 changed and highlighted", cell("D2")+`.textContent === 'authorized' && `+cell("D2")+`.classList.contains('changed')`)
+	browser.Screenshot(w.ctx, t, "sheet-change")
+
+	history := "[01.02.2026 10:00:00] user#1: Здравствуйте! Вопрос про комиссию\n[01.02.2026 10:00:05] ai#2: " + strings.Repeat("Комиссия зависит от объекта. ", 6)
+	w.s.appendRow(t, "Обращения", []any{"01.02.2026 10:00:00", "Мария", "P-0001", itoa(pageUID), history, "Ответ ИИ"})
+	waitJS(w.ctx, t, "the Обращения tab marked", `document.querySelector('[data-testid="sheet-tab"][data-sheet="Обращения"]').classList.contains('dirty')`)
+	click(w.ctx, t, `[data-testid="sheet-tab"][data-sheet="Обращения"]`)
+	waitJS(w.ctx, t, "the appended history cell", cell("E2")+`?.textContent === `+js(history)+` && `+cell("E2")+`.classList.contains('long')`)
+	click(w.ctx, t, `[data-testid="sheet-table"] td[data-cell="E2"]`)
+	waitJS(w.ctx, t, "the long cell expanded", cell("E2")+`.classList.contains('expanded')`)
+	browser.Screenshot(w.ctx, t, "sheet-history")
+
+	href := eval[string](w.ctx, t, `document.querySelector('[data-testid="xlsx-link"]').href`)
+	if href != w.s.ep.SheetsControl+"/spreadsheets/"+spreadsheetID+"/xlsx" {
+		t.Errorf("xlsx link = %q", href)
+	}
+	req, _ := http.NewRequest(http.MethodGet, href, nil)
+	if body := doOK(t, req); !bytes.HasPrefix(body, []byte("PK")) {
+		t.Errorf("the .xlsx download is not a zip: %q…", body[:min(len(body), 8)])
+	}
+}
+
+// systemPanel: system panel.
+func (w *pageWalk) systemPanel(t *testing.T) {
+	click(w.ctx, t, tid("system-tab"))
+	waitJS(w.ctx, t, "the Sheets counters", `Number(document.querySelector('[data-testid="sheets-writes"]')?.textContent) >= 2`)
+	waitJS(w.ctx, t, "the Gemini log", `[...document.querySelectorAll('[data-testid="gemini-entry"] [data-testid="gemini-prompt"]')].some((p) => p.textContent === 'Как стать партнёром?')
+		&& document.querySelector('[data-testid="gemini-answer"]').textContent.length > 0`)
+	waitJS(w.ctx, t, "the Telegram counters", `Number(document.querySelector('[data-testid="telegram-sends"]')?.textContent) > 0`)
+	for testid, want := range map[string]string{
+		"link-admin-queues": w.s.ep.AdminQueues, "link-metrics-bot": w.s.ep.Metrics.Bot,
+		"link-metrics-worker": w.s.ep.Metrics.Worker, "link-metrics-poller": w.s.ep.Metrics.Poller,
+	} {
+		if got := eval[string](w.ctx, t, `document.querySelector('[data-testid="`+testid+`"]').href`); got != want {
+			t.Errorf("%s href = %q, want %q", testid, got, want)
+		}
+	}
+	browser.Screenshot(w.ctx, t, "system")
+}
+
+// emulatorReset: emulator reset: the page starts the chat and the group again.
+func (w *pageWalk) emulatorReset(t *testing.T) {
+	w.s.tg.Reset()
+	waitGo(t, "the partner re-created", func() bool { u, ok := w.s.user(pageUID); return ok && u.Phone == "79123456789" })
+	waitGo(t, "the group re-created", func() bool { return len(w.s.tg.Groups()) == 1 && w.s.tg.Groups()[0].ID == groupID })
+	// Wait until the page shows the empty, new chat before typing.
+	waitJS(w.ctx, t, "the old transcript cleared", `document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="message"]').length === 0`)
+	typeInto(w.ctx, t, tid("message-input"), "После перезапуска"+kb.Enter)
+	up := w.s.updates.next(t, "the first text after the reset", func(u telego.Update) bool {
+		return u.Message != nil && u.Message.Text == "После перезапуска"
+	})
+	waitJS(w.ctx, t, "only the new message", fmt.Sprintf(`(() => { const ms = document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="message"]');
+		return ms.length === 1 && ms[0].dataset.messageId === '%d'; })()`, up.Message.MessageID))
 }
 
 // checkInitData validates what the Mini App received the way the bot's
