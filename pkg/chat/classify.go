@@ -86,4 +86,3 @@ func (s *Service) isEscalation(text string) bool {
 	}
 	return false
 }
-

@@ -96,4 +96,3 @@ func (ps *pendingSave) without(items []item) []item {
 	}
 	return out
 }
-

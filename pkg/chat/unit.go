@@ -127,4 +127,3 @@ func (s *Service) next(ctx context.Context, uid int64, items []item, authorized 
 	}
 	return u, nil
 }
-
