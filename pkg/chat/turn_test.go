@@ -203,7 +203,9 @@ func TestMediaAndEmptyInputs(t *testing.T) {
 		{"whitespace", func(b *bench) item { return b.text(partnerUID, " \n\t") },
 			func(b *bench) string { return b.tx.EmptyText }, ""},
 		{"own contact again", func(b *bench) item { return b.contact(partnerUID, partnerUID, "+79123456789") },
-			func(b *bench) string { return b.tx.Render(b.tx.AlreadyAuthorized, map[string]any{"Name": "Мария"}) }, ""},
+			func(b *bench) string {
+				return b.tx.Render(b.tx.AlreadyAuthorized, map[string]any{"Name": "Мария"})
+			}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
