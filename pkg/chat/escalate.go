@@ -122,25 +122,26 @@ func (s *Service) escalate(ctx context.Context, uid int64, p domain.Partner, u u
 	if err != nil {
 		return err
 	}
+	turns := append(userTurns, history.Turn{ID: "s-esc-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: s.now().Truncate(time.Second), Text: s.tx.HistoryEscalated})
+	// A re-run of a unit whose escalation was saved goes on with what is
+	// left (the answer, the card): those are steps of their own.
 	saved := stepRef{uid, u.lastID(), "saved"}
-	if ap.a.Status == domain.AppealStatusEscalated {
-		if _, done, _ := s.ib.stepDone(ctx, saved); !done {
+	if _, done, _ := s.ib.stepDone(ctx, saved); !done {
+		if ap.a.Status == domain.AppealStatusEscalated {
 			if len(userTurns) > 0 {
 				return s.forwardToOperators(ctx, forward{uid: uid, p: p, ap: ap, u: u, turns: userTurns})
 			}
 			_, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.EscalatedAlready, nil)
 			return err
 		}
-		return nil
-	}
-	s.metrics.escalation.WithLabelValues("escalated").Inc()
-	s.metrics.turns.WithLabelValues("escalate").Inc()
-	turns := append(userTurns, history.Turn{ID: "s-esc-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: s.now().Truncate(time.Second), Text: s.tx.HistoryEscalated})
-	if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: turns, status: domain.AppealStatusEscalated}); err != nil {
-		return err
-	}
-	if err := s.ib.markStep(ctx, saved, "1"); err != nil {
-		return err
+		s.metrics.escalation.WithLabelValues("escalated").Inc()
+		s.metrics.turns.WithLabelValues("escalate").Inc()
+		if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: turns, status: domain.AppealStatusEscalated}); err != nil {
+			return err
+		}
+		if err := s.ib.markStep(ctx, saved, "1"); err != nil {
+			return err
+		}
 	}
 	if _, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.Escalated, &telego.ReplyKeyboardRemove{RemoveKeyboard: true}); err != nil {
 		return err

@@ -113,6 +113,31 @@ func TestRerunKeepsTheUnitItGenerated(t *testing.T) {
 	}
 }
 
+// Escalation saved, then the answer failed: the re-run neither writes the
+// system line again nor posts a second card.
+func TestRerunOfEscalation(t *testing.T) {
+	b := authorizedBench(t, nil)
+	fails := 1
+	b.sender.SendMessageFn = func(p *telego.SendMessageParams) error {
+		if p.ChatID.ID == partnerUID && fails > 0 {
+			fails--
+			return errors.New("telegram down")
+		}
+		return nil
+	}
+	it := b.text(partnerUID, "оператор")
+	if err := b.handleErr(it); err == nil {
+		t.Fatal("first run succeeded")
+	}
+	b.handle(it)
+	if _, turns := rowOf(t, b, partnerUID); ids(turns) != "user:u101 system:s-esc-101" {
+		t.Fatalf("history %s", ids(turns))
+	}
+	if n, g := len(b.sender.to(partnerUID)), len(b.sender.to(operatorsChat)); n != 1 || g != 1 {
+		t.Fatalf("%d answers and %d cards, want 1 and 1", n, g)
+	}
+}
+
 // Bound in the sheet, then the success message failed: the re-run does not
 // bind again. (It finds the user authorized, so the contact is answered as
 // one from an authorized user.)
