@@ -8,6 +8,7 @@ import (
 
 	"github.com/mymmrac/telego"
 
+	"marketingbot/pkg/ai"
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/telegram"
 )
@@ -209,5 +210,26 @@ func TestBlockedUserMarkedNotRetried(t *testing.T) {
 	}
 	if len(b.inbox(partnerUID)) != 0 {
 		t.Fatal("the unit stayed in the inbox")
+	}
+}
+
+// The fallback went out, the write did not: the re-run sends it no more.
+func TestRerunOfFallback(t *testing.T) {
+	b := authorizedBench(t, nil)
+	failWrites(b, 1)
+	b.gen.GenerateFn = func(ai.Request) (string, error) { return "", ai.ErrUnavailable }
+	it := b.text(partnerUID, "Какая комиссия?")
+	if err := b.handleErr(it); !errors.Is(err, errSheetsDown) {
+		t.Fatalf("first run: %v", err)
+	}
+	b.handle(it)
+	if ms := b.sender.to(partnerUID); len(ms) != 1 || ms[0].text != b.tx.AIFallback {
+		t.Fatalf("messages %+v", ms)
+	}
+	if n := len(b.gen.calls()); n != 1 {
+		t.Fatalf("%d model calls, want 1", n)
+	}
+	if _, turns := rowOf(t, b, partnerUID); ids(turns) != "user:u101 system:s-ai-101" {
+		t.Fatalf("history %s", ids(turns))
 	}
 }
