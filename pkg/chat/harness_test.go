@@ -46,6 +46,7 @@ type fakeStore struct {
 	authCalls int
 
 	// Optional: an error fails the call before it changes anything.
+	// They are called outside the store's lock.
 	CreateAppealFn func(a domain.Appeal, recheck bool) error
 	UpdateAppealFn func(a domain.Appeal) error
 }
@@ -120,13 +121,13 @@ func (f *fakeStore) CurrentAppeal(_ context.Context, telegramID int64) (domain.A
 }
 
 func (f *fakeStore) CreateAppeal(_ context.Context, a domain.Appeal, recheck bool) (domain.Appeal, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.CreateAppealFn != nil {
+	if f.CreateAppealFn != nil { // outside the lock: it may block
 		if err := f.CreateAppealFn(a, recheck); err != nil {
 			return a, err
 		}
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if recheck {
 		if i := f.find(a); i >= 0 {
 			return f.appeals[i], nil
@@ -138,13 +139,13 @@ func (f *fakeStore) CreateAppeal(_ context.Context, a domain.Appeal, recheck boo
 }
 
 func (f *fakeStore) UpdateAppeal(_ context.Context, a domain.Appeal, fields ...domain.AppealField) (domain.Appeal, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.UpdateAppealFn != nil {
+	if f.UpdateAppealFn != nil { // outside the lock: it may block
 		if err := f.UpdateAppealFn(a); err != nil {
 			return a, err
 		}
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	i := f.find(a)
 	if i < 0 {
 		return a, domain.ErrNotFound
