@@ -69,7 +69,7 @@ func msgTime(m *telego.Message) time.Time {
 // turns prev is writing, and its own write starts only after prev's, on
 // the row prev left (see pipeline.go).
 func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u unit, prev *pendingSave) (*pendingSave, error) {
-	userTurns, question := s.userTurns(u)
+	userTurns, _ := s.userTurns(u)
 	t0 := time.Now()
 	s.metrics.stage.WithLabelValues("queued").Observe(t0.Sub(u.items[len(u.items)-1].Payload.ReceivedAt).Seconds())
 	raw, found, err := s.d.Store.CurrentAppeal(ctx, uid)
@@ -98,7 +98,7 @@ func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u uni
 		return nil, s.forwardToOperators(ctx, forward{uid: uid, p: p, ap: ap, u: u, turns: userTurns})
 	}
 	t1 := time.Now()
-	gen, err := s.generate(ctx, uid, p, u, ap, question)
+	gen, err := s.generate(ctx, uid, p, u, ap)
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +159,9 @@ func (s *Service) deliver(ctx context.Context, uid int64, gen generated, job *sa
 	return nil
 }
 
-// generate runs the "gen" step once: throttle check, then the model.
-func (s *Service) generate(ctx context.Context, uid int64, p domain.Partner, u unit, ap appealState, question string) (generated, error) {
+// generate runs the "gen" step once: throttle check, then the model, asked
+// the unit's messages in the context of the appeal ap.
+func (s *Service) generate(ctx context.Context, uid int64, p domain.Partner, u unit, ap appealState) (generated, error) {
 	step := stepRef{uid, u.lastID(), "gen"}
 	if v, ok, err := s.ib.stepDone(ctx, step); err != nil {
 		return generated{}, err
@@ -180,6 +181,7 @@ func (s *Service) generate(ctx context.Context, uid int64, p domain.Partner, u u
 		g.Kind = "throttled"
 	default:
 		stopTyping := s.typing(ctx, uid)
+		_, question := s.userTurns(u)
 		req, err := s.buildRequest(ctx, p, history.Parse(ap.a.History, s.loc), question)
 		if err != nil {
 			stopTyping()

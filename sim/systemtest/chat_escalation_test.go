@@ -133,14 +133,21 @@ func TestChatEscalationRoundTrip(t *testing.T) {
 	if n := len(e.Gemini.Requests(chatGenerateFilter())); n != geminiCalls {
 		t.Fatalf("the AI was called while escalated (%d → %d)", geminiCalls, n)
 	}
+	chatResolveAndAskAgain(t, e, uid)
+}
 
+// chatResolveAndAskAgain presses "Решено" on the card (the third step of
+// TestChatEscalationRoundTrip): the user is told, the row and the card say
+// so, and the next message is answered by the AI in a new row.
+func chatResolveAndAskAgain(t *testing.T, e *world.Env, uid int64) {
+	t.Helper()
 	// Resolved from the group: the user is told, the row says Решено.
-	card = chatGroupMessages(t, e)[0]
+	card := chatGroupMessages(t, e)[0]
 	resolve := chatCallbackData(t, card.ReplyMarkup, "op:res:")
 	if _, err := e.Telegram.Press(e.Operator.ID, e.OperatorsChat, card.MessageID, resolve); err != nil {
 		t.Fatal(err)
 	}
-	msgs = e.WaitBotMessages(uid, 5, chatWait)
+	msgs := e.WaitBotMessages(uid, 5, chatWait)
 	if !strings.Contains(msgs[4].Text, "Обращение закрыто") {
 		t.Fatalf("resolved: %q", msgs[4].Text)
 	}
