@@ -225,7 +225,11 @@ type fakeSender struct {
 	SendMessageFn func(p *telego.SendMessageParams) error
 }
 
-func (f *fakeSender) SendMessage(_ context.Context, p *telego.SendMessageParams, _ telegram.Options) (*telego.Message, error) {
+func (f *fakeSender) SendMessage(ctx context.Context, p *telego.SendMessageParams, _ telegram.Options) (*telego.Message, error) {
+	// As *telegram.Sender does with the fence carried in ctx (telegram.WithFence).
+	if err := fence(ctx); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.SendMessageFn != nil {

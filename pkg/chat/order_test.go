@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"marketingbot/pkg/ai"
 	"marketingbot/pkg/history"
 	"marketingbot/pkg/tasks"
 )
@@ -189,5 +191,28 @@ func TestMemberUpdates(t *testing.T) {
 	member("member")
 	if p := b.store.partner("P-0001"); p.Blocked() {
 		t.Fatal("unblock not recorded")
+	}
+}
+
+// A drain that lost the user's lease (it expired while Redis was away and
+// another worker took the user) stops before its next effect: nothing is
+// sent or written, and the unit stays for the new holder.
+func TestLostLeaseStopsTheDrain(t *testing.T) {
+	b := authorizedBench(t, nil)
+	b.gen.GenerateFn = func(req ai.Request) (string, error) {
+		b.mr.Set(b.s.ib.lockKey(partnerUID), "another worker")
+		return "ответ", nil
+	}
+	if err := b.handleErr(b.text(partnerUID, "Какая комиссия?")); !errors.Is(err, errLeaseLost) {
+		t.Fatalf("err = %v, want the lease lost", err)
+	}
+	if len(b.sender.msgs) != 0 || len(b.store.rows(partnerUID)) != 0 {
+		t.Fatalf("acted without the lease: sent %+v, rows %+v", b.sender.msgs, b.store.rows(partnerUID))
+	}
+	if got := b.inbox(partnerUID); len(got) != 1 {
+		t.Fatalf("inbox %v", got)
+	}
+	if v, _ := b.mr.Get(b.s.ib.lockKey(partnerUID)); v != "another worker" {
+		t.Fatalf("the other worker's lease was touched: %q", v)
 	}
 }
