@@ -56,7 +56,7 @@ func TestMarkStepWaitsOutAnOutage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // even when the unit's context ended meanwhile
 	step := stepRef{4003, 101, "reply"}
-	b.mr.SetError("LOADING Redis is loading the dataset in memory")
+	b.mr.SetError("MISCONF the disk is full")
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		b.mr.SetError("")
