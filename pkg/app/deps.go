@@ -109,32 +109,5 @@ func (d *deps) chatService(ops chat.OperatorExtension) *chat.Service {
 		gen = d.ai
 	}
 	return chat.New(chat.Deps{Store: d.sheets, AI: gen, Sender: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
-		Texts: d.texts, Prompt: d.prompt, Operators: ops, Log: d.log, Registry: d.reg, Now: time.Now}, chatOptions(d.cfg))
+		Texts: d.texts, Prompt: d.prompt, Operators: ops, Log: d.log, Registry: d.reg, Now: time.Now}, ChatOptions(d.cfg))
 }
-
-// chatOptions maps the configuration onto the chat's settings.
-func chatOptions(cfg *config.Config) chat.Options {
-	return chat.Options{
-		OperatorsChatID:       cfg.Telegram.OperatorsChatID,
-		EscalationKeywords:    cfg.Gemini.EscalationKeywords,
-		LockTTL:               cfg.Chat.LockTTL,
-		UserMessagesPerMinute: cfg.Chat.UserMessagesPerMinute,
-		AuthFailuresPerHour:   cfg.Chat.AuthFailuresPerHour,
-		SupportContact:        cfg.Chat.SupportContact,
-		Location:              cfg.Location(),
-		KeyPrefix:             cfg.Redis.KeyPrefix,
-		MiniAppURL:            cfg.MiniAppURL(),
-		HistoryBudget:         cfg.Gemini.HistoryBudget,
-		KnowledgeTopK:         cfg.Gemini.KnowledgeTopK,
-	}
-}
-
-// The chat's seams, as the adapters pkg/app plugs into them.
-var (
-	_ chat.Store      = (*sheets.Gateway)(nil)
-	_ chat.Sender     = (*telegram.Sender)(nil)
-	_ chat.Generator  = (*ai.Client)(nil)
-	_ chat.Enqueuer   = (*asynq.Client)(nil)
-	_ chat.Projection = (*projection.Store)(nil)
-	_ chat.Prompt     = (*ai.PromptFile)(nil)
-)
