@@ -101,7 +101,7 @@ type Options struct {
 	// (case-insensitive).
 	EscalationKeywords []string
 	// LockTTL is the lease on a user's inbox; a dead holder's lease expires
-	// after it.
+	// after it. Must be positive.
 	LockTTL time.Duration
 	// UserMessagesPerMinute bounds the AI turns of one user; the rest are
 	// recorded but not answered by the model.
