@@ -111,5 +111,5 @@ func (d *deps) chatService(ops chat.OperatorExtension) *chat.Service {
 		gen = d.ai
 	}
 	return chat.New(chat.Deps{Store: d.sheets, AI: gen, Sender: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
-		Texts: d.texts, Prompt: d.prompt, Config: d.cfg, Operators: ops, Log: d.log, Registry: d.reg, Now: time.Now})
+		Texts: d.texts, Prompt: d.prompt, Operators: ops, Log: d.log, Registry: d.reg, Now: time.Now}, ChatOptions(d.cfg))
 }

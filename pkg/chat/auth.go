@@ -26,7 +26,7 @@ func (s *Service) shareKeyboard() telego.ReplyMarkup {
 }
 
 func (s *Service) support() string {
-	if c := strings.TrimSpace(s.cfg.Chat.SupportContact); c != "" {
+	if c := strings.TrimSpace(s.o.SupportContact); c != "" {
 		return c
 	}
 	return s.tx.SupportDefault
@@ -40,7 +40,7 @@ func (s *Service) authorize(ctx context.Context, uid int64, u unit) error {
 	id := u.lastID()
 	up := u.upd[0]
 	if up.CallbackQuery != nil || up.EditedMessage != nil {
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.AuthPrompt, s.shareKeyboard())
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.AuthPrompt, s.shareKeyboard())
 		return err
 	}
 	m := up.Message
@@ -51,12 +51,12 @@ func (s *Service) authorize(ctx context.Context, uid int64, u unit) error {
 	case m.Contact != nil:
 		return s.authorizeContact(ctx, uid, u, m)
 	case command(m.Text) == "start":
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.StartUnauthorized, s.shareKeyboard())
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.StartUnauthorized, s.shareKeyboard())
 		return err
 	case partnerCodeLike.MatchString(strings.TrimSpace(m.Text)):
 		return s.authorizeCode(ctx, uid, u, strings.ToUpper(strings.TrimSpace(m.Text)))
 	default:
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.AuthPrompt, s.shareKeyboard())
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.AuthPrompt, s.shareKeyboard())
 		return err
 	}
 }
@@ -67,7 +67,7 @@ func (s *Service) pendingCodeKey(uid int64) string {
 
 // tooManyFailures counts a failed attempt; true when the hourly limit is exceeded.
 func (s *Service) tooManyFailures(ctx context.Context, uid int64) (bool, error) {
-	limit := s.cfg.Chat.AuthFailuresPerHour
+	limit := s.o.AuthFailuresPerHour
 	res, err := s.rate.Allow(ctx, s.keys.Key("chat", "auth_fail", uidStr(uid)), redis_rate.PerHour(limit))
 	if err != nil {
 		return false, err
@@ -77,7 +77,7 @@ func (s *Service) tooManyFailures(ctx context.Context, uid int64) (bool, error) 
 
 // failuresExhausted checks the limit without counting.
 func (s *Service) failuresExhausted(ctx context.Context, uid int64) (bool, error) {
-	limit := s.cfg.Chat.AuthFailuresPerHour
+	limit := s.o.AuthFailuresPerHour
 	res, err := s.rate.AllowN(ctx, s.keys.Key("chat", "auth_fail", uidStr(uid)), redis_rate.PerHour(limit), 0)
 	if err != nil {
 		return false, err
@@ -90,7 +90,7 @@ func (s *Service) authorizeCode(ctx context.Context, uid int64, u unit, code str
 	if done, err := s.failuresExhausted(ctx, uid); err != nil {
 		return err
 	} else if done {
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.Render(s.tx.AuthTooMany, map[string]any{"Support": tghtml.Escape(s.support())}), nil)
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.Render(s.tx.AuthTooMany, map[string]any{"Support": tghtml.Escape(s.support())}), nil)
 		return err
 	}
 	ps, err := s.d.Store.Partners(ctx)
@@ -103,7 +103,7 @@ func (s *Service) authorizeCode(ctx context.Context, uid int64, u unit, code str
 				return err
 			}
 			s.metrics.auth.WithLabelValues("code_accepted").Inc()
-			_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.Render(s.tx.AuthCodeAccepted, map[string]any{"Code": tghtml.Escape(p.Code)}), s.shareKeyboard())
+			_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.Render(s.tx.AuthCodeAccepted, map[string]any{"Code": tghtml.Escape(p.Code)}), s.shareKeyboard())
 			return err
 		}
 	}
@@ -111,7 +111,7 @@ func (s *Service) authorizeCode(ctx context.Context, uid int64, u unit, code str
 		return err
 	}
 	s.metrics.auth.WithLabelValues("code_unknown").Inc()
-	_, err = s.sendOnce(ctx, uid, id, "reply", s.tx.Render(s.tx.AuthCodeUnknown, map[string]any{"Code": tghtml.Escape(code)}), s.shareKeyboard())
+	_, err = s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.Render(s.tx.AuthCodeUnknown, map[string]any{"Code": tghtml.Escape(code)}), s.shareKeyboard())
 	return err
 }
 
@@ -121,13 +121,13 @@ func (s *Service) authorizeContact(ctx context.Context, uid int64, u unit, m *te
 	if m.From == nil || c.UserID != m.From.ID {
 		// A forwarded card or a typed contact: it proves nothing about the sender.
 		s.metrics.auth.WithLabelValues("foreign_contact").Inc()
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.AuthForeignContact, s.shareKeyboard())
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.AuthForeignContact, s.shareKeyboard())
 		return err
 	}
 	if done, err := s.failuresExhausted(ctx, uid); err != nil {
 		return err
 	} else if done {
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.Render(s.tx.AuthTooMany, map[string]any{"Support": tghtml.Escape(s.support())}), nil)
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.Render(s.tx.AuthTooMany, map[string]any{"Support": tghtml.Escape(s.support())}), nil)
 		return err
 	}
 	phone, ok := domain.NormalizePhone(c.PhoneNumber)
@@ -137,7 +137,7 @@ func (s *Service) authorizeContact(ctx context.Context, uid int64, u unit, m *te
 		}
 		s.metrics.auth.WithLabelValues(outcome).Inc()
 		data["Support"] = tghtml.Escape(s.support())
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.Render(tpl, data), s.shareKeyboard())
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.Render(tpl, data), s.shareKeyboard())
 		return err
 	}
 	if !ok {
@@ -153,13 +153,13 @@ func (s *Service) authorizeContact(ctx context.Context, uid int64, u unit, m *te
 	if code, err := s.d.Redis.Get(ctx, s.pendingCodeKey(uid)).Result(); err == nil && !strings.EqualFold(code, p.Code) {
 		return fail(s.tx.AuthCodePhoneMismatch, map[string]any{"Phone": phone, "Code": tghtml.Escape(code)}, "code_phone_mismatch")
 	}
-	if _, done, err := s.ib.stepDone(ctx, uid, id, "authorized"); err != nil {
+	if _, done, err := s.ib.stepDone(ctx, stepRef{uid, id, "authorized"}); err != nil {
 		return err
 	} else if !done {
 		if p, err = s.d.Store.AuthorizePartner(ctx, p, uid, msgTime(m)); err != nil {
 			return err
 		}
-		if err := s.ib.markStep(ctx, uid, id, "authorized", p.Code); err != nil {
+		if err := s.ib.markStep(ctx, stepRef{uid, id, "authorized"}, p.Code); err != nil {
 			return err
 		}
 	}
@@ -168,11 +168,11 @@ func (s *Service) authorizeContact(ctx context.Context, uid int64, u unit, m *te
 		return err
 	}
 	s.metrics.auth.WithLabelValues("authorized").Inc()
-	if _, err := s.sendOnce(ctx, uid, id, "reply", s.tx.Render(s.tx.AuthSuccess, map[string]any{"Name": tghtml.Escape(firstName(p)), "Code": tghtml.Escape(p.Code)}),
+	if _, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.Render(s.tx.AuthSuccess, map[string]any{"Name": tghtml.Escape(firstName(p)), "Code": tghtml.Escape(p.Code)}),
 		&telego.ReplyKeyboardRemove{RemoveKeyboard: true}); err != nil {
 		return err
 	}
-	_, err = s.sendOnce(ctx, uid, id, "menu", s.tx.Help, s.menu())
+	_, err = s.sendOnce(ctx, stepRef{uid, id, "menu"}, s.tx.Help, s.menu())
 	return err
 }
 

@@ -14,7 +14,7 @@ const callbackEscalate = "esc"
 
 // miniAppURL opens the Mini App on a screen.
 func (s *Service) miniAppURL(screen string) string {
-	u := s.cfg.MiniAppURL()
+	u := s.o.MiniAppURL
 	if screen == "" {
 		return u
 	}
@@ -42,15 +42,15 @@ func (s *Service) command(ctx context.Context, uid int64, p domain.Partner, u un
 	id := u.lastID()
 	switch command(u.upd[0].Message.Text) {
 	case "start":
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.Render(s.tx.StartAuthorized, map[string]any{"Name": tghtml.Escape(firstName(p))}), s.menu())
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.Render(s.tx.StartAuthorized, map[string]any{"Name": tghtml.Escape(firstName(p))}), s.menu())
 		return err
 	case "analytics":
 		kb := &telego.InlineKeyboardMarkup{InlineKeyboard: [][]telego.InlineKeyboardButton{
 			{{Text: s.tx.AnalyticsOpenButton, WebApp: &telego.WebAppInfo{URL: s.miniAppURL("analytics")}}}}}
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.AnalyticsInvite, kb)
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.AnalyticsInvite, kb)
 		return err
 	default: // help
-		_, err := s.sendOnce(ctx, uid, id, "reply", s.tx.Help, s.menu())
+		_, err := s.sendOnce(ctx, stepRef{uid, id, "reply"}, s.tx.Help, s.menu())
 		return err
 	}
 }

@@ -26,4 +26,18 @@
 // message and the history never has a duplicate line. A unit that keeps
 // failing is given up after a few attempts with an apology, so one poisoned
 // message cannot block a user's inbox forever.
+//
+// # Seams and layout
+//
+// The chat works through small interfaces declared in seams.go (the store,
+// the Telegram sender, the model, the task enqueuer, the authorization
+// projection, the prompt, a clock) and takes its settings as Options of
+// plain values; pkg/app plugs in the adapters and maps the configuration.
+// Redis holds the chat's own state (inboxes, leases, steps, rate limits).
+// The handlers (handlers.go) feed the inbox (inbox.go); a drain (drain.go)
+// cuts it into units (unit.go, classify.go) and runs each: an AI turn
+// (turn.go, prompt.go) whose write is pipelined (pipeline.go), a command,
+// authorization (auth.go), escalation (escalate.go), operators' replies and
+// buttons (operators.go) or media; sending is in send.go and the appeal row
+// in appeal.go.
 package chat

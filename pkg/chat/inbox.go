@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/redisx"
@@ -129,6 +131,25 @@ func (ib *inbox) complete(ctx context.Context, uid int64, updateIDs ...int64) er
 	return nil
 }
 
+// retire takes the user off the set of inboxes with updates (the sweeper's
+// list) when the inbox is empty; false when there is something to drain.
+func (ib *inbox) retire(ctx context.Context, uid int64) (bool, error) {
+	n, err := ib.rdb.ZCard(ctx, ib.itemsKey(uid)).Result()
+	if err != nil {
+		return false, fmt.Errorf("chat: inbox: %w", err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	ib.rdb.SRem(ctx, ib.usersKey(), uid)
+	// A push may have slipped in between ZCARD and SREM: look once more.
+	if n2, _ := ib.rdb.ZCard(ctx, ib.itemsKey(uid)).Result(); n2 == 0 {
+		return true, nil
+	}
+	ib.rdb.SAdd(ctx, ib.usersKey(), uid)
+	return false, nil
+}
+
 // attempt counts a try at an update; used to give up on poisoned ones.
 func (ib *inbox) attempt(ctx context.Context, uid, updateID int64) (int64, error) {
 	k := ib.attemptsKey(uid)
@@ -220,15 +241,24 @@ func (l *lease) release(ctx context.Context) {
 	_ = releaseScript.Run(ctx, l.ib.rdb, []string{l.ib.lockKey(l.uid)}, l.token).Err()
 }
 
-// step runs fn once per (user, update, name): a finished step is recorded and
-// skipped on re-runs. value is stored with it (e.g. the generated reply).
-func (ib *inbox) stepDone(ctx context.Context, uid, updateID int64, name string) (string, bool, error) {
-	v, err := ib.rdb.Get(ctx, ib.stepKey(uid, updateID, name)).Result()
+// stepRef names a recorded step of a unit: a finished effect (a message
+// sent, a reply generated, a row created…) recorded under the user and the
+// unit's update, so that a re-run skips it.
+type stepRef struct {
+	uid    int64
+	update int64
+	name   string
+}
+
+// stepDone reports whether the step was recorded, and the value stored with
+// it (e.g. the generated reply, the id of the message sent).
+func (ib *inbox) stepDone(ctx context.Context, r stepRef) (string, bool, error) {
+	v, err := ib.rdb.Get(ctx, ib.stepKey(r.uid, r.update, r.name)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("chat: step %s: %w", name, err)
+		return "", false, fmt.Errorf("chat: step %s: %w", r.name, err)
 	}
 	return v, true, nil
 }
@@ -261,20 +291,22 @@ const stepRecordBudget = time.Minute
 // when the unit runs again, so a Redis outage is waited out (up to
 // stepRecordBudget), even when ctx ends meanwhile: the effect happened
 // either way.
-func (ib *inbox) markStep(ctx context.Context, uid, updateID int64, name, value string) error {
+func (ib *inbox) markStep(ctx context.Context, r stepRef, value string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stepRecordBudget)
 	defer cancel()
-	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		err := ib.rdb.Set(ctx, ib.stepKey(uid, updateID, name), value, 7*24*time.Hour).Err()
-		if err == nil {
-			return nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("chat: step %s: %w", name, err)
-		case <-t.C:
-		}
+	var last error
+	err := failsafe.With[any](stepRetry).WithContext(ctx).Run(func() error {
+		last = ib.rdb.Set(ctx, ib.stepKey(r.uid, r.update, r.name), value, 7*24*time.Hour).Err()
+		return last
+	})
+	if err == nil {
+		return nil
 	}
+	if last == nil {
+		last = err
+	}
+	return fmt.Errorf("chat: step %s: %w", r.name, last)
 }
+
+// stepRetry waits out a Redis outage for markStep (whose context bounds it).
+var stepRetry = retrypolicy.NewBuilder[any]().WithMaxRetries(-1).WithBackoff(50*time.Millisecond, time.Second).Build()

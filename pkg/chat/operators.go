@@ -3,13 +3,11 @@ package chat
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mymmrac/telego"
-	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/history"
@@ -35,193 +33,6 @@ func parseOperatorAction(data string) (action string, uid int64, ok bool) {
 	return parts[1], id, true
 }
 
-func (s *Service) groupMapKey(messageID int) string {
-	return s.keys.Key("chat", "group_msg", strconv.Itoa(messageID))
-}
-
-func (s *Service) cardKey(uid int64) string { return s.keys.Key("chat", "card", uidStr(uid)) }
-
-// rememberGroupMessage maps a message in the operators' group to the user it
-// is about, so that an operator's reply to it reaches that user.
-func (s *Service) rememberGroupMessage(ctx context.Context, messageID int, uid int64) error {
-	return s.d.Redis.Set(ctx, s.groupMapKey(messageID), uid, 90*24*time.Hour).Err()
-}
-
-func (s *Service) userOfGroupMessage(ctx context.Context, messageID int) (int64, bool, error) {
-	v, err := s.d.Redis.Get(ctx, s.groupMapKey(messageID)).Int64()
-	if errors.Is(err, redis.Nil) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("chat: group message map: %w", err)
-	}
-	return v, true, nil
-}
-
-// sendGroup posts to the operators' group (the group limit applies).
-func (s *Service) sendGroup(ctx context.Context, uid, updateID int64, step, text string, markup telego.ReplyMarkup) (int, error) {
-	if v, done, err := s.ib.stepDone(ctx, uid, updateID, step); err != nil {
-		return 0, err
-	} else if done {
-		id, _ := strconv.Atoi(v)
-		return id, nil
-	}
-	msg, err := s.sendText(ctx, s.cfg.Telegram.OperatorsChatID, text, markup)
-	if err != nil {
-		return 0, fmt.Errorf("chat: post to the operators' group: %w", err)
-	}
-	if err := s.rememberGroupMessage(ctx, msg.MessageID, uid); err != nil {
-		return 0, err
-	}
-	return msg.MessageID, s.ib.markStep(ctx, uid, updateID, step, strconv.Itoa(msg.MessageID))
-}
-
-func (s *Service) cardButtons(uid int64, taken bool) *telego.InlineKeyboardMarkup {
-	row := []telego.InlineKeyboardButton{}
-	if !taken {
-		row = append(row, telego.InlineKeyboardButton{Text: s.tx.OperatorTakeButton, CallbackData: fmt.Sprintf("op:%s:%d", actionTake, uid)})
-	}
-	row = append(row, telego.InlineKeyboardButton{Text: s.tx.OperatorResolveButton, CallbackData: fmt.Sprintf("op:%s:%d", actionResolve, uid)})
-	return &telego.InlineKeyboardMarkup{InlineKeyboard: [][]telego.InlineKeyboardButton{row}}
-}
-
-// cardText renders the escalation card: who, how to reach, recent turns.
-func (s *Service) cardText(p domain.Partner, user *telego.User, cell string) string {
-	turns := history.Recent(history.Parse(cell, s.loc), 1500)
-	var b strings.Builder
-	for _, t := range turns {
-		who := map[history.Role]string{history.RoleUser: "Партнёр", history.RoleAI: "ИИ", history.RoleOperator: "Оператор", history.RoleSystem: "Система"}[t.Role]
-		if who == "" {
-			who = "—"
-		}
-		text := t.Text
-		if t.Role == history.RoleAI {
-			// The model writes Markdown; the card shows what the partner saw.
-			text = strings.TrimSpace(tghtml.Plain(tghtml.FromMarkdown(text)))
-		}
-		if len([]rune(text)) > 300 {
-			text = string([]rune(text)[:300]) + "…"
-		}
-		fmt.Fprintf(&b, "<i>%s:</i> %s\n", who, tghtml.Escape(text))
-	}
-	username := ""
-	if user != nil {
-		username = user.Username
-	}
-	phone := p.Phone
-	if phone != "" {
-		phone = "+" + phone
-	}
-	return s.tx.Render(s.tx.OperatorCard, map[string]any{
-		"Name": tghtml.Escape(p.FullName), "Username": tghtml.Escape(username), "Code": tghtml.Escape(p.Code),
-		"Phone": tghtml.Escape(phone), "UserID": p.TelegramID, "History": strings.TrimSpace(b.String()),
-	})
-}
-
-// escalate hands the appeal to a human: status В работе, AI off, the user is
-// told, and a card with buttons goes to the operators' group.
-func (s *Service) escalate(ctx context.Context, uid int64, p domain.Partner, u unit) error {
-	var user *telego.User
-	var userTurns []history.Turn
-	first := time.Now()
-	if m := u.message(0); m != nil {
-		user = m.From
-		first = msgTime(m)
-		userTurns, _ = s.userTurns(u)
-	} else if q := u.upd[0].CallbackQuery; q != nil {
-		user = &q.From
-		first = s.now()
-	}
-	ap, err := s.loadAppeal(ctx, uid, p, user, first)
-	if err != nil {
-		return err
-	}
-	if ap.a.Status == domain.AppealStatusEscalated {
-		if _, done, _ := s.ib.stepDone(ctx, uid, u.lastID(), "saved"); !done {
-			if len(userTurns) > 0 {
-				return s.forwardToOperators(ctx, uid, p, ap, u, userTurns)
-			}
-			_, err := s.sendOnce(ctx, uid, u.lastID(), "reply", s.tx.EscalatedAlready, nil)
-			return err
-		}
-		return nil
-	}
-	s.metrics.escalation.WithLabelValues("escalated").Inc()
-	s.metrics.turns.WithLabelValues("escalate").Inc()
-	turns := append(userTurns, history.Turn{ID: "s-esc-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: s.now().Truncate(time.Second), Text: s.tx.HistoryEscalated})
-	if err := s.saveAppeal(ctx, uid, u, ap, turns, domain.AppealStatusEscalated, nil); err != nil {
-		return err
-	}
-	if err := s.ib.markStep(ctx, uid, u.lastID(), "saved", "1"); err != nil {
-		return err
-	}
-	if _, err := s.sendOnce(ctx, uid, u.lastID(), "reply", s.tx.Escalated, &telego.ReplyKeyboardRemove{RemoveKeyboard: true}); err != nil {
-		return err
-	}
-	cell, _ := history.Append(ap.a.History, turns, s.loc)
-	cardID, err := s.sendGroup(ctx, uid, u.lastID(), "card", s.cardText(p, user, cell), s.cardButtons(uid, false))
-	if err != nil {
-		return err
-	}
-	return s.d.Redis.Set(ctx, s.cardKey(uid), cardID, 90*24*time.Hour).Err()
-}
-
-// forwardToOperators: while an operator has the appeal, the user's messages
-// go to the group (as replies can be answered) and into the history.
-func (s *Service) forwardToOperators(ctx context.Context, uid int64, p domain.Partner, ap appealState, u unit, userTurns []history.Turn) error {
-	s.metrics.turns.WithLabelValues("forwarded").Inc()
-	name := tghtml.Escape(p.FullName)
-	for i := range u.items {
-		m := u.message(i)
-		step := "fwd" + strconv.Itoa(i)
-		if m.Text != "" {
-			text := m.Text
-			if u.upd[i].EditedMessage != nil {
-				text = s.tx.EditedPrefix + text
-			}
-			if _, err := s.sendGroup(ctx, uid, u.lastID(), step, s.tx.Render(s.tx.OperatorUserMessage, map[string]any{"Name": name, "Code": tghtml.Escape(p.Code), "Text": tghtml.Escape(text)}), nil); err != nil {
-				return err
-			}
-			continue
-		}
-		what := s.tx.Media(mediaKind(m))
-		if _, err := s.sendGroup(ctx, uid, u.lastID(), step, s.tx.Render(s.tx.OperatorUserMedia, map[string]any{"Name": name, "Code": tghtml.Escape(p.Code), "What": tghtml.Escape(what)}), nil); err != nil {
-			return err
-		}
-		if err := s.copyToGroup(ctx, uid, u.lastID(), step+"copy", m); err != nil {
-			return err
-		}
-	}
-	if _, err := s.d.Redis.Get(ctx, s.cardKey(uid)).Result(); errors.Is(err, redis.Nil) {
-		// Escalated by hand in the sheet: there is no card yet.
-		cell, _ := history.Append(ap.a.History, userTurns, s.loc)
-		id, err := s.sendGroup(ctx, uid, u.lastID(), "card", s.cardText(p, u.message(0).From, cell), s.cardButtons(uid, false))
-		if err != nil {
-			return err
-		}
-		s.d.Redis.Set(ctx, s.cardKey(uid), id, 90*24*time.Hour)
-	}
-	return s.saveAppeal(ctx, uid, u, ap, userTurns, ap.a.Status, nil)
-}
-
-func (s *Service) copyToGroup(ctx context.Context, uid, updateID int64, step string, m *telego.Message) error {
-	if _, done, err := s.ib.stepDone(ctx, uid, updateID, step); err != nil || done {
-		return err
-	}
-	id, err := s.d.Sender.CopyMessage(ctx, &telego.CopyMessageParams{ChatID: telego.ChatID{ID: s.cfg.Telegram.OperatorsChatID},
-		FromChatID: telego.ChatID{ID: m.Chat.ID}, MessageID: m.MessageID}, telegram.Options{Priority: telegram.PriorityChat})
-	if err != nil {
-		if errors.Is(err, telegram.ErrMessageGone) {
-			return s.ib.markStep(ctx, uid, updateID, step, "gone")
-		}
-		return err
-	}
-	if err := s.rememberGroupMessage(ctx, id.MessageID, uid); err != nil {
-		return err
-	}
-	return s.ib.markStep(ctx, uid, updateID, step, strconv.Itoa(id.MessageID))
-}
-
 func operatorName(u *telego.User) string {
 	if u == nil {
 		return "Оператор"
@@ -243,7 +54,7 @@ func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner
 	var delivered error
 	if m.Text != "" {
 		text = m.Text
-		_, delivered = s.sendOnce(ctx, uid, u.lastID(), "relay", s.tx.Render(s.tx.OperatorReply, map[string]any{"Operator": tghtml.Escape(op), "Text": tghtml.Escape(m.Text)}), nil)
+		_, delivered = s.sendOnce(ctx, stepRef{uid, u.lastID(), "relay"}, s.tx.Render(s.tx.OperatorReply, map[string]any{"Operator": tghtml.Escape(op), "Text": tghtml.Escape(m.Text)}), nil)
 	} else {
 		text = s.tx.Media(mediaKind(m))
 		if m.Caption != "" {
@@ -255,10 +66,10 @@ func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner
 		return delivered
 	}
 	if blocked, _ := s.isBlocked(ctx, uid); blocked {
-		_, _ = s.sendGroup(ctx, uid, u.lastID(), "undelivered", s.tx.Render(s.tx.OperatorDeliveryFailed,
+		_, _ = s.sendGroup(ctx, stepRef{uid, u.lastID(), "undelivered"}, s.tx.Render(s.tx.OperatorDeliveryFailed,
 			map[string]any{"Name": tghtml.Escape(p.FullName), "Reason": s.tx.OperatorBlockedReason}), nil)
 	}
-	ap, err := s.loadAppeal(ctx, uid, p, nil, msgTime(m))
+	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: msgTime(m)})
 	if err != nil {
 		return err
 	}
@@ -268,7 +79,7 @@ func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner
 		status = domain.AppealStatusEscalated
 	}
 	turn := history.Turn{ID: "o" + strconv.Itoa(m.MessageID), Role: history.RoleOperator, Author: op, Time: msgTime(m), Text: text}
-	return s.saveAppeal(ctx, uid, u, ap, []history.Turn{turn}, status, &op)
+	return s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: status, operator: &op})
 }
 
 func (s *Service) isBlocked(ctx context.Context, uid int64) (bool, error) {
@@ -277,7 +88,8 @@ func (s *Service) isBlocked(ctx context.Context, uid int64) (bool, error) {
 }
 
 func (s *Service) copyToUser(ctx context.Context, uid, updateID int64, m *telego.Message) error {
-	if _, done, err := s.ib.stepDone(ctx, uid, updateID, "relay"); err != nil || done {
+	step := stepRef{uid, updateID, "relay"}
+	if _, done, err := s.ib.stepDone(ctx, step); err != nil || done {
 		return err
 	}
 	_, err := s.d.Sender.CopyMessage(ctx, &telego.CopyMessageParams{ChatID: telego.ChatID{ID: uid},
@@ -288,7 +100,7 @@ func (s *Service) copyToUser(ctx context.Context, uid, updateID int64, m *telego
 	if err != nil {
 		return err
 	}
-	return s.ib.markStep(ctx, uid, updateID, "relay", "1")
+	return s.ib.markStep(ctx, step, "1")
 }
 
 // operatorAction: "Взять в работу" records the operator; "Решено" closes the
@@ -297,7 +109,7 @@ func (s *Service) operatorAction(ctx context.Context, uid int64, p domain.Partne
 	q := u.upd[0].CallbackQuery
 	action, _, _ := parseOperatorAction(q.Data)
 	op := operatorName(&q.From)
-	ap, err := s.loadAppeal(ctx, uid, p, nil, s.now())
+	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: s.now()})
 	if err != nil {
 		return err
 	}
@@ -312,10 +124,10 @@ func (s *Service) operatorAction(ctx context.Context, uid int64, p domain.Partne
 		if ap.exists && ap.a.Status == domain.AppealStatusEscalated {
 			turn := history.Turn{ID: "s-take-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: stamp,
 				Text: s.tx.Render(s.tx.HistoryTaken, map[string]any{"Operator": op})}
-			if err := s.saveAppeal(ctx, uid, u, ap, []history.Turn{turn}, ap.a.Status, &op); err != nil {
+			if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: ap.a.Status, operator: &op}); err != nil {
 				return err
 			}
-			if _, err := s.sendOnce(ctx, uid, u.lastID(), "reply", s.tx.Render(s.tx.OperatorJoined, map[string]any{"Operator": tghtml.Escape(op)}), nil); err != nil {
+			if _, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.Render(s.tx.OperatorJoined, map[string]any{"Operator": tghtml.Escape(op)}), nil); err != nil {
 				return err
 			}
 		}
@@ -325,10 +137,10 @@ func (s *Service) operatorAction(ctx context.Context, uid int64, p domain.Partne
 		if ap.exists {
 			turn := history.Turn{ID: "s-res-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: stamp,
 				Text: s.tx.Render(s.tx.HistoryResolved, map[string]any{"Operator": op})}
-			if err := s.saveAppeal(ctx, uid, u, ap, []history.Turn{turn}, domain.AppealStatusResolved, &op); err != nil {
+			if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: domain.AppealStatusResolved, operator: &op}); err != nil {
 				return err
 			}
-			if _, err := s.sendOnce(ctx, uid, u.lastID(), "reply", s.tx.Resolved, nil); err != nil {
+			if _, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.Resolved, nil); err != nil {
 				return err
 			}
 		}
@@ -345,7 +157,7 @@ func (s *Service) updateCard(ctx context.Context, q *telego.CallbackQuery, cardI
 		return nil
 	}
 	text := messageHTML(m) + suffix
-	params := &telego.EditMessageTextParams{ChatID: telego.ChatID{ID: s.cfg.Telegram.OperatorsChatID}, MessageID: cardID, Text: text, ParseMode: telego.ModeHTML}
+	params := &telego.EditMessageTextParams{ChatID: telego.ChatID{ID: s.o.OperatorsChatID}, MessageID: cardID, Text: text, ParseMode: telego.ModeHTML}
 	if kb != nil {
 		params.ReplyMarkup = kb
 	}
@@ -399,60 +211,4 @@ func utf16Units(s string) []string {
 		}
 	}
 	return out
-}
-
-// media: non-text input gets a placeholder line in the history and a polite
-// answer (or goes to the operator when the appeal is escalated).
-func (s *Service) media(ctx context.Context, uid int64, p domain.Partner, u unit) error {
-	m := u.message(0)
-	if m == nil {
-		return nil
-	}
-	kind := mediaKind(m)
-	text := s.tx.Media(kind)
-	if m.Caption != "" {
-		text += " " + m.Caption
-	}
-	turns := []history.Turn{{ID: "u" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleUser, Time: msgTime(m), Text: text}}
-	ap, err := s.loadAppeal(ctx, uid, p, m.From, msgTime(m))
-	if err != nil {
-		return err
-	}
-	if ap.a.Status == domain.AppealStatusEscalated {
-		return s.forwardToOperators(ctx, uid, p, ap, u, turns)
-	}
-	reply := s.tx.MediaUnsupported
-	if kind == "location" {
-		reply = s.tx.LocationUnsupport
-	}
-	if _, err := s.sendOnce(ctx, uid, u.lastID(), "reply", reply, nil); err != nil {
-		return err
-	}
-	return s.saveAppeal(ctx, uid, u, ap, turns, ap.a.Status, nil)
-}
-
-func mediaKind(m *telego.Message) string {
-	switch {
-	case len(m.Photo) > 0:
-		return "photo"
-	case m.Video != nil:
-		return "video"
-	case m.VideoNote != nil:
-		return "video_note"
-	case m.Voice != nil:
-		return "voice"
-	case m.Audio != nil:
-		return "audio"
-	case m.Document != nil:
-		return "document"
-	case m.Sticker != nil:
-		return "sticker"
-	case m.Animation != nil:
-		return "animation"
-	case m.Location != nil || m.Venue != nil:
-		return "location"
-	case m.Contact != nil:
-		return "contact"
-	}
-	return "other"
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/mymmrac/telego"
-
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/history"
 )
@@ -48,59 +46,53 @@ func (ps *pendingSave) wait() error {
 	return ps.err
 }
 
-// appealAfter is the state a unit works on: the appeal read from the sheet
-// (raw, found), taking into account the write of the unit before (prev, the
-// appeal it leaves and the turns it adds), which may not have landed when
-// the sheet was read. A closed appeal (Решено) or none means a new row.
-func (s *Service) appealAfter(uid int64, p domain.Partner, user *telego.User, first time.Time, raw domain.Appeal, found bool, prev *domain.Appeal, prevTurns []history.Turn) appealState {
-	cur, ok := raw, found
-	if prev != nil {
-		landed := found && sameAppeal(raw, *prev)
-		switch {
-		case !landed:
-			// The sheet does not show the previous write's row yet (a new
-			// row being appended): that row is the current appeal.
-			cur, ok = *prev, true
-		case !raw.Closed():
-			cur.History, _ = history.Append(raw.History, prevTurns, s.loc)
-			if len(prevTurns) > 0 && !history.Contains(raw.History, prevTurns[len(prevTurns)-1].ID) {
-				cur.Status = prev.Status // read before the write landed
-			}
-		}
-	}
-	if ok && !cur.Closed() {
-		return appealState{a: cur, exists: true}
-	}
-	return appealState{a: domain.Appeal{CreatedAt: afterAppeal(first, cur, ok), TelegramID: uid, PartnerCode: p.Code,
-		UserName: displayName(p, user), Status: domain.AppealStatusNew}}
-}
-
-// sameAppeal: a row is known by (Telegram ID, created_at to the second).
-func sameAppeal(a, b domain.Appeal) bool {
-	return a.TelegramID == b.TelegramID && a.CreatedAt.Truncate(time.Second).Equal(b.CreatedAt.Truncate(time.Second))
+// saveJob is an AI turn's write: the turns it adds and the status it sets
+// (a function of the appeal it lands on), on the appeal as the unit found
+// it.
+type saveJob struct {
+	open   opening
+	u      unit
+	read   sheetAppeal // the appeal as the unit read it
+	ap     appealState // the appeal the unit worked on
+	turns  []history.Turn
+	status func(appealState) domain.AppealStatus
 }
 
 // startSave starts the write of an AI turn: after prev's, on the appeal
 // prev left.
-func (s *Service) startSave(ctx context.Context, uid int64, p domain.Partner, u unit, raw domain.Appeal, found bool,
-	ap appealState, turns []history.Turn, status func(appealState) domain.AppealStatus, prev *pendingSave) *pendingSave {
-	want := ap.a
-	want.History, _ = history.Append(ap.a.History, turns, s.loc)
-	want.Status = status(ap)
-	ps := &pendingSave{u: u, want: want, turns: turns, done: make(chan struct{})}
+func (s *Service) startSave(ctx context.Context, job saveJob, prev *pendingSave) *pendingSave {
+	want := job.ap.a
+	want.History, _ = history.Append(job.ap.a.History, job.turns, s.loc)
+	want.Status = job.status(job.ap)
+	ps := &pendingSave{u: job.u, want: want, turns: job.turns, done: make(chan struct{})}
 	go func() {
 		defer close(ps.done)
 		start := time.Now()
+		ap := job.ap
 		if prev != nil {
 			if err := prev.wait(); err != nil {
 				ps.err = err
 				return
 			}
-			userTurns, _ := s.userTurns(u)
-			ap = s.appealAfter(uid, p, u.message(0).From, userTurns[0].Time, raw, found, &prev.res, prev.turns)
+			ap = s.appealAfter(job.open, job.read, &priorWrite{a: prev.res, turns: prev.turns})
 		}
-		ps.res, ps.err = s.storeAppeal(ctx, uid, u, ap, turns, status(ap), nil)
+		ps.res, ps.err = s.storeAppeal(ctx, appealWrite{uid: job.open.uid, u: job.u, ap: ap, turns: job.turns, status: job.status(ap)})
 		s.metrics.stage.WithLabelValues("save").Observe(time.Since(start).Seconds())
 	}()
 	return ps
+}
+
+// without drops the items of the unit being written (still in the inbox
+// until the write lands).
+func (ps *pendingSave) without(items []item) []item {
+	if ps == nil {
+		return items
+	}
+	out := items[:0:0]
+	for _, it := range items {
+		if !ps.u.has(it.Payload.UpdateID) {
+			out = append(out, it)
+		}
+	}
+	return out
 }

@@ -41,7 +41,7 @@ func (s *Service) buildRequest(ctx context.Context, p domain.Partner, past []his
 	if err != nil {
 		return ai.Request{}, err
 	}
-	hits := s.kindex.get(entries).Search(question, s.cfg.Gemini.KnowledgeTopK)
+	hits := s.kindex.get(entries).Search(question, s.o.KnowledgeTopK)
 	var sys strings.Builder
 	sys.WriteString(s.d.Prompt.Text())
 	if block := knowledge.PromptBlock(hits); block != "" {
@@ -58,7 +58,7 @@ func (s *Service) buildRequest(ctx context.Context, p domain.Partner, past []his
 		}
 		turns = append(turns, ai.Turn{Role: role, Text: text})
 	}
-	for _, t := range history.Recent(past, s.cfg.Gemini.HistoryBudget) {
+	for _, t := range history.Recent(past, s.o.HistoryBudget) {
 		switch t.Role {
 		case history.RoleUser, history.RoleLegacy:
 			add(ai.RoleUser, t.Text)

@@ -1,4 +1,4 @@
-package chat_test
+package systemtest
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 	"marketingbot/sim/world"
 )
 
-func groupMessages(t *testing.T, e *world.Env) []tgemu.TranscriptMessage {
+func chatGroupMessages(t *testing.T, e *world.Env) []tgemu.TranscriptMessage {
 	t.Helper()
 	tr, err := e.Telegram.Transcript(e.OperatorsChat, 0)
 	if err != nil {
@@ -20,11 +20,11 @@ func groupMessages(t *testing.T, e *world.Env) []tgemu.TranscriptMessage {
 	return tr.Messages
 }
 
-func waitGroup(t *testing.T, e *world.Env, n int) []tgemu.TranscriptMessage {
+func chatWaitGroup(t *testing.T, e *world.Env, n int) []tgemu.TranscriptMessage {
 	t.Helper()
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(chatWait)
 	for {
-		ms := groupMessages(t, e)
+		ms := chatGroupMessages(t, e)
 		if len(ms) >= n {
 			return ms
 		}
@@ -35,7 +35,7 @@ func waitGroup(t *testing.T, e *world.Env, n int) []tgemu.TranscriptMessage {
 	}
 }
 
-func callbackData(t *testing.T, markup json.RawMessage, prefix string) string {
+func chatCallbackData(t *testing.T, markup json.RawMessage, prefix string) string {
 	t.Helper()
 	var kb struct {
 		InlineKeyboard [][]struct {
@@ -54,9 +54,9 @@ func callbackData(t *testing.T, markup json.RawMessage, prefix string) string {
 	return ""
 }
 
-func appealStatus(e *world.Env, uid int64) []string {
+func chatAppealStatus(e *world.Env, uid int64) []string {
 	var out []string
-	for _, r := range appealRows(e, uid) {
+	for _, r := range chatAppealRows(e, uid) {
 		out = append(out, world.Cell([][]any{r}, 0, 5))
 	}
 	return out
@@ -64,20 +64,23 @@ func appealStatus(e *world.Env, uid int64) []string {
 
 // keyword → В работе → card in the group → operator reply reaches the user and
 // the sheet → "Решено" → the AI answers again in a new appeal row.
-func TestEscalationRoundTrip(t *testing.T) {
+func TestChatEscalationRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	const uid = 9101
-	e := world.New(t, world.Options{Data: authorizedData(uid)})
+	e := world.New(t, world.Options{Data: chatAuthorizedData(uid)})
 	e.StartAll()
 	e.AddUser(uid, "Партнёр1", "")
 
 	e.Send(uid, "Здравствуйте, какая комиссия?")
-	e.WaitBotMessages(uid, 1, wait)
+	e.WaitBotMessages(uid, 1, chatWait)
 	e.Send(uid, "Позовите, пожалуйста, живой человек нужен")
-	msgs := e.WaitBotMessages(uid, 2, wait)
+	msgs := e.WaitBotMessages(uid, 2, chatWait)
 	if !strings.Contains(msgs[1].Text, "Передаю ваш вопрос оператору") {
 		t.Fatalf("escalation answer: %q", msgs[1].Text)
 	}
-	card := waitGroup(t, e, 1)[0]
+	card := chatWaitGroup(t, e, 1)[0]
 	if !strings.Contains(card.Text, "Новое обращение") || !strings.Contains(card.Text, "P-0001") || !strings.Contains(card.Text, "какая комиссия") {
 		t.Fatalf("card: %q", card.Text)
 	}
@@ -85,39 +88,39 @@ func TestEscalationRoundTrip(t *testing.T) {
 	if !strings.Contains(card.Text, "ИИ:") || strings.Contains(card.Text, "**") {
 		t.Fatalf("card shows the AI turn as raw Markdown (or not at all): %q", card.Text)
 	}
-	testutilEventually(t, func() error {
-		if st := appealStatus(e, uid); len(st) != 1 || st[0] != "В работе" {
+	chatEventually(t, func() error {
+		if st := chatAppealStatus(e, uid); len(st) != 1 || st[0] != "В работе" {
 			return fmt.Errorf("status %v", st)
 		}
 		return nil
 	})
-	geminiCalls := len(e.Gemini.Requests(gememuFilter()))
+	geminiCalls := len(e.Gemini.Requests(chatGenerateFilter()))
 
 	// While escalated, the user's messages go to the operators, not the AI.
 	e.Send(uid, "Уточню: объект в Казани")
-	fwd := waitGroup(t, e, 2)[1]
+	fwd := chatWaitGroup(t, e, 2)[1]
 	if !strings.Contains(fwd.Text, "Уточню: объект в Казани") {
 		t.Fatalf("forwarded: %q", fwd.Text)
 	}
 
 	// The operator takes it and replies to the card.
-	take := callbackData(t, card.ReplyMarkup, "op:take:")
+	take := chatCallbackData(t, card.ReplyMarkup, "op:take:")
 	if _, err := e.Telegram.Press(e.Operator.ID, e.OperatorsChat, card.MessageID, take); err != nil {
 		t.Fatal(err)
 	}
-	msgs = e.WaitBotMessages(uid, 3, wait)
+	msgs = e.WaitBotMessages(uid, 3, chatWait)
 	if !strings.Contains(msgs[2].Text, "Ольга Оператор подключился") {
 		t.Fatalf("operator joined: %q", msgs[2].Text)
 	}
 	if _, err := e.Telegram.GroupSend(tgemu.GroupMessage{ChatID: e.OperatorsChat, UserID: e.Operator.ID, Text: "Добрый день! Комиссия в Казани — 2,5 %.", ReplyToMessageID: fwd.MessageID}); err != nil {
 		t.Fatal(err)
 	}
-	msgs = e.WaitBotMessages(uid, 4, wait)
+	msgs = e.WaitBotMessages(uid, 4, chatWait)
 	if !strings.Contains(msgs[3].Text, "Комиссия в Казани — 2,5 %") {
 		t.Fatalf("relayed: %q", msgs[3].Text)
 	}
-	testutilEventually(t, func() error {
-		rows := appealRows(e, uid)
+	chatEventually(t, func() error {
+		rows := chatAppealRows(e, uid)
 		if len(rows) != 1 {
 			return fmt.Errorf("%d rows", len(rows))
 		}
@@ -127,28 +130,35 @@ func TestEscalationRoundTrip(t *testing.T) {
 		}
 		return nil
 	})
-	if n := len(e.Gemini.Requests(gememuFilter())); n != geminiCalls {
+	if n := len(e.Gemini.Requests(chatGenerateFilter())); n != geminiCalls {
 		t.Fatalf("the AI was called while escalated (%d → %d)", geminiCalls, n)
 	}
+	chatResolveAndAskAgain(t, e, uid)
+}
 
+// chatResolveAndAskAgain presses "Решено" on the card (the third step of
+// TestChatEscalationRoundTrip): the user is told, the row and the card say
+// so, and the next message is answered by the AI in a new row.
+func chatResolveAndAskAgain(t *testing.T, e *world.Env, uid int64) {
+	t.Helper()
 	// Resolved from the group: the user is told, the row says Решено.
-	card = groupMessages(t, e)[0]
-	resolve := callbackData(t, card.ReplyMarkup, "op:res:")
+	card := chatGroupMessages(t, e)[0]
+	resolve := chatCallbackData(t, card.ReplyMarkup, "op:res:")
 	if _, err := e.Telegram.Press(e.Operator.ID, e.OperatorsChat, card.MessageID, resolve); err != nil {
 		t.Fatal(err)
 	}
-	msgs = e.WaitBotMessages(uid, 5, wait)
+	msgs := e.WaitBotMessages(uid, 5, chatWait)
 	if !strings.Contains(msgs[4].Text, "Обращение закрыто") {
 		t.Fatalf("resolved: %q", msgs[4].Text)
 	}
-	testutilEventually(t, func() error {
-		if st := appealStatus(e, uid); len(st) != 1 || st[0] != "Решено" {
+	chatEventually(t, func() error {
+		if st := chatAppealStatus(e, uid); len(st) != 1 || st[0] != "Решено" {
 			return fmt.Errorf("status %v", st)
 		}
 		return nil
 	})
-	testutilEventually(t, func() error { // the card is edited after the sheet is written
-		if c := groupMessages(t, e)[0]; !strings.Contains(c.Text, "✅ Решено: Ольга Оператор") {
+	chatEventually(t, func() error { // the card is edited after the sheet is written
+		if c := chatGroupMessages(t, e)[0]; !strings.Contains(c.Text, "✅ Решено: Ольга Оператор") {
 			return fmt.Errorf("card not updated: %q", c.Text)
 		}
 		return nil
@@ -156,9 +166,9 @@ func TestEscalationRoundTrip(t *testing.T) {
 
 	// Next message: the AI answers again, in a new appeal row.
 	e.Send(uid, "Спасибо! А как зафиксировать клиента?")
-	e.WaitBotMessages(uid, 6, wait)
-	testutilEventually(t, func() error {
-		if st := appealStatus(e, uid); len(st) != 2 || st[1] != "Ответ ИИ" {
+	e.WaitBotMessages(uid, 6, chatWait)
+	chatEventually(t, func() error {
+		if st := chatAppealStatus(e, uid); len(st) != 2 || st[1] != "Ответ ИИ" {
 			return fmt.Errorf("status %v", st)
 		}
 		return nil
@@ -166,15 +176,18 @@ func TestEscalationRoundTrip(t *testing.T) {
 }
 
 // "Решено" typed into the sheet by hand also closes the appeal.
-func TestResolvedInSheetReenablesAI(t *testing.T) {
+func TestChatResolvedInSheetReenablesAI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	const uid = 9102
-	e := world.New(t, world.Options{Data: authorizedData(uid)})
+	e := world.New(t, world.Options{Data: chatAuthorizedData(uid)})
 	e.StartAll()
 	e.AddUser(uid, "П", "")
 	e.Send(uid, "/operator")
-	e.WaitBotMessages(uid, 1, wait)
-	testutilEventually(t, func() error {
-		if st := appealStatus(e, uid); len(st) != 1 || st[0] != "В работе" {
+	e.WaitBotMessages(uid, 1, chatWait)
+	chatEventually(t, func() error {
+		if st := chatAppealStatus(e, uid); len(st) != 1 || st[0] != "В работе" {
 			return fmt.Errorf("status %v", st)
 		}
 		return nil
@@ -189,12 +202,12 @@ func TestResolvedInSheetReenablesAI(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Send(uid, "Какая комиссия?")
-	msgs := e.WaitBotMessages(uid, 2, wait)
+	msgs := e.WaitBotMessages(uid, 2, chatWait)
 	if !strings.Contains(strings.ToLower(msgs[1].Text), "комисс") {
 		t.Fatalf("AI did not answer: %q", msgs[1].Text)
 	}
-	testutilEventually(t, func() error {
-		if st := appealStatus(e, uid); len(st) != 2 {
+	chatEventually(t, func() error {
+		if st := chatAppealStatus(e, uid); len(st) != 2 {
 			return fmt.Errorf("status %v", st)
 		}
 		return nil

@@ -1,4 +1,4 @@
-package chat_test
+package systemtest
 
 import (
 	"encoding/json"
@@ -11,9 +11,9 @@ import (
 	"marketingbot/sim/world"
 )
 
-func geminiCallsFor(e *world.Env, code string) int {
+func chatGeminiCallsFor(e *world.Env, code string) int {
 	n := 0
-	for _, r := range e.Gemini.Requests(gememuFilter()) {
+	for _, r := range e.Gemini.Requests(chatGenerateFilter()) {
 		if req, err := r.GenerateRequest(); err == nil && strings.Contains(req.SystemText(), "Код партнёра: "+code+"\n") {
 			n++
 		}
@@ -21,9 +21,9 @@ func geminiCallsFor(e *world.Env, code string) int {
 	return n
 }
 
-func userLines(e *world.Env, uid int64) []string {
+func chatUserLines(e *world.Env, uid int64) []string {
 	var out []string
-	for _, r := range appealRows(e, uid) {
+	for _, r := range chatAppealRows(e, uid) {
 		for _, t := range history.Parse(fmt.Sprint(r[4]), nil) {
 			if t.Role == history.RoleUser {
 				out = append(out, t.Text)
@@ -35,7 +35,10 @@ func userLines(e *world.Env, uid int64) []string {
 
 // Every kind of input gets its defined answer, and the sheet holds exactly
 // what it should: text stays text, nothing is written for empty input.
-func TestBadInputs(t *testing.T) {
+func TestChatBadInputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	long := strings.Repeat("Длинный вопрос про комиссию. ", 160)[:4096]
 	type input struct {
 		name   string
@@ -71,7 +74,7 @@ func TestBadInputs(t *testing.T) {
 	for i := range cases {
 		ids = append(ids, int64(9300+i))
 	}
-	e := world.New(t, world.Options{Data: authorizedData(ids...)})
+	e := world.New(t, world.Options{Data: chatAuthorizedData(ids...)})
 	e.StartAll()
 	for i, c := range cases {
 		e.AddUser(ids[i], "П", "")
@@ -80,24 +83,24 @@ func TestBadInputs(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			uid := ids[i]
-			msgs := e.WaitBotMessages(uid, 1, wait)
+			msgs := e.WaitBotMessages(uid, 1, chatWait)
 			if c.reply != "" && !strings.Contains(msgs[0].Text, c.reply) {
 				t.Fatalf("answer %q, want it to contain %q", msgs[0].Text, c.reply)
 			}
 			if c.lines == nil {
 				time.Sleep(300 * time.Millisecond)
-				if rows := appealRows(e, uid); len(rows) != 0 {
+				if rows := chatAppealRows(e, uid); len(rows) != 0 {
 					t.Fatalf("an appeal row was written: %v", rows)
 				}
 			} else {
-				testutilEventually(t, func() error {
-					if got := userLines(e, uid); strings.Join(got, "|") != strings.Join(c.lines, "|") {
+				chatEventually(t, func() error {
+					if got := chatUserLines(e, uid); strings.Join(got, "|") != strings.Join(c.lines, "|") {
 						return fmt.Errorf("history user lines %q, want %q", got, c.lines)
 					}
 					return nil
 				})
 			}
-			if got := geminiCallsFor(e, fmt.Sprintf("P-%04d", i+1)); got != c.gemini {
+			if got := chatGeminiCallsFor(e, fmt.Sprintf("P-%04d", i+1)); got != c.gemini {
 				t.Fatalf("%d AI calls, want %d", got, c.gemini)
 			}
 		})
@@ -110,19 +113,22 @@ func TestBadInputs(t *testing.T) {
 	}
 }
 
-func TestEditedMessageAnsweredAndRecorded(t *testing.T) {
+func TestChatEditedMessageAnsweredAndRecorded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	const uid = 9401
-	e := world.New(t, world.Options{Data: authorizedData(uid)})
+	e := world.New(t, world.Options{Data: chatAuthorizedData(uid)})
 	e.StartAll()
 	e.AddUser(uid, "П", "")
 	sent := e.Send(uid, "Какая комиссия за сделку")
-	e.WaitBotMessages(uid, 1, wait)
+	e.WaitBotMessages(uid, 1, chatWait)
 	if _, err := e.Telegram.EditText(uid, sent.MessageID, "Какая комиссия за аренду?"); err != nil {
 		t.Fatal(err)
 	}
-	e.WaitBotMessages(uid, 2, wait)
-	testutilEventually(t, func() error {
-		got := userLines(e, uid)
+	e.WaitBotMessages(uid, 2, chatWait)
+	chatEventually(t, func() error {
+		got := chatUserLines(e, uid)
 		if len(got) != 2 || got[1] != "(исправлено) Какая комиссия за аренду?" {
 			return fmt.Errorf("history: %q", got)
 		}
@@ -130,21 +136,24 @@ func TestEditedMessageAnsweredAndRecorded(t *testing.T) {
 	})
 }
 
-func TestFloodThrottledWithoutAI(t *testing.T) {
+func TestChatFloodThrottledWithoutAI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	const uid = 9501
-	e := world.New(t, world.Options{Data: authorizedData(uid), Settings: map[string]string{"MARKETINGBOT_CHAT_USER_MESSAGES_PER_MINUTE": "3"}})
+	e := world.New(t, world.Options{Data: chatAuthorizedData(uid), Settings: map[string]string{"MARKETINGBOT_CHAT_USER_MESSAGES_PER_MINUTE": "3"}})
 	e.Gemini.SetLatency(300*time.Millisecond, 0)
 	e.StartAll()
 	e.AddUser(uid, "П", "")
 	for i := 1; i <= 3; i++ { // within the limit: answered
 		e.Send(uid, fmt.Sprintf("вопрос %d", i))
-		e.WaitBotMessages(uid, i, wait)
+		e.WaitBotMessages(uid, i, chatWait)
 	}
 	for i := 4; i <= 12; i++ { // a flood
 		e.Send(uid, fmt.Sprintf("флуд %d", i))
 	}
-	testutilEventually(t, func() error {
-		if n := len(userLines(e, uid)); n != 12 {
+	chatEventually(t, func() error {
+		if n := len(chatUserLines(e, uid)); n != 12 {
 			return fmt.Errorf("%d user lines in the history, want 12 (nothing lost)", n)
 		}
 		return nil
@@ -159,14 +168,17 @@ func TestFloodThrottledWithoutAI(t *testing.T) {
 	if throttled != 1 {
 		t.Fatalf("%d throttle notices, want exactly 1: %d bot messages", throttled, len(msgs))
 	}
-	if n := geminiCallsFor(e, "P-0001"); n != 3 {
+	if n := chatGeminiCallsFor(e, "P-0001"); n != 3 {
 		t.Fatalf("%d AI calls during the flood, want 3", n)
 	}
 }
 
-func TestUserWhoBlockedTheBotIsMarkedNotRetried(t *testing.T) {
+func TestChatUserWhoBlockedTheBotIsMarkedNotRetried(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	const uid = 9601
-	e := world.New(t, world.Options{Data: authorizedData(uid)})
+	e := world.New(t, world.Options{Data: chatAuthorizedData(uid)})
 	e.Gemini.SetLatency(time.Second, 0)
 	e.StartAll()
 	e.AddUser(uid, "П", "")
@@ -175,7 +187,7 @@ func TestUserWhoBlockedTheBotIsMarkedNotRetried(t *testing.T) {
 	if _, err := e.Telegram.SetBlocked(uid, true); err != nil {
 		t.Fatal(err)
 	}
-	testutilEventually(t, func() error {
+	chatEventually(t, func() error {
 		if g := world.Cell(e.Sheet("Auth"), 1, 6); g == "" {
 			return fmt.Errorf("Auth G not written")
 		}
@@ -190,7 +202,7 @@ func TestUserWhoBlockedTheBotIsMarkedNotRetried(t *testing.T) {
 		}
 		return n
 	}
-	testutilEventually(t, func() error {
+	chatEventually(t, func() error {
 		if attempts() == 0 {
 			return fmt.Errorf("the answer was never attempted")
 		}

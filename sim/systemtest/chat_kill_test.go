@@ -1,4 +1,4 @@
-package chat_test
+package systemtest
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // A worker process killed (kill -9) while answers are in flight: after
 // another worker takes over, every message is answered exactly once and no
 // history line is duplicated.
-func TestWorkerKilledMidAnswer(t *testing.T) {
+func TestChatWorkerKilledMidAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process fault test")
 	}
@@ -22,7 +22,7 @@ func TestWorkerKilledMidAnswer(t *testing.T) {
 	for i := 0; i < users; i++ {
 		ids = append(ids, int64(9700+i))
 	}
-	e := world.New(t, world.Options{Data: authorizedData(ids...), Settings: map[string]string{"MARKETINGBOT_CHAT_LOCK_TTL": "6s"}})
+	e := world.New(t, world.Options{Data: chatAuthorizedData(ids...), Settings: map[string]string{"MARKETINGBOT_CHAT_LOCK_TTL": "6s"}})
 	e.Gemini.SetLatency(1500*time.Millisecond, 0)
 	for _, id := range ids {
 		e.AddUser(id, "П", "")
@@ -60,7 +60,7 @@ func TestWorkerKilledMidAnswer(t *testing.T) {
 			}
 			covered := 0
 			for _, mid := range sent[id] {
-				if answered[mid] > 1 && !atKill(dates[mid], killed) {
+				if answered[mid] > 1 && !chatAtKill(dates[mid], killed) {
 					t.Fatalf("user %d: message %d answered %d times (sent at %v, worker killed at %d)", id, mid, answered[mid], dates[mid], killed.Unix())
 				}
 			}
@@ -78,9 +78,9 @@ func TestWorkerKilledMidAnswer(t *testing.T) {
 		}
 	}
 	t.Logf("worker killed mid-answer; every message answered once, the last %s after the kill", time.Since(killed).Round(100*time.Millisecond))
-	testutilEventually(t, func() error {
+	chatEventually(t, func() error {
 		for _, id := range ids {
-			rows := appealRows(e, id)
+			rows := chatAppealRows(e, id)
 			if len(rows) != 1 {
 				return fmt.Errorf("user %d: %d appeal rows", id, len(rows))
 			}
@@ -109,7 +109,7 @@ func TestWorkerKilledMidAnswer(t *testing.T) {
 // idempotency key, so the re-run cannot know; answering twice is chosen
 // over not answering). Exactly two copies, the first within the second of
 // the kill (or the one before), the second after it.
-func atKill(dates []int64, killed time.Time) bool {
+func chatAtKill(dates []int64, killed time.Time) bool {
 	if len(dates) != 2 || killed.IsZero() {
 		return false
 	}

@@ -1,4 +1,4 @@
-package chat_test
+package systemtest
 
 import (
 	"encoding/json"
@@ -16,10 +16,10 @@ import (
 	"marketingbot/sim/world"
 )
 
-const wait = 20 * time.Second
+const chatWait = 20 * time.Second
 
 // authorized returns partners where user id is already bound (skips the auth dialogue).
-func authorizedData(ids ...int64) *fixtures.Data {
+func chatAuthorizedData(ids ...int64) *fixtures.Data {
 	d := fixtures.Data{Knowledge: demo.Knowledge()}
 	for i, id := range ids {
 		d.Partners = append(d.Partners, domain.Partner{Code: fmt.Sprintf("P-%04d", i+1), Phone: fmt.Sprintf("+7 900 %07d", i+1),
@@ -28,7 +28,7 @@ func authorizedData(ids ...int64) *fixtures.Data {
 	return &d
 }
 
-func appealRows(e *world.Env, uid int64) [][]any {
+func chatAppealRows(e *world.Env, uid int64) [][]any {
 	var out [][]any
 	for _, r := range e.Sheet("Обращения")[1:] {
 		if world.Cell([][]any{r}, 0, 3) == fmt.Sprint(uid) {
@@ -38,12 +38,15 @@ func appealRows(e *world.Env, uid int64) [][]any {
 	return out
 }
 
-func TestAuthorizationByOwnContact(t *testing.T) {
+func TestChatAuthorizationByOwnContact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	e := world.New(t, world.Options{})
 	e.StartAll()
 	u := e.AddUser(7001, "Мария", "+79123456789") // P-0001's phone, typed differently in the sheet
 	e.Send(u.ID, "/start")
-	msgs := e.WaitBotMessages(u.ID, 1, wait)
+	msgs := e.WaitBotMessages(u.ID, 1, chatWait)
 	if !strings.Contains(string(msgs[0].ReplyMarkup), "request_contact") {
 		t.Fatalf("no share-contact keyboard: %s", msgs[0].ReplyMarkup)
 	}
@@ -52,7 +55,7 @@ func TestAuthorizationByOwnContact(t *testing.T) {
 	if _, err := e.Telegram.ShareContact(u.ID, "+79123456789", 424242); err != nil {
 		t.Fatal(err)
 	}
-	msgs = e.WaitBotMessages(u.ID, 2, wait)
+	msgs = e.WaitBotMessages(u.ID, 2, chatWait)
 	if !strings.Contains(msgs[1].Text, "контакт другого человека") {
 		t.Fatalf("forged contact answer: %q", msgs[1].Text)
 	}
@@ -63,7 +66,7 @@ func TestAuthorizationByOwnContact(t *testing.T) {
 	if _, err := e.Telegram.ShareContact(u.ID, "+79123456789", u.ID); err != nil {
 		t.Fatal(err)
 	}
-	msgs = e.WaitBotMessages(u.ID, 4, wait)
+	msgs = e.WaitBotMessages(u.ID, 4, chatWait)
 	if !strings.Contains(msgs[2].Text, "Вы авторизованы как партнёр P-0001") {
 		t.Fatalf("success answer: %q", msgs[2].Text)
 	}
@@ -72,20 +75,23 @@ func TestAuthorizationByOwnContact(t *testing.T) {
 		t.Fatalf("Auth row: %v", row)
 	}
 	// The projection the Mini App reads is there.
-	testAuthorizedNowAnswers(t, e, u.ID)
+	chatAuthorizedNowAnswers(t, e, u.ID)
 }
 
-func testAuthorizedNowAnswers(t *testing.T, e *world.Env, uid int64) {
+func chatAuthorizedNowAnswers(t *testing.T, e *world.Env, uid int64) {
 	t.Helper()
 	before := len(e.BotMessages(uid))
 	e.Send(uid, "Какая комиссия партнёра за сделку?")
-	msgs := e.WaitBotMessages(uid, before+1, wait)
+	msgs := e.WaitBotMessages(uid, before+1, chatWait)
 	if last := msgs[len(msgs)-1].Text; !strings.Contains(strings.ToLower(last), "комисс") {
 		t.Fatalf("AI answer does not come from the knowledge base: %q", last)
 	}
 }
 
-func TestUnknownPhoneRefusedAndRateLimited(t *testing.T) {
+func TestChatUnknownPhoneRefusedAndRateLimited(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	e := world.New(t, world.Options{Settings: map[string]string{"MARKETINGBOT_CHAT_AUTH_FAILURES_PER_HOUR": "2", "MARKETINGBOT_CHAT_SUPPORT_CONTACT": "@support_desk"}})
 	e.StartAll()
 	u := e.AddUser(7002, "Незнакомец", "+79990001122")
@@ -93,7 +99,7 @@ func TestUnknownPhoneRefusedAndRateLimited(t *testing.T) {
 		if _, err := e.Telegram.ShareContact(u.ID, "+79990001122", u.ID); err != nil {
 			t.Fatal(err)
 		}
-		e.WaitBotMessages(u.ID, i+1, wait)
+		e.WaitBotMessages(u.ID, i+1, chatWait)
 	}
 	msgs := e.BotMessages(u.ID)
 	if !strings.Contains(msgs[0].Text, "не найден") || !strings.Contains(msgs[0].Text, "@support_desk") {
@@ -104,13 +110,16 @@ func TestUnknownPhoneRefusedAndRateLimited(t *testing.T) {
 	}
 }
 
-func TestQuickMessagesKeepOrderPerUser(t *testing.T) {
+func TestChatQuickMessagesKeepOrderPerUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
 	const users = 50
 	var ids []int64
 	for i := 0; i < users; i++ {
 		ids = append(ids, int64(8000+i))
 	}
-	e := world.New(t, world.Options{Data: authorizedData(ids...)})
+	e := world.New(t, world.Options{Data: chatAuthorizedData(ids...)})
 	e.StartAll()
 	for _, id := range ids {
 		e.AddUser(id, "П", "")
@@ -157,9 +166,9 @@ func TestQuickMessagesKeepOrderPerUser(t *testing.T) {
 	}
 	// The history holds all five, in order, once each.
 	time.Sleep(500 * time.Millisecond) // the last history write follows the last reply
-	testutilEventually(t, func() error {
+	chatEventually(t, func() error {
 		for _, id := range ids {
-			rows := appealRows(e, id)
+			rows := chatAppealRows(e, id)
 			if len(rows) != 1 {
 				return fmt.Errorf("user %d: %d appeal rows", id, len(rows))
 			}
@@ -178,9 +187,9 @@ func TestQuickMessagesKeepOrderPerUser(t *testing.T) {
 	})
 }
 
-func testutilEventually(t *testing.T, f func() error) {
+func chatEventually(t *testing.T, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(chatWait)
 	for {
 		err := f()
 		if err == nil {
@@ -193,14 +202,17 @@ func testutilEventually(t *testing.T, f func() error) {
 	}
 }
 
-func TestPromptCarriesSystemHistoryAndKnowledge(t *testing.T) {
-	e := world.New(t, world.Options{Data: authorizedData(9001)})
+func TestChatPromptCarriesSystemHistoryAndKnowledge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	e := world.New(t, world.Options{Data: chatAuthorizedData(9001)})
 	e.StartAll()
 	e.AddUser(9001, "П", "")
 	e.Send(9001, "Как зафиксировать клиента?")
-	e.WaitBotMessages(9001, 1, wait)
-	testutilEventually(t, func() error {
-		if rows := appealRows(e, 9001); len(rows) == 1 && strings.Contains(fmt.Sprint(rows[0][4]), "ИИ #a") {
+	e.WaitBotMessages(9001, 1, chatWait)
+	chatEventually(t, func() error {
+		if rows := chatAppealRows(e, 9001); len(rows) == 1 && strings.Contains(fmt.Sprint(rows[0][4]), "ИИ #a") {
 			return nil
 		}
 		return fmt.Errorf("history not written yet")
@@ -220,7 +232,7 @@ func TestPromptCarriesSystemHistoryAndKnowledge(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Send(9001, "А сколько действует фиксация?")
-	e.WaitBotMessages(9001, 2, wait)
+	e.WaitBotMessages(9001, 2, chatWait)
 
 	reqs := e.Gemini.Requests(gememu.RequestFilter{Method: gememu.MethodGenerateContent})
 	if len(reqs) < 2 {
@@ -245,6 +257,6 @@ func TestPromptCarriesSystemHistoryAndKnowledge(t *testing.T) {
 	}
 }
 
-func gememuFilter() gememu.RequestFilter {
+func chatGenerateFilter() gememu.RequestFilter {
 	return gememu.RequestFilter{Method: gememu.MethodGenerateContent}
 }

@@ -1,0 +1,40 @@
+package app
+
+import (
+	"github.com/hibiken/asynq"
+
+	"marketingbot/pkg/ai"
+	"marketingbot/pkg/chat"
+	"marketingbot/pkg/config"
+	"marketingbot/pkg/projection"
+	"marketingbot/pkg/store"
+	"marketingbot/pkg/telegram"
+)
+
+// The adapters the chat consumes.
+var (
+	_ chat.Store      = (*store.Spreadsheet)(nil)
+	_ chat.Sender     = (*telegram.Sender)(nil)
+	_ chat.Generator  = (*ai.Client)(nil)
+	_ chat.Enqueuer   = (*asynq.Client)(nil)
+	_ chat.Projection = (*projection.Store)(nil)
+	_ chat.Prompt     = (*ai.PromptFile)(nil)
+)
+
+// ChatOptions maps the configuration onto the chat. Exported so that
+// whole-system tests build the service exactly as the roles do.
+func ChatOptions(cfg *config.Config) chat.Options {
+	return chat.Options{
+		OperatorsChatID:       cfg.Telegram.OperatorsChatID,
+		EscalationKeywords:    cfg.Gemini.EscalationKeywords,
+		LockTTL:               cfg.Chat.LockTTL,
+		UserMessagesPerMinute: cfg.Chat.UserMessagesPerMinute,
+		AuthFailuresPerHour:   cfg.Chat.AuthFailuresPerHour,
+		SupportContact:        cfg.Chat.SupportContact,
+		Location:              cfg.Location(),
+		KeyPrefix:             cfg.Redis.KeyPrefix,
+		MiniAppURL:            cfg.MiniAppURL(),
+		HistoryBudget:         cfg.Gemini.HistoryBudget,
+		KnowledgeTopK:         cfg.Gemini.KnowledgeTopK,
+	}
+}

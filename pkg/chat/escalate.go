@@ -1,0 +1,225 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mymmrac/telego"
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/domain"
+	"marketingbot/pkg/history"
+	"marketingbot/pkg/telegram"
+	"marketingbot/pkg/telegram/tghtml"
+)
+
+// Escalation: the appeal goes to a human in the operators' group (a card
+// with buttons), the AI stays off, and the user's messages are forwarded
+// there until an operator resolves it (operators.go).
+
+func (s *Service) groupMapKey(messageID int) string {
+	return s.keys.Key("chat", "group_msg", strconv.Itoa(messageID))
+}
+
+func (s *Service) cardKey(uid int64) string { return s.keys.Key("chat", "card", uidStr(uid)) }
+
+// rememberGroupMessage maps a message in the operators' group to the user it
+// is about, so that an operator's reply to it reaches that user.
+func (s *Service) rememberGroupMessage(ctx context.Context, messageID int, uid int64) error {
+	return s.d.Redis.Set(ctx, s.groupMapKey(messageID), uid, 90*24*time.Hour).Err()
+}
+
+func (s *Service) userOfGroupMessage(ctx context.Context, messageID int) (int64, bool, error) {
+	v, err := s.d.Redis.Get(ctx, s.groupMapKey(messageID)).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("chat: group message map: %w", err)
+	}
+	return v, true, nil
+}
+
+// sendGroup posts to the operators' group (the group limit applies).
+func (s *Service) sendGroup(ctx context.Context, step stepRef, text string, markup telego.ReplyMarkup) (int, error) {
+	if v, done, err := s.ib.stepDone(ctx, step); err != nil {
+		return 0, err
+	} else if done {
+		id, _ := strconv.Atoi(v)
+		return id, nil
+	}
+	msg, err := s.sendText(ctx, s.o.OperatorsChatID, text, markup)
+	if err != nil {
+		return 0, fmt.Errorf("chat: post to the operators' group: %w", err)
+	}
+	if err := s.rememberGroupMessage(ctx, msg.MessageID, step.uid); err != nil {
+		return 0, err
+	}
+	return msg.MessageID, s.ib.markStep(ctx, step, strconv.Itoa(msg.MessageID))
+}
+
+func (s *Service) cardButtons(uid int64, taken bool) *telego.InlineKeyboardMarkup {
+	row := []telego.InlineKeyboardButton{}
+	if !taken {
+		row = append(row, telego.InlineKeyboardButton{Text: s.tx.OperatorTakeButton, CallbackData: fmt.Sprintf("op:%s:%d", actionTake, uid)})
+	}
+	row = append(row, telego.InlineKeyboardButton{Text: s.tx.OperatorResolveButton, CallbackData: fmt.Sprintf("op:%s:%d", actionResolve, uid)})
+	return &telego.InlineKeyboardMarkup{InlineKeyboard: [][]telego.InlineKeyboardButton{row}}
+}
+
+// cardText renders the escalation card: who, how to reach, recent turns.
+func (s *Service) cardText(p domain.Partner, user *telego.User, cell string) string {
+	turns := history.Recent(history.Parse(cell, s.loc), 1500)
+	var b strings.Builder
+	for _, t := range turns {
+		who := map[history.Role]string{history.RoleUser: "Партнёр", history.RoleAI: "ИИ", history.RoleOperator: "Оператор", history.RoleSystem: "Система"}[t.Role]
+		if who == "" {
+			who = "—"
+		}
+		text := t.Text
+		if t.Role == history.RoleAI {
+			// The model writes Markdown; the card shows what the partner saw.
+			text = strings.TrimSpace(tghtml.Plain(tghtml.FromMarkdown(text)))
+		}
+		if len([]rune(text)) > 300 {
+			text = string([]rune(text)[:300]) + "…"
+		}
+		fmt.Fprintf(&b, "<i>%s:</i> %s\n", who, tghtml.Escape(text))
+	}
+	username := ""
+	if user != nil {
+		username = user.Username
+	}
+	phone := p.Phone
+	if phone != "" {
+		phone = "+" + phone
+	}
+	return s.tx.Render(s.tx.OperatorCard, map[string]any{
+		"Name": tghtml.Escape(p.FullName), "Username": tghtml.Escape(username), "Code": tghtml.Escape(p.Code),
+		"Phone": tghtml.Escape(phone), "UserID": p.TelegramID, "History": strings.TrimSpace(b.String()),
+	})
+}
+
+// escalate hands the appeal to a human: status В работе, AI off, the user is
+// told, and a card with buttons goes to the operators' group.
+func (s *Service) escalate(ctx context.Context, uid int64, p domain.Partner, u unit) error {
+	var user *telego.User
+	var userTurns []history.Turn
+	first := time.Now()
+	if m := u.message(0); m != nil {
+		user = m.From
+		first = msgTime(m)
+		userTurns, _ = s.userTurns(u)
+	} else if q := u.upd[0].CallbackQuery; q != nil {
+		user = &q.From
+		first = s.now()
+	}
+	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, user: user, first: first})
+	if err != nil {
+		return err
+	}
+	turns := append(userTurns, history.Turn{ID: "s-esc-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: s.now().Truncate(time.Second), Text: s.tx.HistoryEscalated})
+	// A re-run of a unit whose escalation was saved goes on with what is
+	// left (the answer, the card): those are steps of their own.
+	saved := stepRef{uid, u.lastID(), "saved"}
+	if _, done, _ := s.ib.stepDone(ctx, saved); !done {
+		if ap.a.Status == domain.AppealStatusEscalated {
+			if len(userTurns) > 0 {
+				return s.forwardToOperators(ctx, forward{uid: uid, p: p, ap: ap, u: u, turns: userTurns})
+			}
+			_, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.EscalatedAlready, nil)
+			return err
+		}
+		s.metrics.escalation.WithLabelValues("escalated").Inc()
+		s.metrics.turns.WithLabelValues("escalate").Inc()
+		if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: turns, status: domain.AppealStatusEscalated}); err != nil {
+			return err
+		}
+		if err := s.ib.markStep(ctx, saved, "1"); err != nil {
+			return err
+		}
+	}
+	if _, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.Escalated, &telego.ReplyKeyboardRemove{RemoveKeyboard: true}); err != nil {
+		return err
+	}
+	cell, _ := history.Append(ap.a.History, turns, s.loc)
+	cardID, err := s.sendGroup(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, user, cell), s.cardButtons(uid, false))
+	if err != nil {
+		return err
+	}
+	return s.d.Redis.Set(ctx, s.cardKey(uid), cardID, 90*24*time.Hour).Err()
+}
+
+// forward is a unit of a user whose appeal an operator has: the messages
+// go to the operators' group and turns into the history.
+type forward struct {
+	uid   int64
+	p     domain.Partner
+	ap    appealState
+	u     unit
+	turns []history.Turn // the user's lines for the history
+}
+
+// forwardToOperators: while an operator has the appeal, the user's messages
+// go to the group (as replies can be answered) and into the history.
+func (s *Service) forwardToOperators(ctx context.Context, f forward) error {
+	s.metrics.turns.WithLabelValues("forwarded").Inc()
+	uid, p, u := f.uid, f.p, f.u
+	name := tghtml.Escape(p.FullName)
+	for i := range u.items {
+		m := u.message(i)
+		step := stepRef{uid, u.lastID(), "fwd" + strconv.Itoa(i)}
+		if m.Text != "" {
+			text := m.Text
+			if u.upd[i].EditedMessage != nil {
+				text = s.tx.EditedPrefix + text
+			}
+			if _, err := s.sendGroup(ctx, step, s.tx.Render(s.tx.OperatorUserMessage, map[string]any{"Name": name, "Code": tghtml.Escape(p.Code), "Text": tghtml.Escape(text)}), nil); err != nil {
+				return err
+			}
+			continue
+		}
+		what := s.tx.Media(mediaKind(m))
+		if _, err := s.sendGroup(ctx, step, s.tx.Render(s.tx.OperatorUserMedia, map[string]any{"Name": name, "Code": tghtml.Escape(p.Code), "What": tghtml.Escape(what)}), nil); err != nil {
+			return err
+		}
+		copyStep := step
+		copyStep.name += "copy"
+		if err := s.copyToGroup(ctx, copyStep, m); err != nil {
+			return err
+		}
+	}
+	if _, err := s.d.Redis.Get(ctx, s.cardKey(uid)).Result(); errors.Is(err, redis.Nil) {
+		// Escalated by hand in the sheet: there is no card yet.
+		cell, _ := history.Append(f.ap.a.History, f.turns, s.loc)
+		id, err := s.sendGroup(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, u.message(0).From, cell), s.cardButtons(uid, false))
+		if err != nil {
+			return err
+		}
+		s.d.Redis.Set(ctx, s.cardKey(uid), id, 90*24*time.Hour)
+	}
+	return s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: f.ap, turns: f.turns, status: f.ap.a.Status})
+}
+
+// copyToGroup copies a user's non-text message to the operators' group.
+func (s *Service) copyToGroup(ctx context.Context, step stepRef, m *telego.Message) error {
+	if _, done, err := s.ib.stepDone(ctx, step); err != nil || done {
+		return err
+	}
+	id, err := s.d.Sender.CopyMessage(ctx, &telego.CopyMessageParams{ChatID: telego.ChatID{ID: s.o.OperatorsChatID},
+		FromChatID: telego.ChatID{ID: m.Chat.ID}, MessageID: m.MessageID}, telegram.Options{Priority: telegram.PriorityChat})
+	if err != nil {
+		if errors.Is(err, telegram.ErrMessageGone) {
+			return s.ib.markStep(ctx, step, "gone")
+		}
+		return err
+	}
+	if err := s.rememberGroupMessage(ctx, id.MessageID, step.uid); err != nil {
+		return err
+	}
+	return s.ib.markStep(ctx, step, strconv.Itoa(id.MessageID))
+}

@@ -1,0 +1,451 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/mymmrac/telego"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/ai"
+	"marketingbot/pkg/domain"
+	"marketingbot/pkg/history"
+	"marketingbot/pkg/projection"
+	"marketingbot/pkg/telegram"
+	"marketingbot/pkg/texts"
+)
+
+// Fakes of the chat's seams: in-memory state plus function fields that,
+// when set, decide a call's outcome (an injected error, say).
+
+var (
+	_ Store      = (*fakeStore)(nil)
+	_ Sender     = (*fakeSender)(nil)
+	_ Generator  = (*fakeGen)(nil)
+	_ Enqueuer   = (*fakeEnqueuer)(nil)
+	_ Projection = (*fakeProjection)(nil)
+	_ Prompt     = promptText("")
+)
+
+// fakeStore is a spreadsheet in memory: the Auth rows and the appeal rows.
+type fakeStore struct {
+	mu        sync.Mutex
+	partners  []domain.Partner
+	appeals   []domain.Appeal
+	knowledge []domain.KnowledgeEntry
+	phones    []string // PartnerByPhone was asked for these
+	authCalls int
+
+	// Optional: an error fails the call before it changes anything.
+	// They are called outside the store's lock.
+	CreateAppealFn func(a domain.Appeal, recheck bool) error
+	UpdateAppealFn func(a domain.Appeal) error
+}
+
+func (f *fakeStore) Partners(context.Context) ([]domain.Partner, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]domain.Partner(nil), f.partners...), nil
+}
+
+func (f *fakeStore) RefreshPartners(ctx context.Context) ([]domain.Partner, error) {
+	return f.Partners(ctx)
+}
+
+func (f *fakeStore) PartnerByPhone(_ context.Context, phone string) (domain.Partner, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.phones = append(f.phones, phone)
+	for _, p := range f.partners {
+		if p.Phone == phone {
+			return p, true, nil
+		}
+	}
+	return domain.Partner{}, false, nil
+}
+
+func (f *fakeStore) PartnerByTelegramID(_ context.Context, id int64) (domain.Partner, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.partners {
+		if p.TelegramID == id {
+			return p, true, nil
+		}
+	}
+	return domain.Partner{}, false, nil
+}
+
+func (f *fakeStore) AuthorizePartner(_ context.Context, p domain.Partner, telegramID int64, at time.Time) (domain.Partner, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.authCalls++
+	for i := range f.partners {
+		if f.partners[i].Code == p.Code {
+			f.partners[i].TelegramID, f.partners[i].Status, f.partners[i].AuthorizedAt = telegramID, domain.PartnerStatusAuthorized, at
+			return f.partners[i], nil
+		}
+	}
+	return p, domain.ErrNotFound
+}
+
+func (f *fakeStore) SetBotBlocked(_ context.Context, telegramID int64, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.partners {
+		if f.partners[i].TelegramID == telegramID {
+			f.partners[i].BotBlockedAt = at
+		}
+	}
+	return nil
+}
+
+// CurrentAppeal is the user's last row, as the gateway's index has it.
+func (f *fakeStore) CurrentAppeal(_ context.Context, telegramID int64) (domain.Appeal, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.appeals) - 1; i >= 0; i-- {
+		if f.appeals[i].TelegramID == telegramID {
+			return f.appeals[i], true, nil
+		}
+	}
+	return domain.Appeal{}, false, nil
+}
+
+func (f *fakeStore) CreateAppeal(_ context.Context, a domain.Appeal, recheck bool) (domain.Appeal, error) {
+	if f.CreateAppealFn != nil { // outside the lock: it may block
+		if err := f.CreateAppealFn(a, recheck); err != nil {
+			return a, err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if recheck {
+		if i := f.find(a); i >= 0 {
+			return f.appeals[i], nil
+		}
+	}
+	a.Row = len(f.appeals) + 2
+	f.appeals = append(f.appeals, a)
+	return a, nil
+}
+
+func (f *fakeStore) UpdateAppeal(_ context.Context, a domain.Appeal, fields ...domain.AppealField) (domain.Appeal, error) {
+	if f.UpdateAppealFn != nil { // outside the lock: it may block
+		if err := f.UpdateAppealFn(a); err != nil {
+			return a, err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.find(a)
+	if i < 0 {
+		return a, domain.ErrNotFound
+	}
+	row := &f.appeals[i]
+	for _, fl := range fields {
+		switch fl {
+		case domain.AppealFieldHistory:
+			row.History = a.History
+		case domain.AppealFieldStatus:
+			row.Status = a.Status
+		case domain.AppealFieldOperator:
+			row.Operator = a.Operator
+		}
+	}
+	row.UpdatedAt = a.UpdatedAt
+	return *row, nil
+}
+
+func (f *fakeStore) Knowledge(context.Context) ([]domain.KnowledgeEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.knowledge, nil
+}
+
+// find locates a row by its key (Telegram ID, created_at to the second).
+func (f *fakeStore) find(a domain.Appeal) int {
+	for i, r := range f.appeals {
+		if sameAppeal(r, a) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (f *fakeStore) rows(uid int64) []domain.Appeal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []domain.Appeal
+	for _, a := range f.appeals {
+		if a.TelegramID == uid {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (f *fakeStore) partner(code string) domain.Partner {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.partners {
+		if p.Code == code {
+			return p
+		}
+	}
+	return domain.Partner{}
+}
+
+// sent is one message the fake Telegram accepted.
+type sent struct {
+	chatID  int64
+	id      int
+	text    string
+	markup  telego.ReplyMarkup
+	replyTo int
+}
+
+type fakeSender struct {
+	mu      sync.Mutex
+	next    int
+	msgs    []sent
+	copies  []telego.CopyMessageParams
+	edits   []telego.EditMessageTextParams
+	answers int
+
+	// Optional: an error instead of sending.
+	SendMessageFn func(p *telego.SendMessageParams) error
+}
+
+func (f *fakeSender) SendMessage(ctx context.Context, p *telego.SendMessageParams, _ telegram.Options) (*telego.Message, error) {
+	// As *telegram.Sender does with the fence carried in ctx (telegram.WithFence).
+	if err := fence(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.SendMessageFn != nil {
+		if err := f.SendMessageFn(p); err != nil {
+			return nil, err
+		}
+	}
+	f.next++
+	m := sent{chatID: p.ChatID.ID, id: 1000 + f.next, text: p.Text, markup: p.ReplyMarkup}
+	if p.ReplyParameters != nil {
+		m.replyTo = p.ReplyParameters.MessageID
+	}
+	f.msgs = append(f.msgs, m)
+	return &telego.Message{MessageID: m.id, Chat: telego.Chat{ID: p.ChatID.ID}, Text: p.Text}, nil
+}
+
+func (f *fakeSender) CopyMessage(_ context.Context, p *telego.CopyMessageParams, _ telegram.Options) (*telego.MessageID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.next++
+	f.copies = append(f.copies, *p)
+	return &telego.MessageID{MessageID: 1000 + f.next}, nil
+}
+
+func (f *fakeSender) EditMessageText(_ context.Context, p *telego.EditMessageTextParams) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.edits = append(f.edits, *p)
+	return nil
+}
+
+func (f *fakeSender) AnswerCallbackQuery(context.Context, *telego.AnswerCallbackQueryParams) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers++
+	return nil
+}
+
+func (f *fakeSender) Typing(context.Context, int64) {}
+
+// to returns the messages sent to a chat.
+func (f *fakeSender) to(chatID int64) []sent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []sent
+	for _, m := range f.msgs {
+		if m.chatID == chatID {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+type fakeGen struct {
+	mu   sync.Mutex
+	reqs []ai.Request
+
+	// Optional: the answer; by default "Ответ: " and the question.
+	GenerateFn func(req ai.Request) (string, error)
+}
+
+func (f *fakeGen) Generate(_ context.Context, req ai.Request) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, req)
+	if f.GenerateFn != nil {
+		return f.GenerateFn(req)
+	}
+	return "Ответ: " + req.Turns[len(req.Turns)-1].Text, nil
+}
+
+func (f *fakeGen) calls() []ai.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]ai.Request(nil), f.reqs...)
+}
+
+type fakeEnqueuer struct {
+	mu    sync.Mutex
+	tasks []*asynq.Task
+}
+
+func (f *fakeEnqueuer) EnqueueContext(_ context.Context, t *asynq.Task, _ ...asynq.Option) (*asynq.TaskInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tasks = append(f.tasks, t)
+	return &asynq.TaskInfo{}, nil
+}
+
+type fakeProjection struct {
+	mu      sync.Mutex
+	put     []projection.Partner
+	synced  []projection.Partner
+	removed []int64
+}
+
+func (f *fakeProjection) PutPartner(_ context.Context, p projection.Partner, _ time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.put = append(f.put, p)
+	return nil
+}
+
+func (f *fakeProjection) SyncPartners(_ context.Context, ps []projection.Partner, _ time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.synced = ps
+	return nil
+}
+
+func (f *fakeProjection) RemovePartner(_ context.Context, telegramID int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, telegramID)
+	return nil
+}
+
+type promptText string
+
+func (p promptText) Text() string { return string(p) }
+
+// bench is a Service on fakes and miniredis.
+type bench struct {
+	t      *testing.T
+	s      *Service
+	mr     *miniredis.Miniredis
+	rdb    *redis.Client
+	store  *fakeStore
+	sender *fakeSender
+	gen    *fakeGen
+	enq    *fakeEnqueuer
+	proj   *fakeProjection
+	tx     *texts.Texts
+
+	mu      sync.Mutex
+	now     time.Time // the service's clock
+	update  int64     // the last update id handed out
+	message int       // the last user message id handed out
+	prev    map[int64]int64
+}
+
+const operatorsChat = -100500
+
+func testOptions() Options {
+	return Options{OperatorsChatID: operatorsChat, EscalationKeywords: []string{" Оператор ", "Живой человек", ""},
+		LockTTL: 30 * time.Second, UserMessagesPerMinute: 20, AuthFailuresPerHour: 5, Location: time.UTC,
+		KeyPrefix: "t", MiniAppURL: "https://example.test/app/", HistoryBudget: 6000, KnowledgeTopK: 4}
+}
+
+// newBench builds the service; mod adjusts the options.
+func newBench(t *testing.T, mod func(*Options)) *bench {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	tx, err := texts.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bench{t: t, mr: mr, rdb: rdb, store: &fakeStore{}, sender: &fakeSender{}, gen: &fakeGen{}, enq: &fakeEnqueuer{},
+		proj: &fakeProjection{}, tx: tx, now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), update: 100, prev: map[int64]int64{}}
+	o := testOptions()
+	if mod != nil {
+		mod(&o)
+	}
+	b.s = New(Deps{Store: b.store, AI: b.gen, Sender: b.sender, Tasks: b.enq, Redis: rdb, Projection: b.proj, Texts: tx,
+		Prompt: promptText("Ты помощник."), Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Now: b.clock}, o)
+	return b
+}
+
+func (b *bench) clock() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.now
+}
+
+func (b *bench) advance(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.now = b.now.Add(d)
+}
+
+// partner adds an Auth row; uid 0 leaves it unbound.
+func (b *bench) partner(code, phone, name string, uid int64) {
+	p := domain.Partner{Code: code, Phone: phone, FullName: name, TelegramID: uid}
+	if uid != 0 {
+		p.Status = domain.PartnerStatusAuthorized
+	}
+	b.store.mu.Lock()
+	defer b.store.mu.Unlock()
+	b.store.partners = append(b.store.partners, p)
+}
+
+// history parses the user's appeal rows' cells.
+func (b *bench) history(uid int64) [][]history.Turn {
+	var out [][]history.Turn
+	for _, a := range b.store.rows(uid) {
+		out = append(out, history.Parse(a.History, time.UTC))
+	}
+	return out
+}
+
+// ids lists "role:id" of turns, the shape most history assertions check.
+func ids(turns []history.Turn) string {
+	var out []string
+	for _, t := range turns {
+		out = append(out, fmt.Sprintf("%s:%s", t.Role, t.ID))
+	}
+	return strings.Join(out, " ")
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
