@@ -170,7 +170,7 @@ func (s *stack) startBackend(pollers int) {
 	s.gw = s.gateway()
 
 	// Worker.
-	bot, err := telegram.NewBot(s.cfg.Telegram, quiet())
+	bot, err := telegram.NewBot(telegram.BotOptions{Token: s.cfg.Telegram.Token, APIURL: s.cfg.Telegram.APIURL, RequestTimeout: s.cfg.Telegram.RequestTimeout}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // emulator and reads them back through its control API.
 func TestSetupBot(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	bot, err := telegram.NewBot(s.cfg.Telegram, quiet())
+	bot, err := telegram.NewBot(telegram.BotOptions{Token: s.cfg.Telegram.Token, APIURL: s.cfg.Telegram.APIURL, RequestTimeout: s.cfg.Telegram.RequestTimeout}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func newEnv(t *testing.T, queue [][]any, opts ...option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bot, err := telegram.NewBot(cfg.Telegram, quiet())
+	bot, err := telegram.NewBot(telegram.BotOptions{Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL, RequestTimeout: cfg.Telegram.RequestTimeout}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
