@@ -49,11 +49,14 @@ type Sender struct {
 	calls   *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	waits   *prometheus.HistogramVec
+	// firstBackoff is the wait after the first transient failure; it
+	// doubles with each further one (tests shorten it).
+	firstBackoff time.Duration
 }
 
 // NewSender builds the sender and registers its metrics.
 func NewSender(bot *telego.Bot, lim *Limiter, reg prometheus.Registerer, log *slog.Logger) *Sender {
-	s := &Sender{Bot: bot, Limiter: lim, log: log,
+	s := &Sender{Bot: bot, Limiter: lim, log: log, firstBackoff: 200 * time.Millisecond,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "telegram", Name: "calls_total",
 			Help: "Bot API calls by method and result (ok, blocked, flood, error…)."}, []string{"method", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "telegram", Name: "call_duration_seconds",
@@ -126,7 +129,7 @@ func (c *sendCall) policy() retrypolicy.RetryPolicy[any] {
 	return retrypolicy.NewBuilder[any]().
 		HandleIf(func(_ any, err error) bool { return c.retryable(err) }).
 		WithMaxRetries(-1). // floods as often as Telegram asks (within ctx); retryable counts the rest
-		WithBackoff(200*time.Millisecond, 2*time.Second).
+		WithBackoff(c.s.firstBackoff, 8*c.s.firstBackoff).
 		WithDelayFunc(func(e failsafe.ExecutionAttempt[any]) time.Duration {
 			var flood *FloodError
 			if errors.As(e.LastError(), &flood) {
