@@ -154,7 +154,7 @@ func TestGenerateGivesUp(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newClient(t, 400*time.Millisecond, tc.answer, textAnswer("too late"))
-			f.gem.answers = []answer{tc.answer} // fails every time
+			f.gem.answers = []answer{tc.answer}                                     // fails every time
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // a budget ignored fails, not hangs
 			defer cancel()
 			start := time.Now()
