@@ -94,7 +94,8 @@ func New(ctx context.Context, o Options) (*Client, error) {
 
 // Generate returns the model's text, retrying within Options.RetryBudget.
 func (c *Client) Generate(ctx context.Context, req Request) (string, error) {
-	g := &generation{c: c, model: req.Model, cfg: c.contentConfig(req.System)}
+	g := &generation{c: c, model: req.Model, cfg: c.contentConfig(req.System),
+		contents: make([]*genai.Content, 0, len(req.Turns))}
 	if g.model == "" {
 		g.model = c.o.ChatModel
 	}
@@ -204,7 +205,7 @@ func unwrapLater(err error) error {
 
 // backoff of the n-th attempt (1-based): 500 ms doubling up to 8 s.
 func (c *Client) backoff(n int) time.Duration {
-	return min(c.firstBackoff<<min(n-1, 8), 8*time.Second)
+	return min(c.firstBackoff<<min(max(n-1, 0), 8), 8*time.Second)
 }
 
 // retryDelay: 429 waits the server's RetryInfo delay; 5xx, timeouts and
