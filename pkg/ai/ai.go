@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/genai"
 
@@ -67,6 +69,8 @@ type Client struct {
 
 	calls   *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+	// firstBackoff is the first wait after a 5xx or a timeout (tests shorten it).
+	firstBackoff time.Duration
 }
 
 // New builds the client; it makes no request.
@@ -78,7 +82,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ai: create client: %w", err)
 	}
-	c := &Client{g: g, o: o, log: o.Logger,
+	c := &Client{g: g, o: o, log: o.Logger, firstBackoff: 500 * time.Millisecond,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "gemini", Name: "calls_total",
 			Help: "Gemini generateContent calls by model and result (ok, 429, 5xx, timeout, error)."}, []string{"model", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "gemini", Name: "call_duration_seconds",
@@ -90,64 +94,123 @@ func New(ctx context.Context, o Options) (*Client, error) {
 
 // Generate returns the model's text, retrying within Options.RetryBudget.
 func (c *Client) Generate(ctx context.Context, req Request) (string, error) {
-	model := req.Model
-	if model == "" {
-		model = c.o.ChatModel
+	g := &generation{c: c, model: req.Model, cfg: c.contentConfig(req.System),
+		contents: make([]*genai.Content, 0, len(req.Turns))}
+	if g.model == "" {
+		g.model = c.o.ChatModel
 	}
-	contents := make([]*genai.Content, 0, len(req.Turns))
 	for _, t := range req.Turns {
 		if strings.TrimSpace(t.Text) == "" {
 			continue
 		}
-		contents = append(contents, &genai.Content{Role: string(t.Role), Parts: []*genai.Part{{Text: t.Text}}})
+		g.contents = append(g.contents, &genai.Content{Role: string(t.Role), Parts: []*genai.Part{{Text: t.Text}}})
 	}
+	_, err := failsafe.With(g.policy(time.Now().Add(c.o.RetryBudget))).WithContext(ctx).GetWithExecution(
+		func(e failsafe.Execution[string]) (string, error) { return g.attempt(ctx, e.Attempts()) })
+	switch {
+	case g.answered:
+		return g.text, nil // even if ctx ended meanwhile
+	case ctx.Err() != nil:
+		return "", ctx.Err()
+	}
+	return "", fmt.Errorf("%w: %v", ErrUnavailable, unwrapLater(err))
+}
+
+func (c *Client) contentConfig(system string) *genai.GenerateContentConfig {
 	temp := float32(c.o.Temperature)
 	cfg := &genai.GenerateContentConfig{Temperature: &temp, MaxOutputTokens: int32(c.o.MaxOutputTokens)}
-	if req.System != "" {
-		cfg.SystemInstruction = &genai.Content{Parts: []*genai.Part{{Text: req.System}}}
+	if system != "" {
+		cfg.SystemInstruction = &genai.Content{Parts: []*genai.Part{{Text: system}}}
 	}
-	deadline := time.Now().Add(c.o.RetryBudget)
-	backoff := 500 * time.Millisecond
-	var last error
-	for attempt := 0; ; attempt++ {
-		callCtx, cancel := context.WithTimeout(ctx, c.o.Timeout)
-		start := time.Now()
-		resp, err := c.g.Models.GenerateContent(callCtx, model, contents, cfg)
-		cancel()
-		c.latency.WithLabelValues(model).Observe(time.Since(start).Seconds())
-		if err == nil {
-			text := strings.TrimSpace(resp.Text())
-			if text != "" {
-				c.calls.WithLabelValues(model, "ok").Inc()
-				return text, nil
+	return cfg
+}
+
+// generation is one Generate call: what it sends and how its attempts went.
+type generation struct {
+	c        *Client
+	model    string
+	contents []*genai.Content
+	cfg      *genai.GenerateContentConfig
+
+	answered bool
+	text     string
+}
+
+// policy retries a failure that says when to try again (retryLater) as long
+// as that moment is within the budget. The delay is the one the failure
+// carries, never jittered further: a 429's RetryInfo delay is the server's.
+func (g *generation) policy(deadline time.Time) retrypolicy.RetryPolicy[string] {
+	return retrypolicy.NewBuilder[string]().
+		HandleIf(func(_ string, err error) bool {
+			var later *retryLater
+			return errors.As(err, &later) && !time.Now().Add(later.wait).After(deadline)
+		}).
+		WithMaxRetries(-1). // bounded by the budget
+		WithDelayFunc(func(e failsafe.ExecutionAttempt[string]) time.Duration {
+			var later *retryLater
+			if errors.As(e.LastError(), &later) {
+				return later.wait
 			}
-			err = errors.New("empty answer")
+			return 0
+		}).
+		OnRetryScheduled(func(e failsafe.ExecutionScheduledEvent[string]) {
+			g.c.log.Warn("gemini call failed; retrying", "model", g.model, "attempt", e.Attempts(), "wait", e.Delay, "err", unwrapLater(e.LastError()))
+		}).
+		ReturnLastFailure().
+		Build()
+}
+
+// attempt makes the n-th call (1-based). A failure worth repeating comes back
+// as a *retryLater saying after how long.
+func (g *generation) attempt(ctx context.Context, n int) (string, error) {
+	callCtx, cancel := context.WithTimeout(ctx, g.c.o.Timeout)
+	start := time.Now()
+	resp, err := g.c.g.Models.GenerateContent(callCtx, g.model, g.contents, g.cfg)
+	cancel()
+	g.c.latency.WithLabelValues(g.model).Observe(time.Since(start).Seconds())
+	if err == nil {
+		if text := strings.TrimSpace(resp.Text()); text != "" {
+			g.c.calls.WithLabelValues(g.model, "ok").Inc()
+			g.answered, g.text = true, text
+			return text, nil
 		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		last = err
-		wait, retry := c.retryDelay(err, backoff)
-		c.calls.WithLabelValues(model, resultLabel(err)).Inc()
-		if !retry || time.Now().Add(wait).After(deadline) {
-			break
-		}
-		c.log.Warn("gemini call failed; retrying", "model", model, "attempt", attempt+1, "wait", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", ctx.Err()
-		case <-t.C:
-		}
-		backoff = min(backoff*2, 8*time.Second)
+		err = errors.New("empty answer")
 	}
-	return "", fmt.Errorf("%w: %v", ErrUnavailable, last)
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	g.c.calls.WithLabelValues(g.model, resultLabel(err)).Inc()
+	if wait, ok := retryDelay(err, g.c.backoff(n)); ok {
+		return "", &retryLater{err: err, wait: wait}
+	}
+	return "", err
+}
+
+// retryLater is a failed call worth repeating after wait.
+type retryLater struct {
+	err  error
+	wait time.Duration
+}
+
+func (e *retryLater) Error() string { return e.err.Error() }
+func (e *retryLater) Unwrap() error { return e.err }
+
+func unwrapLater(err error) error {
+	var later *retryLater
+	if errors.As(err, &later) {
+		return later.err
+	}
+	return err
+}
+
+// backoff of the n-th attempt (1-based): 500 ms doubling up to 8 s.
+func (c *Client) backoff(n int) time.Duration {
+	return min(c.firstBackoff<<min(max(n-1, 0), 8), 8*time.Second)
 }
 
 // retryDelay: 429 waits the server's RetryInfo delay; 5xx, timeouts and
-// empty answers back off with jitter; other 4xx are not retried.
-func (c *Client) retryDelay(err error, backoff time.Duration) (time.Duration, bool) {
+// empty answers back off with jitter (±50 %); other 4xx are not retried.
+func retryDelay(err error, backoff time.Duration) (time.Duration, bool) {
 	jittered := backoff/2 + time.Duration(rand.Int64N(int64(backoff)))
 	var apiErr genai.APIError
 	if errors.As(err, &apiErr) {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/hibiken/asynq"
 	"github.com/mymmrac/telego"
@@ -61,7 +63,7 @@ func NewBot(cfg *config.Config, log *slog.Logger, o BotOptions) (*Bot, error) {
 	if err != nil {
 		return nil, err
 	}
-	tg, err := telegram.NewBot(cfg.Telegram, log)
+	tg, err := telegram.NewBot(telegramBotOptions(cfg.Telegram), log)
 	if err != nil {
 		rdb.Close()
 		return nil, err
@@ -145,21 +147,26 @@ func (b *Bot) dropWebhook(ctx context.Context) {
 	retry(ctx, b.log, "deleteWebhook", func() error { return b.tg.DeleteWebhook(ctx, &telego.DeleteWebhookParams{}) })
 }
 
+// retry calls f until it succeeds or ctx ends, backing off 200 ms → 10 s and
+// logging each failure: the bot's setup calls must happen eventually, and
+// Telegram being unreachable at start is no reason to give up.
 func retry(ctx context.Context, log *slog.Logger, what string, f func() error) {
-	wait := 200 * time.Millisecond
-	for ctx.Err() == nil {
-		err := f()
-		if err == nil {
-			return
-		}
-		log.Warn("telegram call failed; retrying", "method", what, "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 10*time.Second)
-	}
+	policy := retrypolicy.NewBuilder[any]().
+		WithMaxRetries(-1). // until ctx ends
+		WithBackoff(200*time.Millisecond, 10*time.Second).
+		OnRetryScheduled(func(e failsafe.ExecutionScheduledEvent[any]) {
+			log.Warn("telegram call failed; retrying", "method", what, "err", e.LastError())
+		}).
+		Build()
+	_ = failsafe.With(policy).WithContext(ctx).Run(f)
+}
+
+// telegramBotOptions maps the configuration onto the Bot API client. The
+// bot role long-polls with it, so a request may last the poll timeout plus
+// a margin.
+func telegramBotOptions(t config.Telegram) telegram.BotOptions {
+	return telegram.BotOptions{Token: t.Token, APIURL: t.APIURL,
+		RequestTimeout: max(t.RequestTimeout, t.PollTimeout+10*time.Second)}
 }
 
 // Stop stops intake first (the poll loop confirms what it stored), then HTTP.

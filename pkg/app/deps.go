@@ -53,7 +53,7 @@ func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *pro
 	d := &deps{cfg: cfg, log: log, reg: reg, rdb: rdb, tasks: asynq.NewClientFromRedisClient(rdb), sheets: gw, client: sc,
 		proj: projection.New(rdb, cfg.Redis.KeyPrefix), texts: tx,
 		prompt: ai.NewPromptFile(cfg.Gemini.SystemPromptFile, configs.SystemPrompt, log)}
-	if d.tg, err = telegram.NewBot(cfg.Telegram, log); err != nil {
+	if d.tg, err = telegram.NewBot(telegramBotOptions(cfg.Telegram), log); err != nil {
 		sc.Close()
 		return nil, err
 	}

@@ -1,25 +1,11 @@
 package intake_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/hibiken/asynq"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/intake"
 	"marketingbot/pkg/tasks"
-	"marketingbot/sim/testutil"
 )
-
-const operators = -100500
 
 func TestClassify(t *testing.T) {
 	cases := []struct {
@@ -52,89 +38,4 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-}
-
-func newIntake(t *testing.T, url string) (*intake.Intake, *asynq.Inspector, *intake.Metrics) {
-	t.Helper()
-	opt, err := asynq.ParseRedisURI(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { client.Close() })
-	insp := asynq.NewInspector(opt)
-	t.Cleanup(func() { insp.Close() })
-	m := intake.NewMetrics(prometheus.NewRegistry())
-	return intake.New(client, nil, operators, time.Hour, m, slog.New(slog.NewTextHandler(io.Discard, nil))), insp, m
-}
-
-// pending counts the queue's pending tasks straight from Redis: after a Redis
-// restart asynq's client does not re-register the queue name, so the
-// Inspector would not see the queue although its tasks are there.
-func pending(t *testing.T, rdb *redis.Client, queue string) int {
-	t.Helper()
-	n, err := rdb.LLen(context.Background(), "asynq:{"+queue+"}:pending").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(n)
-}
-
-func TestWebhook(t *testing.T) {
-	srv0 := testutil.StartRedis(t)
-	in, _, _ := newIntake(t, srv0.URL())
-	rdb := srv0.Client()
-	srv := httptest.NewServer(in.Webhook("s3cret_value"))
-	defer srv.Close()
-
-	post := func(secret, body string) int {
-		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
-		if secret != "" {
-			req.Header.Set(intake.SecretHeader, secret)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	upd := `{"update_id":100,"message":{"message_id":1,"from":{"id":7},"chat":{"id":7,"type":"private"},"text":"hi"}}`
-
-	t.Run("missing secret", func(t *testing.T) {
-		if code := post("", upd); code != http.StatusUnauthorized {
-			t.Fatalf("status %d", code)
-		}
-	})
-	t.Run("wrong secret", func(t *testing.T) {
-		if code := post("s3cret_valuf", upd); code != http.StatusUnauthorized {
-			t.Fatalf("status %d", code)
-		}
-		if n := pending(t, rdb, tasks.QueueChat); n != 0 {
-			t.Fatalf("%d tasks enqueued after refused calls", n)
-		}
-	})
-	t.Run("accepted once", func(t *testing.T) {
-		for i := 0; i < 3; i++ { // Telegram may deliver the same update more than once
-			if code := post("s3cret_value", upd); code != http.StatusOK {
-				t.Fatalf("status %d", code)
-			}
-		}
-		if n := pending(t, rdb, tasks.QueueChat); n != 1 {
-			t.Fatalf("%d tasks, want 1", n)
-		}
-	})
-	t.Run("redis down answers 500", func(t *testing.T) {
-		srv0.Stop()
-		upd2 := strings.Replace(upd, `"update_id":100`, `"update_id":101`, 1)
-		if code := post("s3cret_value", upd2); code != http.StatusInternalServerError {
-			t.Fatalf("status %d, want 500 so that Telegram retries", code)
-		}
-		srv0.Start()
-		testutil.Eventually(t, 10*time.Second, "webhook accepts again", func() bool { return post("s3cret_value", upd2) == http.StatusOK })
-		if n := pending(t, rdb, tasks.QueueChat); n != 1 { // the restarted Redis is empty: only upd2
-			t.Fatalf("%d tasks, want 1", n)
-		}
-	})
-	_ = context.Background
 }

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/mymmrac/telego"
 )
 
@@ -24,6 +26,7 @@ type LongPoll struct {
 
 	offset  atomic.Int64
 	pollErr atomic.Pointer[error]
+	retry   retrypolicy.RetryPolicy[any] // built by Run from MaxBackoff
 	// MaxBackoff caps the wait between retries while Telegram or Redis fail.
 	MaxBackoff time.Duration
 }
@@ -48,27 +51,12 @@ func (p *LongPoll) Offset() int64 { return p.offset.Load() }
 // enqueued so a restart does not fetch it again (harmless if skipped: the
 // task ids catch duplicates).
 func (p *LongPoll) Run(ctx context.Context) error {
-	backoff := newBackoff(100*time.Millisecond, p.MaxBackoff)
+	p.retry = p.retryPolicy()
 	for ctx.Err() == nil {
-		updates, err := p.src.GetUpdates(ctx, &telego.GetUpdatesParams{
-			Offset:         int(p.offset.Load()),
-			Timeout:        int(p.timeout / time.Second),
-			AllowedUpdates: AllowedUpdates,
-		})
+		updates, err := p.fetch(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			p.in.m.PollErrors.Inc()
-			p.pollErr.Store(&err)
-			p.log.Warn("getUpdates failed", "err", err)
-			if sleep(ctx, backoff.next()) != nil {
-				break
-			}
-			continue
+			break // stopped
 		}
-		p.pollErr.Store(nil)
-		backoff.reset()
 		if err := p.enqueueAll(ctx, updates); err != nil {
 			break // stopped while Redis was down: nothing past the failure was confirmed
 		}
@@ -77,13 +65,51 @@ func (p *LongPoll) Run(ctx context.Context) error {
 	return nil
 }
 
+// retryPolicy: while Telegram or Redis fail, try again after 100 ms,
+// doubling up to MaxBackoff, until it works or shutdown; every fetch and
+// every update starts again from 100 ms.
+func (p *LongPoll) retryPolicy() retrypolicy.RetryPolicy[any] {
+	return retrypolicy.NewBuilder[any]().
+		WithMaxRetries(-1). // until ctx ends
+		WithBackoff(100*time.Millisecond, p.MaxBackoff).
+		Build()
+}
+
+// fetch calls getUpdates until it answers; it fails only when ctx ends.
+func (p *LongPoll) fetch(ctx context.Context) ([]telego.Update, error) {
+	var updates []telego.Update
+	fetched := false
+	err := failsafe.With(p.retry).WithContext(ctx).Run(func() error {
+		var err error
+		updates, err = p.src.GetUpdates(ctx, &telego.GetUpdatesParams{
+			Offset:         int(p.offset.Load()),
+			Timeout:        int(p.timeout / time.Second),
+			AllowedUpdates: AllowedUpdates,
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				p.in.m.PollErrors.Inc()
+				p.pollErr.Store(&err)
+				p.log.Warn("getUpdates failed", "err", err)
+			}
+			return err
+		}
+		p.pollErr.Store(nil)
+		fetched = true
+		return nil
+	})
+	if fetched {
+		return updates, nil // even if ctx ended meanwhile: enqueueAll decides
+	}
+	return nil, err
+}
+
 // enqueueAll stores the batch in order. On an enqueue failure it keeps
 // retrying the same update (the batch stays in memory, the offset stays
 // behind it) until Redis answers or shutdown.
 func (p *LongPoll) enqueueAll(ctx context.Context, updates []telego.Update) error {
 	p.in.m.Backlog.Set(float64(len(updates)))
 	defer p.in.m.Backlog.Set(0)
-	backoff := newBackoff(100*time.Millisecond, p.MaxBackoff)
 	for i, u := range updates {
 		raw, err := json.Marshal(u)
 		if err != nil {
@@ -91,17 +117,19 @@ func (p *LongPoll) enqueueAll(ctx context.Context, updates []telego.Update) erro
 			p.offset.Store(int64(u.UpdateID) + 1)
 			continue
 		}
-		for {
+		stored := false
+		_ = failsafe.With(p.retry).WithContext(ctx).Run(func() error {
 			_, err := p.in.Accept(ctx, raw)
-			if err == nil {
-				break
+			if err != nil {
+				p.log.Warn("enqueue failed; update kept for retry", "update_id", u.UpdateID, "err", err)
+				return err
 			}
-			p.log.Warn("enqueue failed; update kept for retry", "update_id", u.UpdateID, "err", err)
-			if sleep(ctx, backoff.next()) != nil {
-				return errStopped
-			}
+			stored = true
+			return nil
+		})
+		if !stored {
+			return errStopped
 		}
-		backoff.reset()
 		p.offset.Store(int64(u.UpdateID) + 1)
 		p.in.m.Backlog.Set(float64(len(updates) - i - 1))
 	}
@@ -120,33 +148,5 @@ func (p *LongPoll) confirm() {
 	defer cancel()
 	if _, err := p.src.GetUpdates(ctx, &telego.GetUpdatesParams{Offset: int(off), Limit: 1, Timeout: 0, AllowedUpdates: AllowedUpdates}); err != nil {
 		p.log.Warn("final confirmation of updates failed; they will be recognised as duplicates", "offset", off, "err", err)
-	}
-}
-
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max} }
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else if b.cur *= 2; b.cur > b.max {
-		b.cur = b.max
-	}
-	return b.cur
-}
-
-func (b *backoff) reset() { b.cur = 0 }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

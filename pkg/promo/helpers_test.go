@@ -24,8 +24,8 @@ import (
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/promo"
 	"marketingbot/pkg/scan"
-	"marketingbot/pkg/store"
 	"marketingbot/pkg/sheets/a1"
+	"marketingbot/pkg/store"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/texts"
@@ -162,7 +162,7 @@ func configEnv(tgURL, redisURL, sheetsURL string) map[string]string {
 // way the worker role does.
 func newDeps(t testing.TB, cfg *config.Config, rdb redis.UniversalClient, reg prometheus.Registerer, log *slog.Logger) promo.Deps {
 	t.Helper()
-	bot, err := telegram.NewBot(cfg.Telegram, log)
+	bot, err := telegram.NewBot(telegram.BotOptions{Token: cfg.Telegram.Token, APIURL: cfg.Telegram.APIURL, RequestTimeout: cfg.Telegram.RequestTimeout}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
-// Package poller runs periodic scanners: the Queue sheet (analytics results to
-// deliver, stuck requests), the Promotions sheet (broadcasts due), the Auth
-// sheet (authorization projection) and orphaned chat inboxes. Scanners only
-// read and enqueue tasks with ids derived from the rows they saw, so two
-// pollers running at once cause no double effects.
+// Package scan runs the poller role's periodic scanners: the Queue sheet
+// (analytics results to deliver, stuck requests), the Promotions sheet
+// (broadcasts due), the Auth sheet (authorization projection) and orphaned
+// chat inboxes. Scanners only read and enqueue tasks with ids derived from
+// the rows they saw, so two pollers running at once cause no double effects.
 package scan
 
 import (

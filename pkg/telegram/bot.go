@@ -1,9 +1,9 @@
 // Package telegram is our side of the Telegram Bot API: the telego client
-// built from config (pointed at api.telegram.org or the emulator), and the
-// outgoing-message path every worker shares — a Redis-backed limiter that keeps
-// the whole fleet under Telegram's flood limits with chat replies ahead of
-// broadcasts, retry on 429 honouring retry_after, and classification of
-// permanent errors (blocked by the user, chat not found, entity errors).
+// (pointed at api.telegram.org or the emulator), and the outgoing-message
+// path every worker shares — a Redis-backed limiter that keeps the whole
+// fleet under Telegram's flood limits with chat replies ahead of broadcasts,
+// retry on 429 honouring retry_after, and classification of permanent errors
+// (blocked by the user, chat not found, entity errors).
 package telegram
 
 import (
@@ -17,20 +17,23 @@ import (
 	"github.com/mymmrac/telego"
 	ta "github.com/mymmrac/telego/telegoapi"
 
-	"marketingbot/pkg/config"
 	"marketingbot/pkg/obs"
 )
 
-// NewBot builds the telego client. It uses net/http (with a timeout longer
-// than the long-poll timeout) rather than telego's default fasthttp client so
-// that contexts cancel in-flight calls on shutdown.
-func NewBot(cfg config.Telegram, log *slog.Logger) (*telego.Bot, error) {
-	timeout := cfg.RequestTimeout
-	if min := cfg.PollTimeout + 10*time.Second; timeout < min {
-		timeout = min
-	}
+// BotOptions say how to reach the Bot API.
+type BotOptions struct {
+	Token  string // the bot token; never logged
+	APIURL string // https://api.telegram.org or an emulator
+	// RequestTimeout bounds one HTTP request; for long polling it must be
+	// longer than the poll timeout Telegram holds a getUpdates call.
+	RequestTimeout time.Duration
+}
+
+// NewBot builds the telego client. It uses net/http rather than telego's
+// default fasthttp client so that contexts cancel in-flight calls on shutdown.
+func NewBot(o BotOptions, log *slog.Logger) (*telego.Bot, error) {
 	client := &http.Client{
-		Timeout: timeout,
+		Timeout: o.RequestTimeout,
 		Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			MaxIdleConns:        256,
@@ -38,14 +41,14 @@ func NewBot(cfg config.Telegram, log *slog.Logger) (*telego.Bot, error) {
 			IdleConnTimeout:     90 * time.Second,
 		},
 	}
-	bot, err := telego.NewBot(cfg.Token,
-		telego.WithAPIServer(strings.TrimRight(cfg.APIURL, "/")),
-		telego.WithAPICaller(redactingCaller{inner: ta.HTTPCaller{Client: client}, token: cfg.Token}),
-		telego.WithLogger(obs.TelegoLogger{L: log, Token: cfg.Token}),
+	bot, err := telego.NewBot(o.Token,
+		telego.WithAPIServer(strings.TrimRight(o.APIURL, "/")),
+		telego.WithAPICaller(redactingCaller{inner: ta.HTTPCaller{Client: client}, token: o.Token}),
+		telego.WithLogger(obs.TelegoLogger{L: log, Token: o.Token}),
 	)
 	if err != nil {
 		// telego's message may include the token; never log or return it.
-		return nil, fmt.Errorf("telegram: create client: %s", strings.ReplaceAll(err.Error(), cfg.Token, "BOT_TOKEN"))
+		return nil, fmt.Errorf("telegram: create client: %s", strings.ReplaceAll(err.Error(), o.Token, "BOT_TOKEN"))
 	}
 	return bot, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/mymmrac/telego"
 	ta "github.com/mymmrac/telego/telegoapi"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,11 +49,14 @@ type Sender struct {
 	calls   *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	waits   *prometheus.HistogramVec
+	// firstBackoff is the wait after the first transient failure; it
+	// doubles with each further one (tests shorten it).
+	firstBackoff time.Duration
 }
 
 // NewSender builds the sender and registers its metrics.
 func NewSender(bot *telego.Bot, lim *Limiter, reg prometheus.Registerer, log *slog.Logger) *Sender {
-	s := &Sender{Bot: bot, Limiter: lim, log: log,
+	s := &Sender{Bot: bot, Limiter: lim, log: log, firstBackoff: 200 * time.Millisecond,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "telegram", Name: "calls_total",
 			Help: "Bot API calls by method and result (ok, blocked, flood, error…)."}, []string{"method", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "telegram", Name: "call_duration_seconds",
@@ -91,64 +96,106 @@ func WithFence(ctx context.Context, fence func(context.Context) error) context.C
 	return context.WithValue(ctx, fenceKey{}, fence)
 }
 
-// do runs one Bot API call under the limiter with retries.
+// do runs one Bot API call under the limiter and the fence, retrying what
+// is worth it: a 429 waits Telegram's retry_after (unless that exceeds
+// MaxWait), a transient failure backs off 200 ms, 400 ms … while fewer than
+// five requests were made; permanent errors, and whatever stops the call
+// before its request leaves (limiter, fence, ctx), are returned at once.
 func (s *Sender) do(ctx context.Context, method string, chatID int64, o Options, call func(ctx context.Context) error) error {
-	backoff := 200 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		if o.Limited && s.Limiter != nil {
-			start := time.Now()
-			d, err := s.Limiter.Wait(ctx, chatID, o.Priority, o.MaxWait)
-			s.waits.WithLabelValues(prioName(o.Priority)).Observe(time.Since(start).Seconds())
-			if err != nil {
-				return err
+	c := &sendCall{s: s, method: method, chatID: chatID, o: o, call: call}
+	err := failsafe.With(c.policy()).WithContext(ctx).Run(func() error { return c.attempt(ctx) })
+	if ctx.Err() != nil {
+		// failsafe reports the end of ctx; callers branch on what the last
+		// attempt got (a Telegram error, or nil when the message did leave).
+		return c.last
+	}
+	return err
+}
+
+// sendCall is one Sender call: its attempts and the retry decisions.
+type sendCall struct {
+	s      *Sender
+	method string
+	chatID int64
+	o      Options
+	call   func(ctx context.Context) error
+
+	requests int   // requests that left for Telegram
+	sent     bool  // the latest attempt's request left (the limiter and the fence let it through)
+	last     error // the latest attempt's outcome
+}
+
+func (c *sendCall) policy() retrypolicy.RetryPolicy[any] {
+	return retrypolicy.NewBuilder[any]().
+		HandleIf(func(_ any, err error) bool { return c.retryable(err) }).
+		WithMaxRetries(-1). // floods as often as Telegram asks (within ctx); retryable counts the rest
+		WithBackoff(c.s.firstBackoff, 8*c.s.firstBackoff).
+		WithDelayFunc(func(e failsafe.ExecutionAttempt[any]) time.Duration {
+			var flood *FloodError
+			if errors.As(e.LastError(), &flood) {
+				return flood.RetryAfter
 			}
-			if d > 0 {
-				return &FloodError{RetryAfter: d}
+			return -1 // the backoff
+		}).
+		OnRetryScheduled(func(e failsafe.ExecutionScheduledEvent[any]) {
+			var flood *FloodError
+			if errors.As(e.LastError(), &flood) {
+				c.s.log.Warn("telegram flood control", "method", c.method, "chat_id", c.chatID, "retry_after", flood.RetryAfter)
 			}
-		}
-		if f, ok := ctx.Value(fenceKey{}).(func(context.Context) error); ok {
-			if err := f(ctx); err != nil {
-				return err
-			}
-		}
+		}).
+		ReturnLastFailure().
+		Build()
+}
+
+// attempt waits for the limiter, asks the fence, then makes the request.
+func (c *sendCall) attempt(ctx context.Context) error {
+	c.sent = false
+	if c.last = c.admit(ctx); c.last != nil {
+		return c.last
+	}
+	c.sent = true
+	c.requests++
+	start := time.Now()
+	err := c.call(ctx)
+	c.s.latency.WithLabelValues(c.method).Observe(time.Since(start).Seconds())
+	c.last = classify(err)
+	c.s.calls.WithLabelValues(c.method, result(c.last)).Inc()
+	return c.last
+}
+
+// admit holds the request until the shared limiter lets it go (a FloodError
+// when that is further away than MaxWait) and the fence agrees.
+func (c *sendCall) admit(ctx context.Context) error {
+	if c.o.Limited && c.s.Limiter != nil {
 		start := time.Now()
-		err := call(ctx)
-		s.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
-		err = classify(err)
-		s.calls.WithLabelValues(method, result(err)).Inc()
-		if err == nil {
-			return nil
+		d, err := c.s.Limiter.Wait(ctx, c.chatID, c.o.Priority, c.o.MaxWait)
+		c.s.waits.WithLabelValues(prioName(c.o.Priority)).Observe(time.Since(start).Seconds())
+		if err != nil {
+			return err
 		}
-		var flood *FloodError
-		switch {
-		case errors.As(err, &flood):
-			if o.MaxWait > 0 && flood.RetryAfter > o.MaxWait {
-				return err
-			}
-			s.log.Warn("telegram flood control", "method", method, "chat_id", chatID, "retry_after", flood.RetryAfter)
-			if sleep(ctx, flood.RetryAfter) != nil {
-				return err
-			}
-		case transient(err) && attempt < 4:
-			if sleep(ctx, backoff) != nil {
-				return err
-			}
-			backoff *= 2
-		default:
+		if d > 0 {
+			return &FloodError{RetryAfter: d}
+		}
+	}
+	if f, ok := ctx.Value(fenceKey{}).(func(context.Context) error); ok {
+		if err := f(ctx); err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+// retryable: a 429 within MaxWait, or a transient failure while fewer than
+// five requests were made. Nothing that stopped before the request is.
+func (c *sendCall) retryable(err error) bool {
+	if err == nil || !c.sent {
+		return false
 	}
+	var flood *FloodError
+	if errors.As(err, &flood) {
+		return c.o.MaxWait <= 0 || flood.RetryAfter <= c.o.MaxWait
+	}
+	return transient(err) && c.requests < 5
 }
 
 func classify(err error) error {

@@ -46,9 +46,13 @@ type metrics struct {
 
 // New builds the server on an existing Redis connection.
 func New(rdb redis.UniversalClient, o Options) *Server {
-	if o.DelayedTaskCheckInterval == 0 {
-		o.DelayedTaskCheckInterval = time.Second
-	}
+	m := newMetrics(o.Registry)
+	s := &Server{mux: asynq.NewServeMux(), log: o.Logger, m: m}
+	s.srv = asynq.NewServerFromRedisClient(rdb, serverConfig(o))
+	return s
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Name: "tasks_processed_total",
 			Help: "Tasks handled, by type and outcome (ok, retry, deferred, failed, skipped)."}, []string{"type", "outcome"}),
@@ -57,9 +61,17 @@ func New(rdb redis.UniversalClient, o Options) *Server {
 		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: obs.Namespace, Name: "tasks_in_flight",
 			Help: "Tasks being handled now, by type."}, []string{"type"}),
 	}
-	o.Registry.MustRegister(m.processed, m.duration, m.inflight)
-	s := &Server{mux: asynq.NewServeMux(), log: o.Logger, m: m}
-	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+	reg.MustRegister(m.processed, m.duration, m.inflight)
+	return m
+}
+
+// serverConfig: every queue by its weight, our retry policy, and failures
+// logged once (deferrals are not failures).
+func serverConfig(o Options) asynq.Config {
+	if o.DelayedTaskCheckInterval == 0 {
+		o.DelayedTaskCheckInterval = time.Second
+	}
+	return asynq.Config{
 		Concurrency:              o.Concurrency,
 		Queues:                   tasks.Queues(),
 		ShutdownTimeout:          o.ShutdownTimeout,
@@ -71,21 +83,24 @@ func New(rdb redis.UniversalClient, o Options) *Server {
 		// asynq sleeps this long when it finds every queue empty; its default
 		// (1 s) would add up to a second to every chat answer.
 		TaskCheckInterval: 100 * time.Millisecond,
-		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			if _, ok := tasks.AsRetryAfter(err); ok {
-				return
-			}
-			retried, _ := asynq.GetRetryCount(ctx)
-			maxRetry, _ := asynq.GetMaxRetry(ctx)
-			id, _ := asynq.GetTaskID(ctx)
-			lvl := slog.LevelWarn
-			if retried >= maxRetry || errors.Is(err, asynq.SkipRetry) {
-				lvl = slog.LevelError
-			}
-			o.Logger.Log(ctx, lvl, "task failed", "task_type", t.Type(), "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
-		}),
-	})
-	return s
+		ErrorHandler:      asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) { logFailure(ctx, o.Logger, t, err) }),
+	}
+}
+
+// logFailure logs a failed task: a warning while it will be retried, an
+// error when it will not; a deferral (RetryAfterError) is no failure.
+func logFailure(ctx context.Context, log *slog.Logger, t *asynq.Task, err error) {
+	if _, ok := tasks.AsRetryAfter(err); ok {
+		return
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	id, _ := asynq.GetTaskID(ctx)
+	lvl := slog.LevelWarn
+	if retried >= maxRetry || errors.Is(err, asynq.SkipRetry) {
+		lvl = slog.LevelError
+	}
+	log.Log(ctx, lvl, "task failed", "task_type", t.Type(), "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
 }
 
 // Handle registers the handler of a task type.

@@ -17,7 +17,8 @@ func TestMiniAppSetupBot(t *testing.T) {
 	}
 	t.Parallel() // an own world: nothing shared but the CPU
 	s := newMiniappStack(t, miniappStackOptions{})
-	bot, err := telegram.NewBot(s.cfg.Telegram, miniappQuiet())
+	c := s.cfg.Telegram
+	bot, err := telegram.NewBot(telegram.BotOptions{Token: c.Token, APIURL: c.APIURL, RequestTimeout: c.RequestTimeout}, miniappQuiet())
 	if err != nil {
 		t.Fatal(err)
 	}

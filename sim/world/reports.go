@@ -24,7 +24,7 @@ type ReportsRig struct {
 	Env        *Env
 	Config     *config.Config
 	Redis      *redis.Client
-	Store    *store.Spreadsheet // the test's own view of the spreadsheet
+	Store      *store.Spreadsheet // the test's own view of the spreadsheet
 	Projection *projection.Store
 	Tasks      *asynq.Client
 	Inspector  *asynq.Inspector
@@ -70,7 +70,7 @@ func (r *ReportsRig) NewStore() *store.Spreadsheet {
 func (r *ReportsRig) NewSender(reg prometheus.Registerer) *telegram.Sender {
 	r.Env.T.Helper()
 	cfg := r.Config.Telegram
-	bot, err := telegram.NewBot(cfg, quiet())
+	bot, err := telegram.NewBot(telegram.BotOptions{Token: cfg.Token, APIURL: cfg.APIURL, RequestTimeout: cfg.RequestTimeout}, quiet())
 	if err != nil {
 		r.Env.T.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func (r *ReportsRig) NewSender(reg prometheus.Registerer) *telegram.Sender {
 
 // ReportsService says how Service builds one reports.Service.
 type ReportsService struct {
-	Store  *store.Spreadsheet      // nil: a new one (another process)
+	Store    *store.Spreadsheet   // nil: a new one (another process)
 	Registry *prometheus.Registry // nil: a new one
 	Send     bool                 // give it a sender (the worker's)
 	AI       reports.Polisher     // nil: no polishing
