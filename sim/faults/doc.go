@@ -5,7 +5,7 @@
 // authorized users writing to the bot, injects one fault (kill -9 of a
 // worker, Redis stopped and restarted, a Sheets or Gemini error storm, a bot
 // restart, Telegram delivering updates twice, SIGTERM of every role) and then
-// checks DESIGN.md §1's delivery guarantees from the outside: every user
+// checks the delivery guarantees of docs/ARCHITECTURE.md §4 from the outside: every user
 // message is answered exactly once, answers come in the order the messages
 // were sent, and the Appeals sheet holds every user line exactly once with
 // its answer right after it. Recovery figures (time from the end of the
