@@ -1,0 +1,48 @@
+package systemtest
+
+import (
+	"testing"
+	"time"
+
+	"marketingbot/pkg/domain"
+	"marketingbot/sim/testutil"
+	"marketingbot/sim/world"
+)
+
+// TestWorkerKilledMidBroadcast: the worker process (cmd/worker) is killed
+// (SIGKILL) when about 30 % were sent and another one takes over; asynq
+// recovers the tasks the dead one held once their lease expires. Nobody
+// gets the promotion twice, nobody is skipped, the counters are right.
+func TestWorkerKilledMidBroadcast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel()
+	const n = 600
+	p := world.NewPromo(t, world.PromoOptions{Partners: n, Promotions: []domain.Promotion{
+		promoPromotion("KILL", "Акция переживёт падение воркера", domain.PromotionScheduled, time.Now().Add(-time.Minute)),
+	}})
+	first := p.StartProcess("worker")
+	p.Scan()
+	testutil.Eventually(t, 60*time.Second, "30 % of the recipients reached", func() bool {
+		return p.Telegram.Stats().Sends >= n*3/10
+	})
+	first.Kill() // SIGKILL: no shutdown, leases left behind
+	killed, atKill := time.Now(), p.Telegram.Stats().Sends
+	second := p.StartProcess("worker")
+
+	r := p.WaitStatus("KILL", domain.PromotionSent, 110*time.Second)
+	t.Logf("killed after %d of %d sends; the broadcast finished %.1f s after the kill", atKill, n, time.Since(killed).Seconds())
+	second.Terminate(10 * time.Second)
+	for _, pt := range p.Partners {
+		if got := p.PromoCount(pt.TelegramID, "переживёт падение"); got != 1 {
+			t.Errorf("%d got the promotion %d times", pt.TelegramID, got)
+		}
+	}
+	if sent, failed, blocked := world.PromoCellNum(r, 7), world.PromoCellNum(r, 8), world.PromoCellNum(r, 9); sent != n || failed != 0 || blocked != 0 {
+		t.Errorf("row counters %d/%d/%d, want %d/0/0", sent, failed, blocked, n)
+	}
+	if got := p.Telegram.Stats().HTTP429; got != 0 {
+		t.Errorf("the emulator answered 429 %d times", got)
+	}
+}

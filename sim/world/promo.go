@@ -1,0 +1,328 @@
+package world
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mymmrac/telego"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/app"
+	"marketingbot/pkg/config"
+	"marketingbot/pkg/domain"
+	"marketingbot/pkg/scan"
+	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/sheets/a1"
+	sheetsemu "marketingbot/sim/emulator/sheets"
+	tgemu "marketingbot/sim/emulator/telegram"
+	"marketingbot/sim/fixtures"
+	"marketingbot/sim/testutil"
+)
+
+// PromoMiniAppURL is the Mini App URL of a promotions world; the
+// promotion's button opens PromoMiniAppURL + "?screen=promotions".
+const PromoMiniAppURL = "https://mini.example/app/"
+
+// promoFirstUserID is the Telegram id of the first generated partner.
+const promoFirstUserID = int64(100001)
+
+// PromoOptions shape a promotions world.
+type PromoOptions struct {
+	Partners   int                // generated partners, authorized, each with a Telegram account
+	Code       func(i int) string // partner code of the i-th partner (P-0001… by default)
+	NoUser     func(i int) bool   // partners whose Telegram account does not exist in the emulator
+	Promotions []domain.Promotion
+	Now        func() time.Time // the clock of the test's own service (nil: time.Now)
+}
+
+// Promo is a world for the promotions' whole-system tests: Redis, the
+// emulators (Telegram's flood limits on, Sheets at Google's quota), the
+// partners on the Auth sheet and in Telegram, and the promotions service
+// wired as the roles wire it, with which the test plays the poller's
+// scanner and the operators' handler. StartWorker adds the worker role.
+type Promo struct {
+	*Env
+	Svc      *app.Promo
+	Partners []domain.Partner
+	Logs     *testutil.SyncBuffer // warnings and errors of the service and the worker role
+	rdb      *redis.Client
+	editor   *sheets.Gateway // the operator editing the sheet by hand
+	regs     []*prometheus.Registry
+	offset   int
+}
+
+// NewPromo starts a promotions world.
+func NewPromo(t testing.TB, o PromoOptions) *Promo {
+	t.Helper()
+	partners := promoPartners(o)
+	quota := sheetsemu.DefaultQuota()
+	e := New(t, Options{SheetsQuota: &quota, Data: &fixtures.Data{Partners: partners, Promotions: o.Promotions},
+		Settings: map[string]string{
+			config.EnvName("telegram.mini_app_url"):    PromoMiniAppURL,
+			config.EnvName("telegram.request_timeout"): "10s",
+			config.EnvName("promo.progress_every"):     "50",
+		}})
+	p := &Promo{Env: e, Partners: partners, Logs: &testutil.SyncBuffer{}, rdb: e.Redis.Client()}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("service log (warnings and errors, tail):\n%s", p.Logs.Tail(8000))
+		}
+	})
+	users := []tgemu.User{}
+	for i, pt := range partners {
+		if o.NoUser == nil || !o.NoUser(i) {
+			users = append(users, tgemu.User{ID: pt.TelegramID, FirstName: pt.FullName})
+		}
+	}
+	if _, err := e.Telegram.PutUsers(users...); err != nil {
+		t.Fatal(err)
+	}
+	p.Svc = p.NewService(o.Now)
+	cfg := e.Config(config.RoleWorker)
+	eo := fixtures.GatewayOptions(e.Sheets.URL, e.SpreadsheetID, p.rdb)
+	// The operator's edits share the roles' Sheets quota, as one Google user.
+	eo.Location, eo.KeyPrefix = cfg.Location(), cfg.Redis.KeyPrefix
+	p.editor = fixtures.NewGateway(t, eo)
+	return p
+}
+
+func promoPartners(o PromoOptions) []domain.Partner {
+	var out []domain.Partner
+	for i := range o.Partners {
+		code := fmt.Sprintf("P-%04d", i+1)
+		if o.Code != nil {
+			code = o.Code(i)
+		}
+		out = append(out, domain.Partner{
+			Code: code, Phone: fmt.Sprintf("7900%07d", i+1), FullName: "Партнёр " + strconv.Itoa(i+1),
+			Status: domain.PartnerStatusAuthorized, TelegramID: promoFirstUserID + int64(i),
+			AuthorizedAt: time.Now().Add(-24 * time.Hour),
+		})
+	}
+	return out
+}
+
+// NewService builds another promotions service on this world (a second
+// poller); now is its clock (nil: time.Now).
+func (p *Promo) NewService(now func() time.Time) *app.Promo {
+	p.T.Helper()
+	reg := prometheus.NewRegistry()
+	svc, err := app.NewPromo(p.Config(config.RoleWorker), p.Logger(), p.rdb, app.PromoOptions{Registry: reg, Now: now})
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	p.T.Cleanup(svc.Close)
+	p.regs = append(p.regs, reg)
+	return svc
+}
+
+// Logger writes warnings and errors to Logs.
+func (p *Promo) Logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(p.Logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// StartWorker runs the worker role in-process, as cmd/worker wires it; its
+// metrics count in PromoCounter.
+func (p *Promo) StartWorker() {
+	p.T.Helper()
+	reg := prometheus.NewRegistry()
+	w, err := app.NewWorker(p.Config(config.RoleWorker), p.Logger(), app.WorkerOptions{Registry: reg})
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	if err := w.Start(context.Background()); err != nil {
+		p.T.Fatal(err)
+	}
+	p.T.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = w.Stop(ctx)
+	})
+	p.regs = append(p.regs, reg)
+}
+
+// Ctx is a context that ends after d or with the test.
+func (p *Promo) Ctx(d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	p.T.Cleanup(cancel)
+	return ctx
+}
+
+// Scan runs the promotions scanner once, as the poller does.
+func (p *Promo) Scan() {
+	p.T.Helper()
+	if err := p.Svc.Scanner().Scan(p.Ctx(30 * time.Second)); err != nil {
+		p.T.Fatalf("scan: %v", err)
+	}
+}
+
+// RunScheduler runs the scanner every interval until the test ends.
+func (p *Promo) RunScheduler(interval time.Duration) {
+	s := scan.NewScheduler(prometheus.NewRegistry(), p.Logger())
+	s.Add(interval, p.Svc.Scanner())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	p.T.Cleanup(func() { cancel(); <-done })
+}
+
+// Block makes users block the bot.
+func (p *Promo) Block(ids ...int64) {
+	p.T.Helper()
+	for _, id := range ids {
+		if _, err := p.Telegram.SetBlocked(id, true); err != nil {
+			p.T.Fatal(err)
+		}
+	}
+}
+
+// Row returns a promotion's row as the emulator holds it.
+func (p *Promo) Row(id string) []any {
+	p.T.Helper()
+	for _, r := range p.Sheet(fixtures.DefaultTitles().Promotions) {
+		if len(r) > 0 && fmt.Sprint(r[0]) == id {
+			return r
+		}
+	}
+	p.T.Fatalf("no promotion row %s", id)
+	return nil
+}
+
+// SetStatus edits a promotion's status cell, as an operator does by hand.
+func (p *Promo) SetStatus(id string, status domain.PromotionStatus) {
+	p.T.Helper()
+	p.SetCell(id, 6, string(status))
+}
+
+// SetCell edits a cell of a promotion's row (col 0 = A) through the Sheets API.
+func (p *Promo) SetCell(id string, col int, value string) {
+	p.T.Helper()
+	title := fixtures.DefaultTitles().Promotions
+	for i, r := range p.Sheet(title) {
+		if len(r) > 0 && fmt.Sprint(r[0]) == id {
+			if err := p.editor.Write(p.Ctx(30*time.Second), a1.Cell(title, col, i+1), [][]any{{value}}); err != nil {
+				p.T.Fatal(err)
+			}
+			return
+		}
+	}
+	p.T.Fatalf("no promotion row %s", id)
+}
+
+// PromoCellStr is cell i of a row as text ("" when absent).
+func PromoCellStr(r []any, i int) string {
+	if i < len(r) && r[i] != nil {
+		return fmt.Sprint(r[i])
+	}
+	return ""
+}
+
+// PromoCellNum is cell i of a row as a number (0 when absent).
+func PromoCellNum(r []any, i int) int {
+	n, _ := strconv.Atoi(PromoCellStr(r, i))
+	return n
+}
+
+// WaitStatus waits until the promotion's row has the status and returns it.
+func (p *Promo) WaitStatus(id string, want domain.PromotionStatus, timeout time.Duration) []any {
+	p.T.Helper()
+	var r []any
+	testutil.Eventually(p.T, timeout, fmt.Sprintf("promotion %s to become %s", id, want), func() bool {
+		r = p.Row(id)
+		return PromoCellStr(r, 6) == string(want)
+	})
+	return r
+}
+
+// LiveBotMessages returns the bot's messages in a chat that were not deleted.
+func (p *Promo) LiveBotMessages(chatID int64) []tgemu.TranscriptMessage {
+	p.T.Helper()
+	var out []tgemu.TranscriptMessage
+	for _, m := range p.BotMessages(chatID) {
+		if !m.Deleted {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// PromoCount is how many of the bot's messages in a chat carry marker.
+func (p *Promo) PromoCount(chatID int64, marker string) int {
+	n := 0
+	for _, m := range p.LiveBotMessages(chatID) {
+		if strings.Contains(m.Text, marker) || strings.Contains(m.Caption, marker) {
+			n++
+		}
+	}
+	return n
+}
+
+// GroupText waits for a bot message in the operators' group containing s.
+func (p *Promo) GroupText(s string, timeout time.Duration) tgemu.TranscriptMessage {
+	p.T.Helper()
+	var found tgemu.TranscriptMessage
+	testutil.Eventually(p.T, timeout, "operators' group message containing "+strconv.Quote(s), func() bool {
+		for _, m := range p.LiveBotMessages(p.OperatorsChat) {
+			if strings.Contains(m.Text, s) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// NextUpdate reads the next update the bot would receive (the test plays
+// cmd/bot's intake).
+func (p *Promo) NextUpdate() telego.Update {
+	p.T.Helper()
+	ctx := p.Ctx(15 * time.Second)
+	for ctx.Err() == nil {
+		ups, err := p.Svc.Sender.Bot.GetUpdates(ctx, &telego.GetUpdatesParams{Offset: p.offset, Timeout: 1})
+		if err != nil {
+			p.T.Fatalf("getUpdates: %v", err)
+		}
+		if len(ups) > 0 {
+			p.offset = ups[0].UpdateID + 1
+			return ups[0]
+		}
+	}
+	p.T.Fatal("no update")
+	return telego.Update{}
+}
+
+// Counter sums a counter with the label outcome over the registries of
+// every service and worker of this world.
+func (p *Promo) Counter(name, outcome string) float64 {
+	p.T.Helper()
+	total := 0.0
+	for _, reg := range p.regs {
+		mfs, err := reg.Gather()
+		if err != nil {
+			p.T.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "outcome" && l.GetValue() == outcome {
+						total += m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+	}
+	return total
+}
+
+// RedisClient is a client of the world's Redis.
+func (p *Promo) RedisClient() *redis.Client { return p.rdb }
