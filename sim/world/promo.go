@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -238,6 +239,59 @@ func (p *Promo) WaitStatus(id string, want domain.PromotionStatus, timeout time.
 		return PromoCellStr(r, 6) == string(want)
 	})
 	return r
+}
+
+// WatchStatus watches a promotion's row in the background and closes done
+// when the row has the status; at tells when that was first seen. A test
+// that lets a broadcast run on while it waits for its turn among the
+// parallel tests takes its timings from here, not from when it looks.
+func (p *Promo) WatchStatus(id string, want domain.PromotionStatus) (done <-chan struct{}, at func() time.Time) {
+	ch := make(chan struct{})
+	var (
+		mu   sync.Mutex
+		seen time.Time
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	p.T.Cleanup(cancel)
+	title := fixtures.DefaultTitles().Promotions
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if promoRowStatus(p.Sheets, p.SpreadsheetID, title, id) == string(want) {
+				mu.Lock()
+				seen = time.Now()
+				mu.Unlock()
+				close(ch)
+				return
+			}
+		}
+	}()
+	return ch, func() time.Time { mu.Lock(); defer mu.Unlock(); return seen }
+}
+
+// promoRowStatus reads a promotion's status cell ("" when it cannot).
+func promoRowStatus(sh *fixtures.Sheets, spreadsheetID, title, id string) string {
+	snap, err := sh.Snapshot(spreadsheetID)
+	if err != nil {
+		return ""
+	}
+	for _, s := range snap.Sheets {
+		if s.Title != title {
+			continue
+		}
+		for _, r := range s.Rows {
+			if len(r) > 0 && fmt.Sprint(r[0]) == id {
+				return PromoCellStr(r, 6)
+			}
+		}
+	}
+	return ""
 }
 
 // LiveBotMessages returns the bot's messages in a chat that were not deleted.
