@@ -100,7 +100,9 @@ func (s *fakeStore) Partners(context.Context) ([]domain.Partner, error) {
 	return slices.Clone(s.partners), nil
 }
 
-func (s *fakeStore) RefreshPartners(ctx context.Context) ([]domain.Partner, error) { return s.Partners(ctx) }
+func (s *fakeStore) RefreshPartners(ctx context.Context) ([]domain.Partner, error) {
+	return s.Partners(ctx)
+}
 
 func (s *fakeStore) SetBotBlocked(_ context.Context, telegramID int64, at time.Time) error {
 	s.mu.Lock()

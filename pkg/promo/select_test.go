@@ -20,7 +20,7 @@ func TestSelectRecipients(t *testing.T) {
 		{Code: "MSK-7", Status: "authorized", TelegramID: 7},
 		{Code: "MSK-8", Status: "authorized", TelegramID: 1}, // a second row of account 1
 		{Code: "MSK-9", Status: "AVTORIZOVAN", TelegramID: 9},
-		{Code: "MSK-10", Status: "blocked", TelegramID: 10},    // not a spelling of authorized
+		{Code: "MSK-10", Status: "blocked", TelegramID: 10},     // not a spelling of authorized
 		{Code: "MSK-11", Status: "авторизован", TelegramID: 11}, // nor is the Cyrillic word
 		{Code: "MSK-12", Status: "avtorizovan", TelegramID: 12, BotBlockedAt: blockedAt},
 		{Code: " ekb-13 ", Status: "authorized", TelegramID: 13},
