@@ -35,6 +35,9 @@ func TestCancelStopsTheSends(t *testing.T) {
 	if got := len(u.direct.all()); got != before {
 		t.Errorf("%d sends, want the %d before the cancel", got, before)
 	}
+	if u.lim.waits != before {
+		t.Errorf("%d limiter slots taken, want %d (a skipped send takes none)", u.lim.waits, before)
+	}
 	row := u.store.row("P1")
 	if row.Status != domain.PromotionDraft || row.Sent != before || !row.FinishedAt.IsZero() {
 		t.Errorf("row %s sent %d finished %s, want Черновик %d without finished_at", row.Status, row.Sent, row.FinishedAt, before)

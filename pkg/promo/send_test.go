@@ -54,6 +54,9 @@ func TestSendIsIdempotent(t *testing.T) {
 	if got := u.direct.attempts(firstUser); got != 1 {
 		t.Errorf("%d sends to the recipient, want 1", got)
 	}
+	if u.lim.waits != 1 {
+		t.Errorf("%d limiter slots taken, want 1 (a processed recipient takes none)", u.lim.waits)
+	}
 	if st := u.state("P1"); st.Sent != 1 {
 		t.Errorf("sent counter %d, want 1", st.Sent)
 	}
@@ -167,5 +170,72 @@ func TestSendErrorsAndClaims(t *testing.T) {
 	}
 	if st := u.state("P1"); st.Sent != 1 {
 		t.Errorf("sent counter %d, want 1", st.Sent)
+	}
+}
+
+// What changes while a send waits for the limiter is seen by the claim,
+// the last check before the Bot API call: another run that processed the
+// recipient, or the cancel.
+func TestSendRechecksBeforeTheCall(t *testing.T) {
+	tests := []struct {
+		name     string
+		meantime func(u *unit)
+		skipped  int
+	}{
+		{"processed by another run", func(u *unit) {
+			if _, err := u.svc.mark(u.ctx(), "P1", firstUser, outcomeSent); err != nil {
+				t.Error(err)
+			}
+		}, 0},
+		{"cancelled", func(u *unit) {
+			if err := u.rdb.HSet(u.ctx(), u.svc.stateKey("P1"), "cancelled", "1").Err(); err != nil {
+				t.Error(err)
+			}
+		}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u := started(t, Options{}, 2)
+			u.lim.WaitFunc = func(int64, telegram.Priority, time.Duration) (time.Duration, error) {
+				tc.meantime(u)
+				return 0, nil
+			}
+			if err := u.run(sendTask(t, "P1", firstUser)); err != nil {
+				t.Fatal(err)
+			}
+			if got := u.direct.attempts(firstUser); got != 0 {
+				t.Errorf("%d Bot API calls, want none", got)
+			}
+			if st := u.state("P1"); st.Sent != 1-tc.skipped || st.Skipped != tc.skipped {
+				t.Errorf("sent %d skipped %d, want %d %d", st.Sent, st.Skipped, 1-tc.skipped, tc.skipped)
+			}
+		})
+	}
+}
+
+// A send retried after its outcome was recorded but the final write
+// failed finishes the broadcast without sending again.
+func TestRetryFinishesTheEnd(t *testing.T) {
+	u := started(t, Options{}, 1)
+	fail := true
+	u.store.UpdateErr = func(p domain.Promotion, fields []domain.PromotionField) error {
+		if fail && p.Status == domain.PromotionSent {
+			return errTest
+		}
+		return nil
+	}
+	task := sendTask(t, "P1", firstUser)
+	if err := u.run(task); !errors.Is(err, errTest) {
+		t.Fatalf("err %v, want the failed final write", err)
+	}
+	fail = false
+	if err := u.run(task); err != nil {
+		t.Fatal(err)
+	}
+	if row := u.store.row("P1"); row.Status != domain.PromotionSent || row.Sent != 1 {
+		t.Errorf("row %s sent %d, want Отправлено 1", row.Status, row.Sent)
+	}
+	if got := u.direct.attempts(firstUser); got != 1 {
+		t.Errorf("%d Bot API calls, want 1", got)
 	}
 }
