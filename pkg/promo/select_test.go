@@ -12,7 +12,7 @@ func TestSelectRecipients(t *testing.T) {
 	blockedAt := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	partners := []domain.Partner{
 		{Code: "SPB-1", Status: "authorized", TelegramID: 1},
-		{Code: "SPB-2", Status: "avtorizovan", TelegramID: 2},                         // the seed's spelling
+		{Code: "SPB-2", Status: "avtorizovan", TelegramID: 2},                         // the original spreadsheet's spelling
 		{Code: "spb-3", Status: " Authorized ", TelegramID: 3},                        // hand-edited cells
 		{Code: "SPB-4", Status: "", TelegramID: 4},                                    // not authorized
 		{Code: "SPB-5", Status: "authorized"},                                         // no Telegram account yet
