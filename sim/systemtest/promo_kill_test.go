@@ -9,7 +9,12 @@ import (
 	"marketingbot/sim/world"
 )
 
-// TestWorkerKilledMidBroadcast: the worker process (cmd/worker) is killed
+// TestPromoHelperWorkerProcess is not a test: TestWorkerKilledMidBroadcast
+// runs the test binary again with only this function, as a worker process
+// (app.Execute, as cmd/worker) that it can kill -9.
+func TestPromoHelperWorkerProcess(t *testing.T) { world.RunHelperWorker(t) }
+
+// TestWorkerKilledMidBroadcast: the worker process is killed
 // (SIGKILL) when about 30 % were sent and another one takes over; asynq
 // recovers the tasks the dead one held once their lease expires. Nobody
 // gets the promotion twice, nobody is skipped, the counters are right.
@@ -21,15 +26,21 @@ func TestWorkerKilledMidBroadcast(t *testing.T) {
 	p := world.NewPromo(t, world.PromoOptions{Partners: n, Promotions: []domain.Promotion{
 		promoPromotion("KILL", "Акция переживёт падение воркера", domain.PromotionScheduled, time.Now().Add(-time.Minute)),
 	}})
-	first := p.StartProcess("worker")
+	first := p.StartWorkerProcess("TestPromoHelperWorkerProcess")
 	p.Scan()
 	testutil.Eventually(t, 60*time.Second, "30 % of the recipients reached", func() bool {
 		return p.Telegram.Stats().Sends >= n*3/10
 	})
 	finished, finishedAt := p.WatchStatus("KILL", domain.PromotionSent)
+	// Killed while its sends wait for the limiter (the common case), not
+	// in the claim-to-request window where the design accepts a loss:
+	// TestDiedDuringCall in pkg/promo covers a death there.
+	release := p.HoldBroadcastSends()
+	p.WaitSendsQuiet(300*time.Millisecond, 10*time.Second)
 	first.Kill() // SIGKILL: no shutdown, leases left behind
 	killed, atKill := time.Now(), p.Telegram.Stats().Sends
-	second := p.StartProcess("worker")
+	release()
+	second := p.StartWorkerProcess("TestPromoHelperWorkerProcess")
 	// What follows is mostly waiting for asynq to recover the dead worker's
 	// leases: it goes on while this test waits for its turn among the
 	// parallel tests, and the time of the end comes from the watcher.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"marketingbot/pkg/scan"
 	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/sheets/a1"
+	"marketingbot/pkg/telegram"
 	sheetsemu "marketingbot/sim/emulator/sheets"
 	tgemu "marketingbot/sim/emulator/telegram"
 	"marketingbot/sim/fixtures"
@@ -146,6 +149,94 @@ func (p *Promo) StartWorker() {
 		_ = w.Stop(ctx)
 	})
 	p.regs = append(p.regs, reg)
+}
+
+// promoHelperEnv marks a test binary that StartWorkerProcess started as a
+// worker process; promoHelperConfigEnv carries the configuration file.
+const (
+	promoHelperEnv       = "MARKETINGBOT_WORLD_HELPER_WORKER"
+	promoHelperConfigEnv = "MARKETINGBOT_WORLD_HELPER_CONFIG"
+)
+
+// StartWorkerProcess runs the worker role as its own OS process: the test
+// binary again, running only helperTest, whose body is RunHelperWorker. It
+// enters the role through app.Execute exactly as cmd/worker does, without
+// the go build of cmd/ that StartProcess needs (tens of seconds under
+// -race on a busy machine, before the test can even begin). Killed at
+// cleanup.
+func (p *Promo) StartWorkerProcess(helperTest string) *Proc {
+	p.T.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+helperTest+"$", "-test.timeout=5m")
+	cmd.Env = append(append(os.Environ(), p.Env.Env()...), promoHelperEnv+"=1", promoHelperConfigEnv+"="+p.ConfigPath)
+	pr := &Proc{Role: "worker", cmd: cmd, out: &testutil.SyncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = pr.out, pr.out
+	if err := cmd.Start(); err != nil {
+		p.T.Fatalf("start the worker process: %v", err)
+	}
+	go func() { pr.err = cmd.Wait(); close(pr.done) }()
+	p.T.Cleanup(func() {
+		pr.Kill()
+		if p.T.Failed() {
+			p.T.Logf("worker process output:\n%s", tail(pr.out.String(), 4000))
+		}
+	})
+	return pr
+}
+
+// RunHelperWorker is the body of the helper test StartWorkerProcess names:
+// in a process it started, it runs the worker role until the process is
+// signalled or killed; anywhere else it skips.
+func RunHelperWorker(t *testing.T) {
+	if os.Getenv(promoHelperEnv) != "1" {
+		t.Skip("the worker process of world.StartWorkerProcess")
+	}
+	os.Exit(app.Execute(config.RoleWorker, []string{"--config", os.Getenv(promoHelperConfigEnv)}))
+}
+
+// HoldBroadcastSends keeps the shared limiter's global bucket below the
+// reserve broadcasts must leave to chat replies, by taking its tokens at
+// chat priority, until release: every broadcast send then waits for the
+// limiter, before it takes its claim. A test that kills a worker in this
+// state kills it outside the window the design accepts a loss in (between
+// the claim and the request leaving the process; see pkg/promo's doc),
+// which CPU starvation under -race widens from microseconds to tens of
+// milliseconds.
+func (p *Promo) HoldBroadcastSends() (release func()) {
+	lim := p.Svc.Sender.Limiter
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			d, err := lim.Reserve(ctx, 0, telegram.PriorityChat)
+			if err != nil || d > 0 {
+				t := time.NewTimer(min(max(d, time.Millisecond), 5*time.Millisecond))
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
+			}
+		}
+	}()
+	stop := func() { cancel(); <-done }
+	p.T.Cleanup(stop)
+	return sync.OnceFunc(stop)
+}
+
+// WaitSendsQuiet waits until the Telegram emulator has seen no send for
+// quiet (at most timeout).
+func (p *Promo) WaitSendsQuiet(quiet, timeout time.Duration) {
+	p.T.Helper()
+	last, since := p.Telegram.Stats().Sends, time.Now()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if n := p.Telegram.Stats().Sends; n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+	}
+	p.T.Fatalf("the sends did not stop for %s within %s", quiet, timeout)
 }
 
 // Ctx is a context that ends after d or with the test.
