@@ -50,6 +50,8 @@ type unit struct {
 
 	clockMu sync.Mutex
 	now     time.Time
+
+	messageID int // of the operators' commands
 }
 
 func newUnit(t *testing.T, o Options, promos []domain.Promotion, partners []domain.Partner) *unit {

@@ -26,13 +26,11 @@ func operatorUnit(t *testing.T) *unit {
 		promotion("DONE", domain.PromotionSent, time.Time{}), promotion("KEEP", domain.PromotionDraft, time.Time{})}, ps)
 }
 
-var nextMessageID = 100
-
 // command hands a group message to the service as the chat's operator handler does.
 func (u *unit) command(chat int64, text string) (*telego.Message, bool) {
 	u.t.Helper()
-	nextMessageID++
-	msg := &telego.Message{MessageID: nextMessageID, Chat: telego.Chat{ID: chat}, From: &operator, Text: text}
+	u.messageID++
+	msg := &telego.Message{MessageID: 100 + u.messageID, Chat: telego.Chat{ID: chat}, From: &operator, Text: text}
 	handled, err := u.svc.HandleOperatorCommand(u.ctx(), msg)
 	if err != nil {
 		u.t.Fatalf("%q: %v", text, err)
@@ -92,10 +90,9 @@ func TestOperatorCommandParsing(t *testing.T) {
 			}
 		})
 	}
-	if u := operatorUnit(t); true {
-		if handled, err := u.svc.HandleOperatorCommand(u.ctx(), nil); handled || err != nil {
-			t.Errorf("nil message: %v %v", handled, err)
-		}
+	u := operatorUnit(t)
+	if handled, err := u.svc.HandleOperatorCommand(u.ctx(), nil); handled || err != nil {
+		t.Errorf("nil message: %v %v", handled, err)
 	}
 }
 
