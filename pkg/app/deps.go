@@ -100,8 +100,7 @@ func (d *deps) reportsService() *reports.Service {
 
 // promoService builds promotions; the poller runs only its scanner.
 func (d *deps) promoService() *promo.Service {
-	return promo.New(promo.Deps{Sheets: d.sheets, Sender: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
-		Texts: d.texts, Config: d.cfg, Log: d.log, Registry: d.reg, Now: time.Now})
+	return newPromo(d, time.Now)
 }
 
 // chatService builds the chat feature; in the poller only its scanners are used.

@@ -72,7 +72,7 @@ func (s *Service) setStatus(ctx context.Context, p domain.Promotion, status doma
 		return nil
 	}
 	p.Status = status
-	if _, err := s.d.Sheets.UpdatePromotion(ctx, p, domain.PromotionFieldStatus); err != nil {
+	if _, err := s.d.Store.UpdatePromotion(ctx, p, domain.PromotionFieldStatus); err != nil {
 		return promoErr("set status", p.ID, err)
 	}
 	return nil
@@ -93,7 +93,7 @@ func (s *Service) ensureTask(ctx context.Context, id, operator string) error {
 	if !tasks.IsDuplicate(err) {
 		return promoErr("enqueue broadcast", id, err)
 	}
-	info, err := s.inspector.GetTaskInfo(tasks.QueueBroadcast, broadcastTaskID(id))
+	info, err := s.d.Inspector.GetTaskInfo(tasks.QueueBroadcast, broadcastTaskID(id))
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound):
 		// Gone meanwhile (retention ended): enqueue below.
@@ -102,7 +102,7 @@ func (s *Service) ensureTask(ctx context.Context, id, operator string) error {
 	case info.State != asynq.TaskStateCompleted && info.State != asynq.TaskStateArchived:
 		return nil
 	default:
-		if err := s.inspector.DeleteTask(tasks.QueueBroadcast, info.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		if err := s.d.Inspector.DeleteTask(tasks.QueueBroadcast, info.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 			return promoErr("replace ended broadcast task", id, err)
 		}
 	}
@@ -134,7 +134,7 @@ func (s *Service) HandleBroadcast(ctx context.Context, t *asynq.Task) error {
 		return s.fanOut(ctx, id, st)
 	}
 
-	p, err := s.d.Sheets.Promotion(ctx, id)
+	p, err := s.d.Store.Promotion(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
 		s.fail(ctx, domain.Promotion{ID: id, Title: st.Title}, err.Error()) // no row to mark
 		return nil
@@ -157,7 +157,7 @@ func (s *Service) HandleBroadcast(ctx context.Context, t *asynq.Task) error {
 		s.fail(ctx, p, reason)
 		return nil
 	}
-	partners, err := s.d.Sheets.RefreshPartners(ctx)
+	partners, err := s.d.Store.RefreshPartners(ctx)
 	if err != nil {
 		return s.startFailed(ctx, p, err)
 	}
@@ -210,7 +210,7 @@ func (s *Service) record(ctx context.Context, p domain.Promotion, recipients []i
 func (s *Service) fanOut(ctx context.Context, id string, st state) error {
 	// asynq schedules by the wall clock, whatever clock the service is given.
 	begin, first := time.Now(), st.Enqueued
-	interval := time.Duration(float64(time.Second) / s.rate)
+	interval := time.Duration(float64(time.Second) / s.o.SendRate)
 	for cursor := st.Enqueued; cursor < st.Total; {
 		cancelled, err := s.d.Redis.HGet(ctx, s.stateKey(id), "cancelled").Result()
 		if err == nil && cancelled == "1" {

@@ -1,394 +1,254 @@
-package promo_test
+package promo
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/mymmrac/telego"
+	"github.com/hibiken/asynq"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/projection"
+	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
-	tgemu "marketingbot/sim/emulator/telegram"
-	"marketingbot/sim/fixtures"
 )
 
-// TestBroadcast2000 sends one promotion to 2,000 partners through the
-// Telegram emulator with its flood limits on, while a chat conversation
-// goes on through the same limiter; 5 % of the recipients blocked the bot.
-func TestBroadcast2000(t *testing.T) {
-	if testing.Short() {
-		t.Skip("2,000 recipients take about 70 s")
+// A due promotion reaches every recipient once through the unlimited
+// sender; the row ends Отправлено with the counters and finished_at, the
+// group gets the note, and running every task again changes nothing.
+func TestBroadcastReachesEveryoneOnce(t *testing.T) {
+	const n = 10
+	u := newUnit(t, Options{}, []domain.Promotion{promotion("P1", domain.PromotionScheduled, time.Time{})}, partners(n))
+	u.scan()
+	if got := u.store.row("P1").Status; got != domain.PromotionSending {
+		t.Fatalf("status after the scan %q, want Отправляется", got)
 	}
-	t.Parallel()
-	const n = 2000
-	e := newEnv(t, envOptions{partners: n, concurrency: 64, promotions: []domain.Promotion{
-		promotion("AUTUMN", "<b>Осенняя акция</b>\nКомиссия партнёра +5 п.п. до конца месяца.", domain.PromotionScheduled, time.Now().Add(-time.Minute)),
-	}})
-	blocked := map[int64]bool{}
-	for i := 0; i < n; i += 20 {
-		blocked[e.partners[i].TelegramID] = true
-	}
-	var ids []int64
-	for id := range blocked {
-		ids = append(ids, id)
-	}
-	e.block(ids...)
-	chatUsers := []int64{800001, 800002, 800003}
-	var users []user
-	for _, id := range chatUsers {
-		users = append(users, user{ID: id, FirstName: "Собеседник"})
-	}
-	e.control("POST", "/_emulator/users", users, nil)
-
-	// A conversation at the same time: one reply a second to each of three
-	// users, through the same Sender and limiter, at chat priority.
-	stop := make(chan struct{})
-	var (
-		mu     sync.Mutex
-		delays []time.Duration
-		wg     sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			var rw sync.WaitGroup
-			for _, u := range chatUsers {
-				rw.Add(1)
-				go func() {
-					defer rw.Done()
-					start := time.Now()
-					_, err := e.deps.Sender.SendMessage(ctxT(t, 30*time.Second), &telego.SendMessageParams{
-						ChatID: telego.ChatID{ID: u}, Text: "Ответ " + strconv.Itoa(i),
-					}, telegram.Options{Priority: telegram.PriorityChat})
-					if err != nil {
-						t.Errorf("chat reply: %v", err)
-						return
-					}
-					mu.Lock()
-					delays = append(delays, time.Since(start))
-					mu.Unlock()
-				}()
-			}
-			rw.Wait()
-		}
-	}()
-
-	e.scan()
-	r := e.waitStatus("AUTUMN", domain.PromotionSent, 150*time.Second)
-	close(stop)
-	wg.Wait()
-
-	if got := e.tg.Stats().HTTP429; got != 0 {
-		t.Errorf("the emulator answered 429 %d times", got)
-	}
-	if sent, failed, nb := cellNum(r, 7), cellNum(r, 8), cellNum(r, 9); sent != n-len(blocked) || failed != 0 || nb != len(blocked) {
-		t.Errorf("row counters sent/failed/blocked = %d/%d/%d, want %d/0/%d", sent, failed, nb, n-len(blocked), len(blocked))
-	}
-	if cellStr(r, 10) == "" {
-		t.Error("finished_at is empty")
-	}
-	calls := e.tg.Calls("")
-	perChat := sendsTo(calls)
-	for _, p := range e.partners {
-		id := strconv.FormatInt(p.TelegramID, 10)
-		got := e.promoCount(p.TelegramID, "Осенняя акция")
-		if blocked[p.TelegramID] {
-			if got != 0 || perChat[id][403] != 1 || len(perChat[id]) != 1 {
-				t.Errorf("blocked %s: %d messages, calls %v; want none and one 403 attempt", id, got, perChat[id])
-			}
-			continue
-		}
-		if got != 1 {
-			t.Errorf("recipient %s got the promotion %d times", id, got)
+	u.drain(1)
+	for i := range n {
+		if got := len(u.direct.to(firstUser + int64(i))); got != 1 {
+			t.Errorf("recipient %d got %d messages", i, got)
 		}
 	}
-	checkBlockedInAuth(t, e, blocked)
+	row := u.store.row("P1")
+	if row.Status != domain.PromotionSent || row.Sent != n || row.Failed != 0 || row.Blocked != 0 || !row.FinishedAt.Equal(u.clock()) {
+		t.Errorf("row %+v, want Отправлено %d/0/0 finished now", row, n)
+	}
+	notes := u.sender.to(testGroup)
+	if len(notes) != 1 || !strings.Contains(notes[0].Text, "завершена: доставлено 10") {
+		t.Errorf("operators' notes %+v", notes)
+	}
+	if got := u.counter("marketingbot_promo_broadcasts_total", "finished"); got != 1 {
+		t.Errorf("broadcasts_total{finished} = %v", got)
+	}
 
-	// The sustained rate over the middle 80 % of the run: what the limiter
-	// admitted for the broadcast (deliveries and 403 attempts), the
-	// deliveries alone, and everything including the chat replies.
-	var attempts, delivered, all []time.Time
-	for _, c := range calls {
-		if (c.Method != "sendMessage" && c.Method != "sendPhoto") || c.Status == 429 {
-			continue
-		}
-		all = append(all, c.Time)
-		if chat := mustInt(fmt.Sprint(c.Params["chat_id"])); chat > 0 && !slices.Contains(chatUsers, chat) {
-			attempts = append(attempts, c.Time)
-			if c.Status == 200 {
-				delivered = append(delivered, c.Time)
-			}
-		}
-	}
-	limit := e.cfg.Telegram.GlobalPerSecond
-	burst := float64(e.deps.Sender.Limiter.Global.Burst)
-	rate, _ := sustained(attempts)
-	okRate, _ := sustained(delivered)
-	allRate, allWindow := sustained(all)
-	t.Logf("broadcast: %d attempts (%d delivered, %d blocked) in %.1f s; sustained %.1f/s = %.0f %% of the configured %.0f/s (deliveries %.1f/s = %.0f %%)",
-		len(attempts), len(delivered), len(attempts)-len(delivered), attempts[len(attempts)-1].Sub(attempts[0]).Seconds(),
-		rate, 100*rate/limit, limit, okRate, 100*okRate/limit)
-	t.Logf("all sends incl. chat replies: sustained %.1f/s = %.0f %%, peak %d in a 1 s window", allRate, 100*allRate/limit, peak(all, time.Second))
-	if rate < 0.8*limit {
-		t.Errorf("sustained broadcast rate %.1f/s is below 80 %% of %.0f/s", rate, limit)
-	}
-	if allRate > limit+burst/allWindow {
-		t.Errorf("sustained rate %.1f/s is above the limit %.0f/s plus its burst", allRate, limit)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	slices.Sort(delays)
-	p50, p95, mx := delays[len(delays)/2], delays[len(delays)*95/100], delays[len(delays)-1]
-	t.Logf("chat replies during the broadcast: %d, delay p50 %s p95 %s max %s", len(delays), p50, p95, mx)
-	if p95 > 3*time.Second {
-		t.Errorf("chat replies were delayed by the broadcast: p95 %s", p95)
-	}
-	if got := counter(t, e, "marketingbot_promo_sends_total", "sent"); int(got) != n-len(blocked) {
-		t.Errorf("promo_sends_total{sent} = %v", got)
-	}
-	if got := counter(t, e, "marketingbot_promo_sends_total", "blocked"); int(got) != len(blocked) {
-		t.Errorf("promo_sends_total{blocked} = %v", got)
-	}
-	e.groupText("завершена", 5*time.Second)
-}
-
-func mustInt(s string) int64 {
-	n, _ := strconv.ParseInt(s, 10, 64)
-	return n
-}
-
-// sustained is the rate over the middle 80 % of the times, and that window in seconds.
-func sustained(ts []time.Time) (perSecond, window float64) {
-	ts = slices.Clone(ts)
-	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-	lo, hi := len(ts)/10, len(ts)*9/10
-	window = ts[hi].Sub(ts[lo]).Seconds()
-	return float64(hi-lo) / window, window
-}
-
-// peak is the largest number of times in any window of length d.
-func peak(ts []time.Time, d time.Duration) int {
-	ts = slices.Clone(ts)
-	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-	best, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= d {
-			j++
-		}
-		best = max(best, i-j+1)
-	}
-	return best
-}
-
-// checkBlockedInAuth: Auth G is set exactly for the users who blocked the bot.
-func checkBlockedInAuth(t *testing.T, e *env, blocked map[int64]bool) {
-	t.Helper()
-	rows := e.sheet(fixtures.DefaultTitles().Auth)
-	marked := 0
-	for _, r := range rows[1:] {
-		id := int64(cellNum(r, 4))
-		has := cellStr(r, 6) != ""
-		if has != blocked[id] {
-			t.Errorf("Auth row of %d: bot_blocked_at %q, blocked %v", id, cellStr(r, 6), blocked[id])
-		}
-		if has {
-			marked++
-		}
-	}
-	if marked != len(blocked) {
-		t.Errorf("%d Auth rows marked blocked, want %d", marked, len(blocked))
-	}
-}
-
-// TestBlockedAndFailedRecipients: 5 % blocked the bot, two accounts do not
-// exist, and the Bot API has a burst of 502s; a photo promotion.
-func TestBlockedAndFailedRecipients(t *testing.T) {
-	t.Parallel()
-	const n = 200
-	noUser := func(i int) bool { return i == 7 || i == 77 }
-	e := newEnv(t, envOptions{partners: n, noUser: noUser, concurrency: 64, promotions: []domain.Promotion{{
-		ID: "PHOTO", Title: "Фото-акция", Text: "<b>Новые объекты</b> в каталоге", ImageURL: "https://img.example/p.jpg",
-		StartsAt: time.Now().Add(-time.Minute), Audience: "all", Status: domain.PromotionScheduled,
-	}}})
-	blocked := map[int64]bool{}
-	for i := 3; i < n; i += 20 {
-		blocked[e.partners[i].TelegramID] = true
-		e.block(e.partners[i].TelegramID)
-		if err := e.deps.Projection.PutPartner(ctxT(t, time.Second), projection.Partner{TelegramID: e.partners[i].TelegramID, Code: e.partners[i].Code}, time.Hour); err != nil {
+	// asynq is at least once: every task again, and another scan.
+	for _, x := range u.queue.ofType(tasks.TypePromoBroadcast) {
+		if err := u.run(x.Task); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// More 502s than the Sender retries in one go: some sends go back to asynq.
-	e.control("POST", "/_emulator/faults", tgemu.Fault{Method: "sendPhoto", Status: 502, Count: 12}, nil)
-
-	e.scan()
-	r := e.waitStatus("PHOTO", domain.PromotionSent, 60*time.Second)
-	want := n - len(blocked) - 2
-	if sent, failed, nb := cellNum(r, 7), cellNum(r, 8), cellNum(r, 9); sent != want || failed != 2 || nb != len(blocked) {
-		t.Errorf("row counters sent/failed/blocked = %d/%d/%d, want %d/2/%d", sent, failed, nb, want, len(blocked))
-	}
-	perChat := sendsTo(e.tg.Calls(""))
-	for i, p := range e.partners {
-		id := strconv.FormatInt(p.TelegramID, 10)
-		switch {
-		case noUser(i):
-			if perChat[id][400] != 1 || perChat[id][200] != 0 {
-				t.Errorf("missing account %s: calls %v, want one 400", id, perChat[id])
-			}
-		case blocked[p.TelegramID]:
-			if perChat[id][403] != 1 || perChat[id][200] != 0 {
-				t.Errorf("blocked %s: calls %v, want exactly one 403 attempt", id, perChat[id])
-			}
-			if _, ok, _ := e.deps.Projection.Partner(ctxT(t, time.Second), p.TelegramID); ok {
-				t.Errorf("blocked %s is still in the partners projection", id)
-			}
-		default:
-			msgs := e.botMessages(p.TelegramID)
-			if len(msgs) != 1 || msgs[0].Kind != "photo" || msgs[0].Photo == nil || msgs[0].Caption != "Новые объекты в каталоге" {
-				t.Fatalf("recipient %s: %d messages %+v", id, len(msgs), msgs)
-			}
-			checkButton(t, msgs[0].ReplyMarkup)
+	for _, x := range u.queue.ofType(tasks.TypePromoSend) {
+		if err := u.run(x.Task); err != nil {
+			t.Fatal(err)
 		}
 	}
-	checkBlockedInAuth(t, e, blocked)
-	for _, c := range e.tg.Calls("sendPhoto") {
-		if c.Params["photo"] != "https://img.example/p.jpg" {
-			t.Fatalf("sendPhoto with photo %v", c.Params["photo"])
-		}
+	u.scan()
+	if got := len(u.direct.all()); got != n {
+		t.Errorf("%d sends after the re-runs, want %d", got, n)
 	}
-	if got := e.tg.Stats().HTTP429; got != 0 {
-		t.Errorf("the emulator answered 429 %d times", got)
+	if got := len(u.queue.ofType(tasks.TypePromoSend)); got != n {
+		t.Errorf("%d send tasks, want %d", got, n)
 	}
-	note := e.groupText("завершена", 5*time.Second)
-	if !strings.Contains(note.Text, fmt.Sprintf("доставлено %d", want)) || !strings.Contains(note.Text, fmt.Sprintf("заблокировали бота %d", len(blocked))) {
-		t.Errorf("finished note: %q", note.Text)
+	if got := u.counter("marketingbot_promo_sends_total", "sent"); got != n {
+		t.Errorf("sends_total{sent} = %v, want %d", got, n)
 	}
 }
 
-// checkButton: one inline button opening the Mini App's promotions screen.
-func checkButton(t *testing.T, markup json.RawMessage) {
-	t.Helper()
-	var kb telego.InlineKeyboardMarkup
-	if err := json.Unmarshal(markup, &kb); err != nil || len(kb.InlineKeyboard) != 1 || len(kb.InlineKeyboard[0]) != 1 {
-		t.Fatalf("reply_markup %s", markup)
+// The fan-out paces the sends at the configured rate by asynq.ProcessAt.
+func TestFanOutPacing(t *testing.T) {
+	u := newUnit(t, Options{SendRate: 10}, []domain.Promotion{promotion("P1", domain.PromotionScheduled, time.Time{})}, partners(5))
+	u.scan()
+	x := u.queue.next()
+	if err := u.run(x.Task); err != nil {
+		t.Fatal(err)
 	}
-	b := kb.InlineKeyboard[0][0]
-	if b.WebApp == nil || b.WebApp.URL != miniAppURL+"?screen=promotions" || b.Text == "" {
-		t.Errorf("button %+v", b)
+	sends := u.queue.ofType(tasks.TypePromoSend)
+	if len(sends) != 5 {
+		t.Fatalf("%d send tasks, want 5", len(sends))
+	}
+	// The tasks are enqueued concurrently: order them by recipient.
+	at := make([]time.Time, len(sends))
+	for _, s := range sends {
+		p, err := tasks.ParsePromoSend(s.Task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at[p.TelegramID-firstUser] = s.At
+	}
+	for i := range at {
+		if got, want := at[i].Sub(at[0]), time.Duration(i)*100*time.Millisecond; got != want {
+			t.Errorf("send %d at +%s, want +%s", i, got, want)
+		}
 	}
 }
 
-// TestMessageFormats covers how a promotion becomes a message, and the
-// promotions that cannot be sent at all.
-func TestMessageFormats(t *testing.T) {
-	t.Parallel()
-	long := "<b>Большая акция</b>\n" + strings.Repeat("Подробные условия акции для партнёров сети. ", 30)
-	now := time.Now().Add(-time.Minute)
-	promos := []domain.Promotion{
-		{ID: "LONG", Title: "Длинная", Text: long, ImageURL: "https://img.example/long.png", Audience: "A-", StartsAt: now, Status: domain.PromotionScheduled},
-		{ID: "BROKEN", Title: "Сломанный HTML", Text: "<b>Скидка 5% & <подарок>", Audience: "B-", StartsAt: now, Status: domain.PromotionScheduled},
-		{ID: "ONLYPHOTO", Title: "Только фото", ImageURL: "https://img.example/only.jpg", Audience: "C-", StartsAt: now, Status: domain.PromotionScheduled},
-		{ID: "HTML", Title: "HTML", Text: "<i>Курсив</i> и <a href=\"https://example.com\">ссылка</a>", Audience: "D-", StartsAt: now, Status: domain.PromotionScheduled},
-		{ID: "EMPTY", Title: "Пустая", Audience: "E-", StartsAt: now, Status: domain.PromotionScheduled},
-		{ID: "HUGE", Title: "Огромная", Text: strings.Repeat("слово ", 1000), Audience: "E-", StartsAt: now, Status: domain.PromotionScheduled},
+// A fan-out that failed part-way is resumed by the retried broadcast task:
+// it enqueues what is missing, and never a send of a processed recipient.
+func TestFanOutResumes(t *testing.T) {
+	const n = 450 // three batches
+	u := newUnit(t, Options{}, []domain.Promotion{promotion("P1", domain.PromotionScheduled, time.Time{})}, partners(n))
+	u.scan()
+	broadcast := u.queue.next().Task
+	failed := false
+	u.queue.EnqueueErr = func(t2 *asynq.Task) error {
+		if p, _ := tasks.ParsePromoSend(t2); p.TelegramID == firstUser+300 && !failed {
+			failed = true
+			return errTest
+		}
+		return nil
 	}
-	groups := []string{"A-", "B-", "C-", "D-", "E-"}
-	e := newEnv(t, envOptions{partners: 3 * len(groups), code: func(i int) string { return groups[i/3] + strconv.Itoa(i) },
-		concurrency: 16, promotions: promos})
-	e.scan()
-	for _, id := range []string{"LONG", "BROKEN", "ONLYPHOTO", "HTML"} {
-		e.waitStatus(id, domain.PromotionSent, 30*time.Second)
+	if err := u.run(broadcast); err == nil {
+		t.Fatal("the fan-out did not report the failed enqueue")
 	}
-	for _, id := range []string{"EMPTY", "HUGE"} {
-		e.waitStatus(id, domain.PromotionFailed, 30*time.Second)
-		e.groupText("("+id+") не запущена", 5*time.Second)
+	if st := u.state("P1"); st.Enqueued != 200 {
+		t.Errorf("cursor %d after a failure in the second batch, want 200", st.Enqueued)
 	}
+	// One recipient of the unfinished batch was processed meanwhile.
+	done := firstUser + 250
+	if _, err := u.svc.mark(u.ctx(), "P1", done, outcomeSent); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.queue.DeleteTask("", tasks.PromoSendTaskID("P1", done)); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.run(broadcast); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(u.queue.ofType(tasks.TypePromoSend)); got != n-1 {
+		t.Errorf("%d send tasks, want %d (all but the processed one)", got, n-1)
+	}
+	if _, err := u.queue.GetTaskInfo("", tasks.PromoSendTaskID("P1", done)); err == nil {
+		t.Error("a send of a processed recipient was enqueued again")
+	}
+	if st := u.state("P1"); st.Enqueued != n {
+		t.Errorf("cursor %d, want %d", st.Enqueued, n)
+	}
+}
+
+// Each recipient's outcome is counted once: delivered, blocked (Auth G and
+// the projection updated), failed for chat not found and other 400s.
+func TestOutcomeCounting(t *testing.T) {
+	ps := partners(8)
+	u := newUnit(t, Options{}, []domain.Promotion{promotion("P1", domain.PromotionScheduled, time.Time{})}, ps)
+	outcome := map[int64]error{
+		firstUser + 1: telegram.ErrBlocked,
+		firstUser + 4: telegram.ErrBlocked,
+		firstUser + 2: telegram.ErrChatNotFound,
+		firstUser + 6: apiError(400, "Bad Request: wrong something"),
+	}
+	u.direct.Fail = func(s sent) error { return outcome[s.ChatID] }
+	u.scan()
+	u.drain(1)
+	row := u.store.row("P1")
+	if row.Sent != 4 || row.Failed != 2 || row.Blocked != 2 || row.Status != domain.PromotionSent {
+		t.Errorf("row %s %d/%d/%d, want Отправлено 4/2/2", row.Status, row.Sent, row.Failed, row.Blocked)
+	}
+	for uid, err := range outcome {
+		if got := u.direct.attempts(uid); got != 1 {
+			t.Errorf("%d (%v): %d attempts, want 1", uid, err, got)
+		}
+	}
+	for _, uid := range []int64{firstUser + 1, firstUser + 4} {
+		if _, ok := u.store.blocked[uid]; !ok {
+			t.Errorf("%d not marked blocked in Auth G", uid)
+		}
+	}
+	if len(u.store.blocked) != 2 || len(u.proj.removed) != 2 {
+		t.Errorf("Auth G writes %v, projection removals %v; want the two who blocked", u.store.blocked, u.proj.removed)
+	}
+	for outcome, want := range map[string]float64{"sent": 4, "failed": 2, "blocked": 2, "skipped": 0} {
+		if got := u.counter("marketingbot_promo_sends_total", outcome); got != want {
+			t.Errorf("sends_total{%s} = %v, want %v", outcome, got, want)
+		}
+	}
+	notes := u.sender.to(testGroup)
+	if len(notes) != 1 || !strings.Contains(notes[0].Text, "доставлено 4, заблокировали бота 2, ошибок 2") {
+		t.Errorf("operators' notes %+v", notes)
+	}
+}
+
+// The counters are written every ProgressEvery processed recipients, and
+// once more with the end.
+func TestProgressCadence(t *testing.T) {
 	tests := []struct {
-		group string
-		check func(t *testing.T, m tgemu.TranscriptMessage)
+		every, n int
+		want     []int // the sent counter of each write, the last one final
 	}{
-		{"A-", func(t *testing.T, m tgemu.TranscriptMessage) {
-			if m.Kind != "text" || !strings.HasPrefix(m.Text, "Большая акция") || m.ParseMode != "HTML" {
-				t.Errorf("long text with image: %+v", m)
-			}
-			if !strings.Contains(callParam(e, "sendMessage", "link_preview_options"), "https://img.example/long.png") {
-				t.Error("the image is not the link preview of the long text")
-			}
-		}},
-		{"B-", func(t *testing.T, m tgemu.TranscriptMessage) {
-			if m.Kind != "text" || m.ParseMode != "" || m.Text != "Скидка 5% & <подарок>" {
-				t.Errorf("rejected HTML must arrive as plain text: %+v", m)
-			}
-		}},
-		{"C-", func(t *testing.T, m tgemu.TranscriptMessage) {
-			if m.Kind != "photo" || m.Caption != "" || m.Photo == nil || !strings.Contains(callParam(e, "sendPhoto", "photo"), "https://img.example/only.jpg") {
-				t.Errorf("photo without text: %+v", m)
-			}
-		}},
-		{"D-", func(t *testing.T, m tgemu.TranscriptMessage) {
-			if m.Kind != "text" || m.Text != "Курсив и ссылка" || m.ParseMode != "HTML" || len(m.Entities) == 0 {
-				t.Errorf("HTML text: %+v", m)
-			}
-		}},
+		{every: 3, n: 10, want: []int{3, 6, 9, 10}},
+		{every: 5, n: 10, want: []int{5, 10}},
+		{every: 50, n: 10, want: []int{10}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.group, func(t *testing.T) {
-			for i, p := range e.partners {
-				if groups[i/3] != tc.group {
-					continue
+		t.Run(fmt.Sprintf("every %d", tc.every), func(t *testing.T) {
+			u := newUnit(t, Options{ProgressEvery: tc.every}, []domain.Promotion{promotion("P1", domain.PromotionScheduled, time.Time{})}, partners(tc.n))
+			u.scan()
+			u.drain(1)
+			var got []int
+			for _, up := range u.store.allUpdates() {
+				if up.has(domain.PromotionFieldCounters) {
+					got = append(got, up.P.Sent)
 				}
-				msgs := e.botMessages(p.TelegramID)
-				if len(msgs) != 1 {
-					t.Fatalf("%d: %d messages", p.TelegramID, len(msgs))
-				}
-				tc.check(t, msgs[0])
-				checkButton(t, msgs[0].ReplyMarkup)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("counter writes %v, want %v", got, tc.want)
+			}
+			last := u.store.allUpdates()
+			if end := last[len(last)-1]; !end.has(domain.PromotionFieldStatus) || !end.has(domain.PromotionFieldFinishedAt) || end.P.Status != domain.PromotionSent {
+				t.Errorf("last write %+v, want Отправлено with finished_at", end)
 			}
 		})
 	}
-	for i, p := range e.partners {
-		if groups[i/3] == "E-" && len(e.botMessages(p.TelegramID)) != 0 {
-			t.Errorf("%d got a message from a promotion that cannot be sent", p.TelegramID)
-		}
-	}
-
-	// The operator fixes the text and schedules it again: a broadcast that
-	// sent nothing can start again (its old task is replaced).
-	e.setCell("EMPTY", 2, "Исправленная акция")
-	e.setStatus("EMPTY", domain.PromotionScheduled)
-	e.scan()
-	e.waitStatus("EMPTY", domain.PromotionSent, 30*time.Second)
-	for i, p := range e.partners {
-		if groups[i/3] == "E-" {
-			if got := e.promoCount(p.TelegramID, "Исправленная акция"); got != 1 {
-				t.Errorf("%d got the fixed promotion %d times", p.TelegramID, got)
-			}
-		}
-	}
 }
 
-// callParam returns a parameter of the first call of method that has it.
-func callParam(e *env, method, name string) string {
-	for _, c := range e.tg.Calls(method) {
-		if v, ok := c.Params[name]; ok {
-			b, _ := json.Marshal(v) // object parameters are raw JSON
-			return string(b)
+// A promotion that cannot be sent becomes Ошибка with the reason in the
+// operators' group; once fixed it can be scheduled again.
+func TestContentRefused(t *testing.T) {
+	empty := promotion("EMPTY", domain.PromotionScheduled, time.Time{})
+	empty.Text = ""
+	huge := promotion("HUGE", domain.PromotionScheduled, time.Time{})
+	huge.Row, huge.Text = 3, strings.Repeat("слово ", 1000)
+	u := newUnit(t, Options{}, []domain.Promotion{empty, huge}, partners(3))
+	u.scan()
+	u.drain(1)
+	for id, reason := range map[string]string{"EMPTY": "нет ни текста, ни картинки", "HUGE": "длиннее 4096"} {
+		if got := u.store.row(id).Status; got != domain.PromotionFailed {
+			t.Errorf("%s: status %q, want Ошибка", id, got)
+		}
+		found := false
+		for _, m := range u.sender.to(testGroup) {
+			found = found || (strings.Contains(m.Text, "("+id+") не запущена") && strings.Contains(m.Text, reason))
+		}
+		if !found {
+			t.Errorf("%s: no note with the reason %q in %+v", id, reason, u.sender.to(testGroup))
 		}
 	}
-	return ""
+	if got := len(u.direct.all()); got != 0 {
+		t.Fatalf("%d sends of promotions that cannot be sent", got)
+	}
+
+	// Fixed and scheduled again: the aborted broadcast starts afresh.
+	u.store.mu.Lock()
+	u.store.promos[0].Text, u.store.promos[0].Status = "Исправленная акция", domain.PromotionScheduled
+	u.store.mu.Unlock()
+	u.scan()
+	u.drain(1)
+	if got := u.store.row("EMPTY").Status; got != domain.PromotionSent {
+		t.Errorf("fixed promotion: status %q, want Отправлено", got)
+	}
+	for i := range 3 {
+		if got := u.direct.to(firstUser + int64(i)); len(got) != 1 || got[0].Text != "Исправленная акция" {
+			t.Errorf("recipient %d got %+v", i, got)
+		}
+	}
 }

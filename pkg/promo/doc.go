@@ -26,7 +26,7 @@
 // # Redis state
 //
 // Each promotion has a small state in Redis (keys under
-// cfg.Redis.KeyPrefix + "promo:", kept for stateTTL): a hash with the phase
+// Options.KeyPrefix + "promo:", kept for stateTTL): a hash with the phase
 // (starting → sending → done, or aborted), the content snapshot the sends
 // use (so 10,000 sends never read the sheet), the recipient count, the
 // fan-out cursor and the counters (sent, failed, blocked, skipped); the
@@ -56,16 +56,17 @@
 //     (shutdown, task timeout) keeps its claim for the same reason; one that
 //     got an error answer, or a network error while alive, releases it and
 //     is retried (an outage must not count everyone as sent). For this the
-//     send reserves the shared limiter itself and then calls a copy of the
-//     Sender without a limiter: the claim must sit between the reservation
-//     and the call.
+//     send reserves the shared limiter itself and then calls the Bot API
+//     through Deps.Direct, the Sender without the limiter: the claim must
+//     sit between the reservation and the call.
 //
 // # Pacing and limits
 //
 // The fan-out schedules send i at start + i/rate (asynq.ProcessAt, rate =
-// cfg.Telegram.GlobalPerSecond, by the wall clock asynq uses), so sends
-// become runnable about as fast as the shared limiter admits them instead
-// of thousands of tasks holding worker slots while they wait. Tasks are
+// Options.SendRate, Telegram's global limit, by the wall clock asynq
+// uses), so sends become runnable about as fast as the shared limiter
+// admits them instead of thousands of tasks holding worker slots while
+// they wait. Tasks are
 // enqueued in batches of 200, 16 at a time, and the cursor is saved after
 // each batch; a cancel during the fan-out stops it and the recipient count
 // becomes what was enqueued. A send waits for the limiter at
@@ -81,7 +82,7 @@
 //
 // # Progress and the end
 //
-// Counters are written to H/I/J every cfg.Promo.ProgressEvery processed
+// Counters are written to H/I/J every Options.ProgressEvery processed
 // recipients and at the end, one guarded write each, under a per-promotion
 // lock so that an older progress write can never land after a newer one.
 // When the processed count reaches the recipient count the row becomes
@@ -110,6 +111,18 @@
 // are Отправляется or Отправлено and started within the last 30 days,
 // newest first. "Started" is starts_at, or for a row started early (or
 // without starts_at) its finished_at, or now while it is sending.
+//
+// # Seams
+//
+// The service consumes small interfaces declared in seams.go — Store (the
+// Promotions and Auth sheets), Sender and Direct (the Bot API through and
+// around the shared Limiter), BotInfo, Enqueuer and TaskInspector (the task
+// bus), Projection (the Mini App's read model) and a clock — plus Options,
+// plain values that pkg/app maps from the configuration. Its own state is in
+// Redis (state.go). The unit tests run it on fakes and a miniredis; the
+// whole-system tests (the emulators, redis-server, worker processes) are in
+// sim/systemtest. docs/ARCHITECTURE.md describes the bus, the guarantees and
+// the spreadsheet contract this package relies on.
 //
 // # Metrics
 //

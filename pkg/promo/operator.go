@@ -29,7 +29,7 @@ const (
 // count, with buttons to start the broadcast or not. handled is false for
 // any other message, which the caller then treats as its own.
 func (s *Service) HandleOperatorCommand(ctx context.Context, msg *telego.Message) (handled bool, err error) {
-	group := s.d.Config.Telegram.OperatorsChatID
+	group := s.o.OperatorsChatID
 	if msg == nil || group == 0 || msg.Chat.ID != group {
 		return false, nil
 	}
@@ -85,7 +85,7 @@ func (s *Service) dryRun(ctx context.Context, args []string) (string, *telego.In
 		return s.render(tx.PromoUsage, nil), nil, nil
 	}
 	id := args[0]
-	p, err := s.d.Sheets.Promotion(ctx, id)
+	p, err := s.d.Store.Promotion(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
 		return s.render(tx.PromoNotFound, map[string]any{"ID": id}), nil, nil
 	}
@@ -102,7 +102,7 @@ func (s *Service) dryRun(ctx context.Context, args []string) (string, *telego.In
 	if st.Phase == phaseDone || (st.Phase == phaseSending && st.Cancelled) {
 		return s.render(tx.PromoRepeated, map[string]any{"Title": titleOf(p), "ID": p.ID}), nil, nil
 	}
-	partners, err := s.d.Sheets.RefreshPartners(ctx)
+	partners, err := s.d.Store.RefreshPartners(ctx)
 	if err != nil {
 		return "", nil, err
 	}
@@ -126,7 +126,7 @@ func (s *Service) HandleOperatorCallback(ctx context.Context, q *telego.Callback
 		return false, nil
 	}
 	action, id, ok := strings.Cut(strings.TrimPrefix(q.Data, callbackPrefix), ":")
-	group := s.d.Config.Telegram.OperatorsChatID
+	group := s.o.OperatorsChatID
 	if !ok || id == "" || q.Message == nil || group == 0 || q.Message.GetChat().ID != group ||
 		(action != callbackConfirm && action != callbackCancel) {
 		s.answer(ctx, q)
@@ -149,7 +149,7 @@ func (s *Service) HandleOperatorCallback(ctx context.Context, q *telego.Callback
 // decide carries out a press and returns the dry-run message's new text.
 func (s *Service) decide(ctx context.Context, action, id, operator string) (string, error) {
 	tx := s.d.Texts
-	p, err := s.d.Sheets.Promotion(ctx, id)
+	p, err := s.d.Store.Promotion(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
 		return s.render(tx.PromoNotFound, map[string]any{"ID": id}), nil
 	}
@@ -173,7 +173,7 @@ func (s *Service) decide(ctx context.Context, action, id, operator string) (stri
 		return "", err
 	}
 	s.d.Log.Info("promo: broadcast confirmed in the operators' group", "promotion_id", id, "operator", operator)
-	partners, err := s.d.Sheets.Partners(ctx)
+	partners, err := s.d.Store.Partners(ctx)
 	if err != nil {
 		return "", err
 	}

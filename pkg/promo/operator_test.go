@@ -1,205 +1,200 @@
-package promo_test
+package promo
 
 import (
-	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/mymmrac/telego"
 
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/tasks"
-	tgemu "marketingbot/sim/emulator/telegram"
 )
 
-// command posts text in the operators' group as the operator and hands the
-// update to the service, as the chat engineer's operator handler does.
-func (e *env) command(text string) (*telego.Message, bool) {
-	e.t.Helper()
-	e.control("POST", "/_emulator/group_send", map[string]any{"chat_id": operatorsChat, "user_id": operatorID, "text": text}, nil)
-	up := e.nextUpdate()
-	if up.Message == nil {
-		e.t.Fatalf("update without a message: %+v", up)
+var operator = telego.User{ID: 900001, FirstName: "Ольга", LastName: "Операторова", Username: "olga_op"}
+
+// operatorUnit has SPB1 (a draft for the 3 SPB- partners of 5), DONE
+// (already sent) and KEEP (a draft for all).
+func operatorUnit(t *testing.T) *unit {
+	ps := partners(5)
+	for i := range 3 {
+		ps[i].Code = "SPB-" + ps[i].Code
 	}
-	handled, err := e.svc.HandleOperatorCommand(ctxT(e.t, 30*time.Second), up.Message)
+	spb := promotion("SPB1", domain.PromotionDraft, time.Time{})
+	spb.Title, spb.Audience = "Питер: бонус", "SPB-"
+	return newUnit(t, Options{}, []domain.Promotion{spb,
+		promotion("DONE", domain.PromotionSent, time.Time{}), promotion("KEEP", domain.PromotionDraft, time.Time{})}, ps)
+}
+
+// command hands a group message to the service as the chat's operator handler does.
+func (u *unit) command(chat int64, text string) (*telego.Message, bool) {
+	u.t.Helper()
+	u.messageID++
+	msg := &telego.Message{MessageID: 100 + u.messageID, Chat: telego.Chat{ID: chat}, From: &operator, Text: text}
+	handled, err := u.svc.HandleOperatorCommand(u.ctx(), msg)
 	if err != nil {
-		e.t.Fatalf("%q: %v", text, err)
+		u.t.Fatalf("%q: %v", text, err)
 	}
-	return up.Message, handled
+	return msg, handled
 }
 
-// press presses an inline button of a bot message in the operators' group
-// and hands the callback to the service.
-func (e *env) press(messageID int64, data string) (*telego.CallbackQuery, string) {
-	e.t.Helper()
-	var pressed tgemu.Pressed
-	e.control("POST", "/_emulator/press", map[string]any{"user_id": operatorID, "chat_id": operatorsChat, "message_id": messageID, "data": data}, &pressed)
-	up := e.nextUpdate()
-	if up.CallbackQuery == nil {
-		e.t.Fatalf("update without a callback query: %+v", up)
-	}
-	handled, err := e.svc.HandleOperatorCallback(ctxT(e.t, 30*time.Second), up.CallbackQuery)
-	if err != nil || !handled {
-		e.t.Fatalf("press %s: handled %v, %v", data, handled, err)
-	}
-	return up.CallbackQuery, pressed.CallbackQueryID
-}
-
-// reply is the bot's answer to a command message in the group.
-func (e *env) reply(to *telego.Message) (tgemu.TranscriptMessage, bool) {
-	for _, m := range e.botMessages(operatorsChat) {
-		if m.ReplyToMessageID == int64(to.MessageID) {
+// reply is the bot's answer to a command message.
+func (u *unit) reply(to *telego.Message) (sent, bool) {
+	for _, m := range u.sender.to(testGroup) {
+		if m.ReplyTo == to.MessageID {
 			return m, true
 		}
 	}
-	return tgemu.TranscriptMessage{}, false
+	return sent{}, false
 }
 
-func buttons(t *testing.T, markup json.RawMessage) []string {
-	t.Helper()
-	if len(markup) == 0 {
-		return nil
+func TestOperatorCommandParsing(t *testing.T) {
+	tests := []struct {
+		chat    int64
+		text    string
+		handled bool
+		want    string // in the reply; "" = no reply
+	}{
+		{testGroup, "/promo", true, "Использование: /promo"},
+		{testGroup, "/PROMO NOPE", true, "«NOPE» не найдена"},
+		{testGroup, "/promo DONE", true, "статус «Отправлено»"},
+		{testGroup, "  /promo   KEEP  ", true, "получателей: 5"},
+		{testGroup, "/promo@our_bot SPB1", true, "Аудитория: SPB- · получателей: 3"},
+		{testGroup, "/promo@OUR_BOT SPB1", true, "получателей: 3"},
+		{testGroup, "/promo@other_bot SPB1", false, ""},
+		{testGroup, "добрый день, коллеги", false, ""},
+		{testGroup, "/promote SPB1", false, ""},
+		{testGroup, "", false, ""},
+		{-100999, "/promo SPB1", false, ""}, // another group
+		{operator.ID, "/promo SPB1", false, ""},
 	}
-	var kb telego.InlineKeyboardMarkup
-	if err := json.Unmarshal(markup, &kb); err != nil {
-		t.Fatal(err)
+	for _, tc := range tests {
+		t.Run(tc.text, func(t *testing.T) {
+			u := operatorUnit(t)
+			msg, handled := u.command(tc.chat, tc.text)
+			if handled != tc.handled {
+				t.Fatalf("handled = %v", handled)
+			}
+			r, ok := u.reply(msg)
+			if tc.want == "" {
+				if ok || len(u.sender.all()) != 0 {
+					t.Errorf("unexpected reply %+v", u.sender.all())
+				}
+				return
+			}
+			if !ok || !strings.Contains(r.Text, tc.want) {
+				t.Errorf("reply %q (found %v), want %q", r.Text, ok, tc.want)
+			}
+			if len(u.queue.ofType(tasks.TypePromoBroadcast)) != 0 {
+				t.Error("a command started a broadcast without confirmation")
+			}
+		})
 	}
-	var out []string
-	for _, row := range kb.InlineKeyboard {
-		for _, b := range row {
-			out = append(out, b.CallbackData)
-		}
+	u := operatorUnit(t)
+	if handled, err := u.svc.HandleOperatorCommand(u.ctx(), nil); handled || err != nil {
+		t.Errorf("nil message: %v %v", handled, err)
 	}
-	return out
 }
 
-func TestOperatorCommand(t *testing.T) {
-	t.Parallel()
-	code := func(i int) string {
-		if i < 20 {
-			return "SPB-" + string(rune('A'+i))
-		}
-		return "MSK-" + string(rune('A'+i))
+// The dry run offers the two buttons; a retried task does not post it twice.
+func TestOperatorDryRun(t *testing.T) {
+	u := operatorUnit(t)
+	msg, _ := u.command(testGroup, "/promo SPB1")
+	dry, ok := u.reply(msg)
+	if !ok {
+		t.Fatal("no dry run")
 	}
-	e := newEnv(t, envOptions{partners: 25, code: code, concurrency: 16, promotions: []domain.Promotion{
-		{ID: "SPB1", Title: "Питер: бонус", Text: "Бонус для Петербурга", Audience: "SPB-", StartsAt: time.Now().Add(24 * time.Hour), Status: domain.PromotionDraft},
-		promotion("DONE", "Уже разослана", domain.PromotionSent, time.Now().Add(-time.Hour)),
-		promotion("KEEP", "Передумали", domain.PromotionDraft, time.Time{}),
-	}})
+	for _, b := range []string{`"callback_data":"promo:go:SPB1"`, `"callback_data":"promo:no:SPB1"`} {
+		if !strings.Contains(dry.Markup, b) {
+			t.Errorf("buttons %s, want %s", dry.Markup, b)
+		}
+	}
+	for _, reply := range []string{"/promo", "/promo DONE"} {
+		m, _ := u.command(testGroup, reply)
+		if r, _ := u.reply(m); r.Markup != "" {
+			t.Errorf("%s: reply with buttons %s", reply, r.Markup)
+		}
+	}
+	if handled, err := u.svc.HandleOperatorCommand(u.ctx(), msg); !handled || err != nil {
+		t.Fatalf("retry: %v %v", handled, err)
+	}
+	if n := len(u.sender.to(testGroup)); n != 3 {
+		t.Errorf("%d replies, want 3 (the retry posts nothing)", n)
+	}
+}
 
-	t.Run("replies", func(t *testing.T) {
-		tests := []struct {
-			text    string
-			handled bool
-			want    string // in the reply; "" = no reply
-		}{
-			{"/promo", true, "Использование: /promo"},
-			{"/promo NOPE", true, "«NOPE» не найдена"},
-			{"/promo DONE", true, "статус «Отправлено»"},
-			{"/promo@other_bot SPB1", false, ""},
-			{"добрый день, коллеги", false, ""},
-			{"/promote SPB1", false, ""},
-		}
-		for _, tc := range tests {
-			t.Run(tc.text, func(t *testing.T) {
-				msg, handled := e.command(tc.text)
-				if handled != tc.handled {
-					t.Fatalf("handled = %v", handled)
-				}
-				r, ok := e.reply(msg)
-				if tc.want == "" {
-					if ok {
-						t.Errorf("unexpected reply %q", r.Text)
-					}
-					return
-				}
-				if !ok || !strings.Contains(r.Text, tc.want) || len(buttons(t, r.ReplyMarkup)) != 0 {
-					t.Errorf("reply %q (found %v), want %q without buttons", r.Text, ok, tc.want)
-				}
-			})
-		}
-	})
+// press hands a button press in the group to the service.
+func (u *unit) press(chat int64, data string) bool {
+	u.t.Helper()
+	q := &telego.CallbackQuery{ID: "cb-" + data, From: operator, Data: data,
+		Message: &telego.Message{MessageID: 42, Chat: telego.Chat{ID: chat}}}
+	handled, err := u.svc.HandleOperatorCallback(u.ctx(), q)
+	if err != nil {
+		u.t.Fatalf("press %s: %v", data, err)
+	}
+	return handled
+}
 
-	t.Run("dry run and confirm", func(t *testing.T) {
-		msg, handled := e.command("/promo@emulator_bot SPB1")
-		dry, ok := e.reply(msg)
-		if !handled || !ok {
-			t.Fatalf("handled %v, reply %v", handled, ok)
-		}
-		if !strings.Contains(dry.Text, "Аудитория: SPB- · получателей: 20") {
-			t.Errorf("dry run %q", dry.Text)
-		}
-		if b := buttons(t, dry.ReplyMarkup); len(b) != 2 || b[0] != "promo:go:SPB1" || b[1] != "promo:no:SPB1" {
-			t.Fatalf("buttons %v", b)
-		}
-		// A retried task does not post a second dry run.
-		if handled, err := e.svc.HandleOperatorCommand(ctxT(t, 10*time.Second), msg); !handled || err != nil {
-			t.Fatalf("retry: %v %v", handled, err)
-		}
-		if n := len(e.botMessages(operatorsChat)); n != 4 {
-			t.Errorf("%d bot messages in the group, want 4 (3 replies + 1 dry run)", n)
-		}
+func (u *unit) lastEdit() string {
+	u.t.Helper()
+	if len(u.sender.edits) == 0 {
+		u.t.Fatal("the dry run was not edited")
+	}
+	e := u.sender.edits[len(u.sender.edits)-1]
+	if e.MessageID != 42 || e.ChatID.ID != testGroup || e.ReplyMarkup != nil {
+		u.t.Errorf("edit %+v, want message 42 in the group without buttons", e)
+	}
+	return e.Text
+}
 
-		q, cbID := e.press(dry.MessageID, "promo:go:SPB1")
-		edited := e.groupText("запущена", time.Second)
-		if edited.MessageID != dry.MessageID || !strings.Contains(edited.Text, "Ольга Операторова") ||
-			!strings.Contains(edited.Text, "Получателей: 20") || len(buttons(t, edited.ReplyMarkup)) != 0 {
-			t.Errorf("after confirm: %+v", edited)
-		}
-		if cb, err := e.tg.Callback(cbID); err != nil || !cb.Answered {
-			t.Errorf("callback not answered: %+v %v", cb, err)
-		}
-		e.waitStatus("SPB1", domain.PromotionSent, 30*time.Second)
-		for i, p := range e.partners {
-			want := 0
-			if i < 20 {
-				want = 1
-			}
-			if got := e.promoCount(p.TelegramID, "Бонус для Петербурга"); got != want {
-				t.Errorf("%s got it %d times, want %d", p.Code, got, want)
-			}
-		}
-		e.groupText("«Питер: бонус» завершена: доставлено 20", 5*time.Second)
+// Confirm starts the broadcast with the presser as operator; a second press
+// starts nothing more; dismiss starts nothing; foreign data is not ours.
+func TestOperatorCallbacks(t *testing.T) {
+	u := operatorUnit(t)
+	if u.press(testGroup, "report:go:1") {
+		t.Error("foreign callback data taken as ours")
+	}
+	if !u.press(-100999, "promo:go:SPB1") || len(u.sender.edits) != 0 || len(u.queue.tasks) != 0 {
+		t.Error("a press outside the operators' group was acted on")
+	}
+	if !u.press(testGroup, "promo:go:SPB1") {
+		t.Fatal("confirm not handled")
+	}
+	if e := u.lastEdit(); !strings.Contains(e, "запущена (Ольга Операторова)") || !strings.Contains(e, "Получателей: 3") {
+		t.Errorf("after confirm: %q", e)
+	}
+	b := u.queue.ofType(tasks.TypePromoBroadcast)
+	if p, _ := tasks.ParsePromoBroadcast(b[0].Task); len(b) != 1 || p.Operator != "Ольга Операторова" {
+		t.Fatalf("broadcast tasks %d, operator %q", len(b), p.Operator)
+	}
+	if got := u.store.row("SPB1").Status; got != domain.PromotionSending {
+		t.Errorf("status %q, want Отправляется", got)
+	}
+	u.press(testGroup, "promo:go:SPB1") // a retried task
+	if got := len(u.queue.ofType(tasks.TypePromoBroadcast)); got != 1 {
+		t.Errorf("%d broadcasts after a second press", got)
+	}
+	u.drain(1)
+	u.store.setStatus("SPB1", domain.PromotionDraft) // by hand, after it was sent
+	u.press(testGroup, "promo:go:SPB1")
+	if e := u.lastEdit(); !strings.Contains(e, "уже проводилась") {
+		t.Errorf("press after the broadcast: %q", e)
+	}
 
-		// The same press handled again (a retried task): no second broadcast.
-		if handled, err := e.svc.HandleOperatorCallback(ctxT(t, 10*time.Second), q); !handled || err != nil {
-			t.Fatalf("second press: %v %v", handled, err)
-		}
-		time.Sleep(2 * time.Second)
-		for _, p := range e.partners[:20] {
-			if got := e.promoCount(p.TelegramID, "Бонус для Петербурга"); got != 1 {
-				t.Fatalf("%s got it %d times after a second press", p.Code, got)
-			}
-		}
-
-		// Set back to Черновик by hand and asked again: refused.
-		e.setStatus("SPB1", domain.PromotionDraft)
-		msg, _ = e.command("/promo SPB1")
-		if r, ok := e.reply(msg); !ok || !strings.Contains(r.Text, "уже проводилась") {
-			t.Errorf("repeat: %q", r.Text)
-		}
-	})
-
-	t.Run("dismiss", func(t *testing.T) {
-		msg, _ := e.command("/promo KEEP")
-		dry, ok := e.reply(msg)
-		if !ok || !strings.Contains(dry.Text, "получателей: 25") {
-			t.Fatalf("dry run %q", dry.Text)
-		}
-		e.press(dry.MessageID, "promo:no:KEEP")
-		edited := e.groupText("не запущена", time.Second)
-		if edited.MessageID != dry.MessageID || len(buttons(t, edited.ReplyMarkup)) != 0 {
-			t.Errorf("after cancel: %+v", edited)
-		}
-		if got := cellStr(e.row("KEEP"), 6); got != string(domain.PromotionDraft) {
-			t.Errorf("KEEP status %q", got)
-		}
-		_, err := asynq.NewInspectorFromRedisClient(e.rdb).GetTaskInfo(tasks.QueueBroadcast, "promo:broadcast:KEEP")
-		if !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
-			t.Errorf("a broadcast task exists for a dismissed promotion: %v", err)
-		}
-	})
+	u.press(testGroup, "promo:no:KEEP")
+	if e := u.lastEdit(); !strings.Contains(e, "«Акция KEEP» не запущена") {
+		t.Errorf("after dismiss: %q", e)
+	}
+	if got := u.store.row("KEEP").Status; got != domain.PromotionDraft {
+		t.Errorf("KEEP status %q", got)
+	}
+	if _, err := u.queue.GetTaskInfo("", broadcastTaskID("KEEP")); err == nil {
+		t.Error("a broadcast task exists for a dismissed promotion")
+	}
+	if len(u.sender.answers) != 5 {
+		t.Errorf("%d callback queries answered, want 5 (all of ours)", len(u.sender.answers))
+	}
+	if got := len(u.direct.all()); got != 3 {
+		t.Errorf("%d sends, want the 3 SPB- partners once", got)
+	}
 }

@@ -63,7 +63,7 @@ func (s *Service) report(ctx context.Context, id string, wait bool) error {
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sheetWriteTimeout)
 	defer cancel()
-	written, err := s.d.Sheets.UpdatePromotion(wctx, p, fields...)
+	written, err := s.d.Store.UpdatePromotion(wctx, p, fields...)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		// The row was deleted: nothing to write to, but the broadcast still ends.

@@ -25,7 +25,7 @@ func (s *Service) scan(ctx context.Context) error {
 	if err != nil {
 		return promoErr("scan", "active", err)
 	}
-	rows, err := s.d.Sheets.Promotions(ctx)
+	rows, err := s.d.Store.Promotions(ctx)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Service) project(ctx context.Context, rows []domain.Promotion, now time
 			StartsAt: started, Audience: audienceLabel(p.Audience)})
 	}
 	slices.SortStableFunc(list, func(a, b projection.Promotion) int { return b.StartsAt.Compare(a.StartsAt) })
-	ttl := max(10*time.Minute, 10*s.d.Config.Poller.PromotionsInterval)
+	ttl := max(10*time.Minute, 10*s.o.ScanInterval)
 	return s.d.Projection.PutPromotions(ctx, list, ttl)
 }
 

@@ -12,24 +12,34 @@ func TestSelectRecipients(t *testing.T) {
 	blockedAt := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	partners := []domain.Partner{
 		{Code: "SPB-1", Status: "authorized", TelegramID: 1},
-		{Code: "SPB-2", Status: "avtorizovan", TelegramID: 2},                         // the seed's spelling
+		{Code: "SPB-2", Status: "avtorizovan", TelegramID: 2},                         // the original spreadsheet's spelling
 		{Code: "spb-3", Status: " Authorized ", TelegramID: 3},                        // hand-edited cells
 		{Code: "SPB-4", Status: "", TelegramID: 4},                                    // not authorized
 		{Code: "SPB-5", Status: "authorized"},                                         // no Telegram account yet
 		{Code: "SPB-6", Status: "authorized", TelegramID: 6, BotBlockedAt: blockedAt}, // blocked the bot
 		{Code: "MSK-7", Status: "authorized", TelegramID: 7},
 		{Code: "MSK-8", Status: "authorized", TelegramID: 1}, // a second row of account 1
+		{Code: "MSK-9", Status: "AVTORIZOVAN", TelegramID: 9},
+		{Code: "MSK-10", Status: "blocked", TelegramID: 10},     // not a spelling of authorized
+		{Code: "MSK-11", Status: "авторизован", TelegramID: 11}, // nor is the Cyrillic word
+		{Code: "MSK-12", Status: "avtorizovan", TelegramID: 12, BotBlockedAt: blockedAt},
+		{Code: " ekb-13 ", Status: "authorized", TelegramID: 13},
 	}
 	tests := []struct {
 		audience string
 		want     []int64
 	}{
-		{"all", []int64{1, 2, 3, 7}},
-		{"", []int64{1, 2, 3, 7}},
-		{"все", []int64{1, 2, 3, 7}},
+		{"all", []int64{1, 2, 3, 7, 9, 13}},
+		{"ALL", []int64{1, 2, 3, 7, 9, 13}},
+		{" all ", []int64{1, 2, 3, 7, 9, 13}},
+		{"", []int64{1, 2, 3, 7, 9, 13}},
+		{"все", []int64{1, 2, 3, 7, 9, 13}},
 		{"SPB-", []int64{1, 2, 3}},
-		{"msk", []int64{7, 1}},
-		{"EKB-", nil},
+		{" SPB- ", []int64{1, 2, 3}},
+		{"msk", []int64{7, 1, 9}},
+		{"MSK-1", nil}, // MSK-10…12: not authorized, or blocked the bot
+		{"EKB-", []int64{13}},
+		{"NSK-", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.audience, func(t *testing.T) {

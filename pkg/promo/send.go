@@ -52,7 +52,7 @@ func (s *Service) HandleSend(ctx context.Context, t *asynq.Task) error {
 		return s.finish(ctx, id, uid, outcomeSkipped)
 	}
 
-	if lim := s.d.Sender.Limiter; lim != nil {
+	if lim := s.d.Limiter; lim != nil {
 		d, err := lim.Wait(ctx, uid, telegram.PriorityBroadcast, sendMaxWait)
 		if err != nil {
 			return err
@@ -143,7 +143,7 @@ func (s *Service) finish(ctx context.Context, id string, uid int64, outcome stri
 	return s.after(ctx, id)
 }
 
-// after writes progress every s.every processed recipients and finalizes
+// after writes progress every s.o.ProgressEvery processed recipients and finalizes
 // the broadcast when everyone is processed.
 func (s *Service) after(ctx context.Context, id string) error {
 	pipe := s.d.Redis.Pipeline()
@@ -157,7 +157,7 @@ func (s *Service) after(ctx context.Context, id string) error {
 	switch {
 	case n >= all:
 		return s.report(ctx, id, true)
-	case n%s.every == 0:
+	case n%s.o.ProgressEvery == 0:
 		if err := s.report(ctx, id, false); err != nil {
 			s.d.Log.Warn("promo: progress write failed; the next one catches up", "promotion_id", id, "err", err)
 		}
@@ -169,7 +169,7 @@ func (s *Service) after(ctx context.Context, id string) error {
 // their projection. The pending mark survives in Redis until it succeeds,
 // so a retry of the task finishes it without sending again.
 func (s *Service) markBlocked(ctx context.Context, id string, uid int64) error {
-	err := s.d.Sheets.SetBotBlocked(ctx, uid, s.now())
+	err := s.d.Store.SetBotBlocked(ctx, uid, s.now())
 	if err == nil {
 		err = s.d.Projection.RemovePartner(ctx, uid)
 	}
@@ -210,7 +210,7 @@ func (s *Service) deliver(ctx context.Context, id string, uid int64, st state) e
 			return err
 		}
 		// The rejected call took a limiter slot; the resend needs its own.
-		if lim := s.d.Sender.Limiter; lim != nil {
+		if lim := s.d.Limiter; lim != nil {
 			d, err := lim.Wait(ctx, uid, telegram.PriorityBroadcast, sendMaxWait)
 			if err != nil {
 				return err
@@ -242,7 +242,7 @@ func (s *Service) sendOnce(ctx context.Context, uid int64, st state, plain, phot
 		if strings.TrimSpace(text) == "" {
 			mode = ""
 		}
-		_, err := s.direct.SendPhoto(ctx, &telego.SendPhotoParams{
+		_, err := s.d.Direct.SendPhoto(ctx, &telego.SendPhotoParams{
 			ChatID: chat, Photo: telego.InputFile{URL: st.Image}, Caption: text, ParseMode: mode, ReplyMarkup: kb,
 		}, o)
 		return err
@@ -253,7 +253,7 @@ func (s *Service) sendOnce(ctx context.Context, uid int64, st state, plain, phot
 		// as the link preview above the text.
 		p.LinkPreviewOptions = &telego.LinkPreviewOptions{URL: st.Image, PreferLargeMedia: true, ShowAboveText: true}
 	}
-	_, err := s.direct.SendMessage(ctx, p, o)
+	_, err := s.d.Direct.SendMessage(ctx, p, o)
 	return err
 }
 

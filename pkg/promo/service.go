@@ -9,20 +9,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/mymmrac/telego"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
-	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/obs"
-	"marketingbot/pkg/projection"
 	"marketingbot/pkg/redisx"
-	"marketingbot/pkg/store"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/telegram/tghtml"
-	"marketingbot/pkg/texts"
 )
 
 const (
@@ -37,33 +31,13 @@ const (
 	maxCaption = 1024
 )
 
-// Deps are the collaborators of the service; all are required except
-// Registry, Log and Now, and Sender in the poller (the scanner never sends).
-type Deps struct {
-	Sheets     *store.Spreadsheet
-	Sender     *telegram.Sender
-	Tasks      *asynq.Client
-	Redis      redis.UniversalClient
-	Projection *projection.Store
-	Texts      *texts.Texts
-	Config     *config.Config
-	Log        *slog.Logger
-	Registry   prometheus.Registerer
-	Now        func() time.Time
-}
-
 // Service runs broadcasts: the scanner, the broadcast and send handlers and
 // the operators' /promo command.
 type Service struct {
-	d    Deps
-	keys redisx.Keys
-	// direct sends without the limiter: HandleSend reserves it itself so that
-	// the claim sits between the reservation and the call (see doc.go).
-	direct    *telegram.Sender
-	inspector *asynq.Inspector
-	appURL    string
-	every     int
-	rate      float64
+	d      Deps
+	o      Options
+	keys   redisx.Keys
+	appURL string
 
 	sends      *prometheus.CounterVec
 	broadcasts *prometheus.CounterVec
@@ -73,7 +47,7 @@ type Service struct {
 }
 
 // New builds the service and registers its metrics.
-func New(d Deps) *Service {
+func New(d Deps, o Options) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
@@ -83,28 +57,18 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	var direct *telegram.Sender
-	if d.Sender != nil { // nil in the poller, which only scans
-		cp := *d.Sender
-		cp.Limiter = nil
-		direct = &cp
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 50
+	}
+	if o.SendRate <= 0 {
+		o.SendRate = 30
 	}
 	s := &Service{
-		d: d, keys: redisx.Keys{Prefix: d.Config.Redis.KeyPrefix}, direct: direct,
-		inspector: asynq.NewInspectorFromRedisClient(d.Redis),
-		appURL:    promotionsURL(d.Config.MiniAppURL()),
-		every:     d.Config.Promo.ProgressEvery,
-		rate:      d.Config.Telegram.GlobalPerSecond,
+		d: d, o: o, keys: redisx.Keys{Prefix: o.KeyPrefix}, appURL: promotionsURL(o.MiniAppURL),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "promo", Name: "sends_total",
 			Help: "Promotion recipients processed, by outcome (sent, blocked, failed, skipped)."}, []string{"outcome"}),
 		broadcasts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "promo", Name: "broadcasts_total",
 			Help: "Promotion broadcasts by outcome (started, finished, cancelled, failed)."}, []string{"outcome"}),
-	}
-	if s.every <= 0 {
-		s.every = 50
-	}
-	if s.rate <= 0 {
-		s.rate = 30
 	}
 	d.Registry.MustRegister(s.sends, s.broadcasts)
 	return s
@@ -167,7 +131,7 @@ func (s *Service) render(msg string, data map[string]any) string {
 // notifyOperators posts a note to the operators' group; best effort, the
 // sheet is the record.
 func (s *Service) notifyOperators(ctx context.Context, text string) {
-	chat := s.d.Config.Telegram.OperatorsChatID
+	chat := s.o.OperatorsChatID
 	if chat == 0 {
 		return
 	}
@@ -184,8 +148,8 @@ func (s *Service) notifyOperators(ctx context.Context, text string) {
 func (s *Service) botUsername(ctx context.Context) string {
 	s.botMu.Lock()
 	defer s.botMu.Unlock()
-	if s.botName == "" {
-		if me, err := s.d.Sender.Bot.GetMe(ctx); err == nil {
+	if s.botName == "" && s.d.Bot != nil {
+		if me, err := s.d.Bot.GetMe(ctx); err == nil {
 			s.botName = me.Username
 		}
 	}

@@ -1,4 +1,4 @@
-package app_test
+package systemtest
 
 import (
 	"fmt"
@@ -16,6 +16,10 @@ import (
 // the worker fans it out, every authorized partner in the audience gets it
 // once, the blocked one is marked, and the row ends Отправлено with counters.
 func TestScheduledPromotionReachesTheAudience(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-system test")
+	}
+	t.Parallel()
 	d := &fixtures.Data{}
 	for i := 1; i <= 6; i++ {
 		code := fmt.Sprintf("MSK-%02d", i)
