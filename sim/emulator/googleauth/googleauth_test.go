@@ -34,7 +34,7 @@ func (c *clock) add(d time.Duration) {
 // google.golang.org/api uses for a service-account file) against the endpoint.
 func tokenFor(t *testing.T, keyFile []byte) (string, error) {
 	t.Helper()
-	creds, err := credentials.DetectDefault(&credentials.DetectOptions{Scopes: []string{scope}, CredentialsJSON: keyFile})
+	creds, err := credentials.NewCredentialsFromJSON(credentials.ServiceAccount, keyFile, &credentials.DetectOptions{Scopes: []string{scope}})
 	if err != nil {
 		t.Fatalf("credentials: %v", err)
 	}
