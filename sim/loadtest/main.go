@@ -14,11 +14,17 @@
 // the same user (quick successive messages are answered in one turn);
 // lost = not answered before the drain deadline, duplicates = replies to
 // messages already answered, out_of_order = a reply quoting an earlier
-// message than the previous reply did. With --mode both it runs batched and
-// per-call on the same workload and adds {"ratio_answered_per_min"}.
+// message than the previous reply did; sheets_requests_per_answer is the
+// Sheets requests (reads + writes) per answered message. With --mode both
+// it runs batched and per-call on the same workload and adds
+// {"ratio_answered_per_min"}. With a list of fleet sizes (--workers 1,3) it
+// runs the same workload once per size, one after another, prints one line
+// per run and then the ratios of every size against the first:
+// {"mode","fleet_ratios":{"3_vs_1":{"p95","answered_per_min","sheets_requests_per_answer"}}}.
 //
-//	go run ./cmd/loadtest --quick            # about a minute, batched
-//	go run ./cmd/loadtest --mode both        # the full comparison, several minutes
+//	go run ./cmd/loadtest --quick                  # about a minute, batched
+//	go run ./cmd/loadtest --mode both              # the full comparison, several minutes
+//	go run ./cmd/loadtest --workers 1,3            # one worker process against three
 //
 // It exits non-zero on a harness failure, and with --strict when lost,
 // duplicates or out_of_order is non-zero (CI).
@@ -29,8 +35,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -40,7 +49,8 @@ type settings struct {
 	users         int
 	messages      int
 	duration      time.Duration // the messages are spread over this long
-	workers       int
+	workers       int           // worker processes of the run being made
+	fleets        []int         // --workers: the fleet sizes to run, in order
 	concurrency   int
 	geminiLatency time.Duration
 	drain         time.Duration
@@ -58,7 +68,7 @@ func Main() {
 	flag.IntVar(&s.users, "users", 320, "simulated authorized users")
 	flag.IntVar(&s.messages, "messages", 8, "messages each user sends")
 	flag.DurationVar(&s.duration, "duration", 2*time.Minute, "the messages are spread over this long: offered load = users × messages / duration")
-	flag.IntVar(&s.workers, "workers", 1, "worker processes (each batches its own Sheets requests: more processes split the same quota into smaller batches and wait longer for it)")
+	workers := flag.String("workers", "1", "worker processes; a comma-separated list (1,3) runs the same workload once per fleet size and prints the ratios against the first")
 	flag.IntVar(&s.concurrency, "concurrency", 128, "tasks in flight per worker")
 	flag.DurationVar(&s.geminiLatency, "gemini-latency", 800*time.Millisecond, "latency of every Gemini answer")
 	flag.DurationVar(&s.drain, "drain", 2*time.Minute, "how long to wait for the last replies after the last message")
@@ -68,6 +78,11 @@ func Main() {
 	flag.BoolVar(&s.verbose, "v", false, "progress on stderr")
 	flag.StringVar(&s.profileDir, "profile", "", "save 20 s CPU profiles of the worker and the bot here (go tool pprof)")
 	flag.Parse()
+	fleets, err := parseFleets(*workers)
+	if err != nil {
+		fail(err)
+	}
+	s.fleets = fleets
 	if *quick {
 		s.users, s.messages, s.duration, s.drain = 100, 6, 40*time.Second, time.Minute
 		if s.mode == "both" {
@@ -76,25 +91,41 @@ func Main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if s.binDir == "" { // build once for every run of this invocation
+		dir, err := os.MkdirTemp("", "marketingbot-loadtest-bin-")
+		if err != nil {
+			fail(err)
+		}
+		defer os.RemoveAll(dir)
+		if s.binDir, err = build(dir); err != nil {
+			fail(err)
+		}
+	}
 
 	var results []*result
 	modes := []string{s.mode}
 	if s.mode == "both" {
 		modes = []string{"batched", "per-call"}
 	}
+	enc := json.NewEncoder(os.Stdout)
 	for _, m := range modes {
 		if m != "batched" && m != "per-call" {
 			fail(fmt.Errorf("--mode %q: expected batched, per-call or both", m))
 		}
-		r, err := run(ctx, s, m)
-		if err != nil {
-			fail(err)
+		var perFleet []*result
+		for _, n := range s.fleets {
+			s.workers = n
+			r, err := run(ctx, s, m)
+			if err != nil {
+				fail(err)
+			}
+			_ = enc.Encode(r) // as soon as it is known: a long comparison shows its progress
+			perFleet = append(perFleet, r)
 		}
-		results = append(results, r)
-	}
-	enc := json.NewEncoder(os.Stdout)
-	for _, r := range results {
-		_ = enc.Encode(r)
+		if len(perFleet) > 1 {
+			_ = enc.Encode(map[string]any{"mode": m, "fleet_ratios": fleetRatios(perFleet)})
+		}
+		results = append(results, perFleet[0])
 	}
 	if len(results) == 2 && results[1].AnsweredPerMin > 0 {
 		_ = enc.Encode(map[string]float64{"ratio_answered_per_min": round1(results[0].AnsweredPerMin / results[1].AnsweredPerMin)})
@@ -107,6 +138,39 @@ func Main() {
 			}
 		}
 	}
+}
+
+// parseFleets reads --workers: "3" or "1,3,5".
+func parseFleets(v string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--workers %q: expected worker counts ≥ 1 separated by commas (1,3)", v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// fleetRatios compares every run with the first of the list (N vs first).
+func fleetRatios(rs []*result) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	base := rs[0]
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return math.Round(a/b*100) / 100
+	}
+	for _, r := range rs[1:] {
+		out[fmt.Sprintf("%d_vs_%d", r.Workers, base.Workers)] = map[string]float64{
+			"p95":                        ratio(float64(r.LatencyMs["p95"]), float64(base.LatencyMs["p95"])),
+			"answered_per_min":           ratio(r.AnsweredPerMin, base.AnsweredPerMin),
+			"sheets_requests_per_answer": ratio(r.SheetsRequestsPerAnswer, base.SheetsRequestsPerAnswer),
+		}
+	}
+	return out
 }
 
 func fail(err error) {

@@ -34,6 +34,7 @@ import (
 
 type result struct {
 	Mode           string         `json:"mode"`
+	Workers        int            `json:"workers"`
 	Users          int            `json:"users"`
 	Messages       int            `json:"messages"`
 	Replies        int            `json:"replies"`
@@ -54,7 +55,9 @@ type result struct {
 		Sends   int64 `json:"sends"`
 		HTTP429 int64 `json:"http_429"`
 	} `json:"telegram"`
-	WorkerRSSMBMax float64 `json:"worker_rss_mb_max"`
+	// SheetsRequestsPerAnswer is (reads + writes) / answered messages.
+	SheetsRequestsPerAnswer float64 `json:"sheets_requests_per_answer"`
+	WorkerRSSMBMax          float64 `json:"worker_rss_mb_max"`
 }
 
 const spreadsheetID = "loadtest"
@@ -101,12 +104,15 @@ func run(ctx context.Context, s settings, mode string) (*result, error) {
 	rssMax := rss.stop()
 
 	r := tr.result()
-	r.Mode, r.Users = mode, s.users
+	r.Mode, r.Users, r.Workers = mode, s.users, s.workers
 	st := lr.sh.Stats()
 	r.Sheets.Reads, r.Sheets.Writes, r.Sheets.MaxReadsPerMin, r.Sheets.MaxWritesPerMin, r.Sheets.HTTP429 = st.Reads, st.Writes, st.MaxReadsPerMin, st.MaxWritesPerMin, st.HTTP429
 	ts := lr.tg.Stats()
 	r.Telegram.Sends, r.Telegram.HTTP429 = ts.Sends, ts.HTTP429
 	r.WorkerRSSMBMax = round1(rssMax)
+	if answered := r.Messages - r.Lost; answered > 0 {
+		r.SheetsRequestsPerAnswer = math.Round(float64(st.Reads+st.Writes)/float64(answered)*1000) / 1000
+	}
 	for _, p := range lr.procs {
 		if p.exited() {
 			return r, fmt.Errorf("%s exited during the run (log: %s)", p.name, p.log)
@@ -242,13 +248,7 @@ func (lr *loadRun) roleEnv() []string {
 // startRoles starts the workers, the poller and the bot as OS processes
 // and waits until the bot and the workers are ready.
 func (lr *loadRun) startRoles() error {
-	bin := lr.s.binDir
-	if bin == "" {
-		var err error
-		if bin, err = build(lr.dir); err != nil {
-			return err
-		}
-	}
+	bin := lr.s.binDir // built once by Main unless --bin was given
 	cfgPath := filepath.Join(lr.dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte("app:\n  timezone: Europe/Moscow\n"), 0o600); err != nil {
 		return err
