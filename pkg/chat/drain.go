@@ -19,8 +19,17 @@ func (s *Service) drainUser(ctx context.Context, uid int64) error {
 		if errors.Is(err, errLocked) {
 			return nil // the holder drains
 		}
-		if err != nil || !progress {
-			return err // !progress: waiting for an earlier update of this user; its task drains
+		if err != nil {
+			return err
+		}
+		if !progress {
+			// Waiting for an earlier update of this user; its task drains.
+			// Unless it arrived after our pass looked and before we let the
+			// lease go: its task found the lease taken and left it to us.
+			if ready, err := s.readyNow(ctx, uid); err != nil || !ready {
+				return err
+			}
+			continue
 		}
 		// Anything that arrived while we held the lock and found it taken?
 		if empty, err := s.ib.retire(ctx, uid); err != nil || empty {
@@ -208,6 +217,15 @@ func (s *Service) unitFailed(ctx context.Context, uid int64, u unit, err error) 
 	return nil
 }
 
+// readyNow reports whether the user's inbox has something to take up now.
+func (s *Service) readyNow(ctx context.Context, uid int64) (bool, error) {
+	items, err := s.ib.pending(ctx, uid)
+	if err == nil && len(items) > 0 {
+		items, err = s.readyItems(ctx, uid, items, false)
+	}
+	return len(items) > 0, err
+}
+
 func (s *Service) partnerOf(ctx context.Context, uid int64) (domain.Partner, bool, error) {
 	p, found, err := s.d.Store.PartnerByTelegramID(ctx, uid)
 	if err != nil {
@@ -224,6 +242,10 @@ func (s *Service) run(ctx context.Context, uid int64, p domain.Partner, authoriz
 		return s.operatorReply(ctx, uid, p, u)
 	case unitOperatorAction:
 		return s.operatorAction(ctx, uid, p, u)
+	case unitMember:
+		return s.member(ctx, uid, p, authorized, u)
+	case unitUnknownButton:
+		return nil // answered when it came; it only passes the user's chain on
 	}
 	if !authorized {
 		s.metrics.turns.WithLabelValues("auth").Inc()

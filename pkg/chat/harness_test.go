@@ -214,12 +214,13 @@ type sent struct {
 }
 
 type fakeSender struct {
-	mu      sync.Mutex
-	next    int
-	msgs    []sent
-	copies  []telego.CopyMessageParams
-	edits   []telego.EditMessageTextParams
-	answers int
+	mu       sync.Mutex
+	next     int
+	msgs     []sent
+	copies   []telego.CopyMessageParams
+	edits    []telego.EditMessageTextParams
+	answers  int
+	answered []telego.AnswerCallbackQueryParams
 
 	// Optional: an error instead of sending.
 	SendMessageFn func(p *telego.SendMessageParams) error
@@ -261,10 +262,11 @@ func (f *fakeSender) EditMessageText(_ context.Context, p *telego.EditMessageTex
 	return nil
 }
 
-func (f *fakeSender) AnswerCallbackQuery(context.Context, *telego.AnswerCallbackQueryParams) error {
+func (f *fakeSender) AnswerCallbackQuery(_ context.Context, p *telego.AnswerCallbackQueryParams) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.answers++
+	f.answered = append(f.answered, *p)
 	return nil
 }
 
@@ -319,32 +321,50 @@ func (f *fakeEnqueuer) EnqueueContext(_ context.Context, t *asynq.Task, _ ...asy
 	return &asynq.TaskInfo{}, nil
 }
 
+// fakeProjection records the calls and keeps the projection for real (a
+// projection.Store on the bench's miniredis), so a test can ask what the
+// Mini App would see.
 type fakeProjection struct {
+	st      *projection.Store
 	mu      sync.Mutex
 	put     []projection.Partner
 	synced  []projection.Partner
 	removed []int64
 }
 
-func (f *fakeProjection) PutPartner(_ context.Context, p projection.Partner, _ time.Duration) error {
+func (f *fakeProjection) PutPartner(ctx context.Context, p projection.Partner, ttl time.Duration) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.put = append(f.put, p)
-	return nil
+	f.mu.Unlock()
+	return f.st.PutPartner(ctx, p, ttl)
 }
 
-func (f *fakeProjection) SyncPartners(_ context.Context, ps []projection.Partner, _ time.Duration) error {
+func (f *fakeProjection) MarkPartnerScan(ctx context.Context) (int64, error) {
+	return f.st.MarkPartnerScan(ctx)
+}
+
+func (f *fakeProjection) SyncPartners(ctx context.Context, mark int64, ps []projection.Partner, ttl time.Duration) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.synced = ps
-	return nil
+	f.mu.Unlock()
+	return f.st.SyncPartners(ctx, mark, ps, ttl)
 }
 
-func (f *fakeProjection) RemovePartner(_ context.Context, telegramID int64) error {
+func (f *fakeProjection) RemovePartner(ctx context.Context, telegramID int64) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.removed = append(f.removed, telegramID)
-	return nil
+	f.mu.Unlock()
+	return f.st.RemovePartner(ctx, telegramID)
+}
+
+// miniApp reports whether the Mini App would let the user in (the projection has them).
+func (f *fakeProjection) miniApp(t *testing.T, uid int64) bool {
+	t.Helper()
+	_, ok, err := f.st.Partner(context.Background(), uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }
 
 type promptText string
@@ -390,7 +410,7 @@ func newBench(t *testing.T, mod func(*Options)) *bench {
 		t.Fatal(err)
 	}
 	b := &bench{t: t, mr: mr, rdb: rdb, store: &fakeStore{}, sender: &fakeSender{}, gen: &fakeGen{}, enq: &fakeEnqueuer{},
-		proj: &fakeProjection{}, tx: tx, now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), update: 100, prev: map[int64]int64{}}
+		proj: &fakeProjection{st: projection.New(rdb, "t:")}, tx: tx, now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), update: 100, prev: map[int64]int64{}}
 	o := testOptions()
 	if mod != nil {
 		mod(&o)

@@ -24,6 +24,8 @@ const (
 	unitCallback                       // a user's button press
 	unitOperatorAction                 // take / resolve pressed in the operators' group
 	unitOperatorReply                  // an operator's reply in the group
+	unitUnknownButton                  // a press with data we never issued (answered at once; nothing to do)
+	unitMember                         // the user blocked or unblocked the bot
 )
 
 // unit is what is processed in one go: usually one update, several for
@@ -69,12 +71,20 @@ func decode(it item) (*telego.Update, error) {
 }
 
 // gapTimeout: how long a missing predecessor may hold back a user's later
-// updates (its task may have been archived by hand, say).
+// updates (its task may have been archived by hand, say). Every chained
+// update reaches the inbox (see tasks.Chained), so in a healthy system this
+// never expires; chat_gap_timeouts_total counts the times it did.
 const gapTimeout = 2 * time.Minute
 
 // ready returns the leading items whose predecessors are done or ahead of
 // them in the inbox.
 func (s *Service) ready(ctx context.Context, uid int64, items []item) ([]item, error) {
+	return s.readyItems(ctx, uid, items, true)
+}
+
+// readyItems is ready; note records a predecessor given up on (a look
+// that takes nothing up leaves that to the pass that does).
+func (s *Service) readyItems(ctx context.Context, uid int64, items []item, note bool) ([]item, error) {
 	inInbox := make(map[int64]bool, len(items))
 	for _, it := range items {
 		inInbox[it.Payload.UpdateID] = true
@@ -92,7 +102,10 @@ func (s *Service) ready(ctx context.Context, uid int64, items []item) ([]item, e
 			continue
 		}
 		if s.now().Sub(it.Payload.ReceivedAt) > gapTimeout {
-			s.log.Warn("predecessor update never arrived; going on without it", "telegram_id", uid, "update_id", it.Payload.UpdateID, "prev", prev)
+			if note {
+				s.metrics.gapTimeouts.Inc()
+				s.log.Warn("predecessor update never arrived; going on without it", "telegram_id", uid, "update_id", it.Payload.UpdateID, "prev", prev)
+			}
 			continue
 		}
 		return items[:i], nil
