@@ -94,6 +94,8 @@ type drain struct {
 	prev *pendingSave
 	// progress: some update was taken up (false means the pass waited at a gap).
 	progress bool
+	// gapNoted: updates this pass took up without their predecessor (counted once).
+	gapNoted map[int64]bool
 }
 
 // process runs a drain pass; every write it started has finished when it returns.
@@ -133,11 +135,22 @@ func (d *drain) run(ctx context.Context) error {
 // the unit being written.
 func (d *drain) pending(ctx context.Context) ([]item, error) {
 	items, err := d.s.ib.pending(ctx, d.uid)
+	var gaps []item
 	if err == nil {
-		items, err = d.s.ready(ctx, d.uid, items)
+		items, gaps, err = d.s.readyPast(ctx, d.uid, items)
 	}
 	if err != nil {
 		return nil, err
+	}
+	for _, it := range gaps {
+		if id := it.Payload.UpdateID; !d.gapNoted[id] {
+			if d.gapNoted == nil {
+				d.gapNoted = map[int64]bool{}
+			}
+			d.gapNoted[id] = true
+			d.s.metrics.gapTimeouts.Inc()
+			d.s.log.Warn("predecessor update never arrived; going on without it", "telegram_id", d.uid, "update_id", id, "prev", it.Payload.Prev)
+		}
 	}
 	return d.prev.without(items), nil
 }
@@ -221,7 +234,7 @@ func (s *Service) unitFailed(ctx context.Context, uid int64, u unit, err error) 
 func (s *Service) readyNow(ctx context.Context, uid int64) (bool, error) {
 	items, err := s.ib.pending(ctx, uid)
 	if err == nil && len(items) > 0 {
-		items, err = s.readyItems(ctx, uid, items, false)
+		items, err = s.ready(ctx, uid, items)
 	}
 	return len(items) > 0, err
 }
@@ -269,6 +282,11 @@ func (s *Service) run(ctx context.Context, uid int64, p domain.Partner, authoriz
 		}
 		return nil
 	case unitContact:
+		if _, binding, err := s.ib.stepDone(ctx, stepRef{uid, u.lastID(), "prev_account"}); err != nil {
+			return err
+		} else if binding { // a re-run of the unit that bound the row: finish it
+			return s.authorize(ctx, uid, u)
+		}
 		s.metrics.turns.WithLabelValues("contact").Inc()
 		_, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.Render(s.tx.AlreadyAuthorized, map[string]any{"Name": firstName(p)}), nil)
 		return err

@@ -28,12 +28,13 @@ import (
 // when set, decide a call's outcome (an injected error, say).
 
 var (
-	_ Store      = (*fakeStore)(nil)
-	_ Sender     = (*fakeSender)(nil)
-	_ Generator  = (*fakeGen)(nil)
-	_ Enqueuer   = (*fakeEnqueuer)(nil)
-	_ Projection = (*fakeProjection)(nil)
-	_ Prompt     = promptText("")
+	_ Store             = (*fakeStore)(nil)
+	_ Sender            = (*fakeSender)(nil)
+	_ Generator         = (*fakeGen)(nil)
+	_ Enqueuer          = (*fakeEnqueuer)(nil)
+	_ Projection        = (*fakeProjection)(nil)
+	_ Prompt            = promptText("")
+	_ OperatorExtension = (*fakeOperators)(nil)
 )
 
 // fakeStore is a spreadsheet in memory: the Auth rows and the appeal rows.
@@ -45,10 +46,16 @@ type fakeStore struct {
 	phones    []string // PartnerByPhone was asked for these
 	authCalls int
 
+	// clearsBlocked: AuthorizePartner also clears the row's bot_blocked_at
+	// (as pkg/store does once it writes by header); false is the store that
+	// leaves it to the chat.
+	clearsBlocked bool
+
 	// Optional: an error fails the call before it changes anything.
 	// They are called outside the store's lock.
-	CreateAppealFn func(a domain.Appeal, recheck bool) error
-	UpdateAppealFn func(a domain.Appeal) error
+	CreateAppealFn  func(a domain.Appeal, recheck bool) error
+	UpdateAppealFn  func(a domain.Appeal) error
+	SetBotBlockedFn func(telegramID int64, at time.Time) error
 }
 
 func (f *fakeStore) Partners(context.Context) ([]domain.Partner, error) {
@@ -91,6 +98,9 @@ func (f *fakeStore) AuthorizePartner(_ context.Context, p domain.Partner, telegr
 	for i := range f.partners {
 		if f.partners[i].Code == p.Code {
 			f.partners[i].TelegramID, f.partners[i].Status, f.partners[i].AuthorizedAt = telegramID, domain.PartnerStatusAuthorized, at
+			if f.clearsBlocked {
+				f.partners[i].BotBlockedAt = time.Time{}
+			}
 			return f.partners[i], nil
 		}
 	}
@@ -98,6 +108,11 @@ func (f *fakeStore) AuthorizePartner(_ context.Context, p domain.Partner, telegr
 }
 
 func (f *fakeStore) SetBotBlocked(_ context.Context, telegramID int64, at time.Time) error {
+	if f.SetBotBlockedFn != nil {
+		if err := f.SetBotBlockedFn(telegramID, at); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.partners {
@@ -367,6 +382,27 @@ func (f *fakeProjection) miniApp(t *testing.T, uid int64) bool {
 	return ok
 }
 
+// fakeOperators is the promotions' extension of the operators' group: it
+// takes every "promo:" press it is given, as pkg/promo does.
+type fakeOperators struct {
+	mu      sync.Mutex
+	presses []string
+}
+
+func (f *fakeOperators) HandleOperatorCommand(context.Context, *telego.Message) (bool, error) {
+	return false, nil
+}
+
+func (f *fakeOperators) HandleOperatorCallback(_ context.Context, q *telego.CallbackQuery) (bool, error) {
+	if !strings.HasPrefix(q.Data, "promo:") {
+		return false, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.presses = append(f.presses, q.Data)
+	return true, nil
+}
+
 type promptText string
 
 func (p promptText) Text() string { return string(p) }
@@ -382,13 +418,15 @@ type bench struct {
 	gen    *fakeGen
 	enq    *fakeEnqueuer
 	proj   *fakeProjection
+	ops    *fakeOperators
 	tx     *texts.Texts
 
-	mu      sync.Mutex
-	now     time.Time // the service's clock
-	update  int64     // the last update id handed out
-	message int       // the last user message id handed out
-	prev    map[int64]int64
+	mu        sync.Mutex
+	now       time.Time // the service's clock
+	clockHook func()
+	update    int64 // the last update id handed out
+	message   int   // the last user message id handed out
+	prev      map[int64]int64
 }
 
 const operatorsChat = -100500
@@ -410,20 +448,31 @@ func newBench(t *testing.T, mod func(*Options)) *bench {
 		t.Fatal(err)
 	}
 	b := &bench{t: t, mr: mr, rdb: rdb, store: &fakeStore{}, sender: &fakeSender{}, gen: &fakeGen{}, enq: &fakeEnqueuer{},
-		proj: &fakeProjection{st: projection.New(rdb, "t:")}, tx: tx, now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), update: 100, prev: map[int64]int64{}}
+		proj: &fakeProjection{st: projection.New(rdb, "t:")}, ops: &fakeOperators{}, tx: tx, now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), update: 100, prev: map[int64]int64{}}
 	o := testOptions()
 	if mod != nil {
 		mod(&o)
 	}
-	b.s = New(Deps{Store: b.store, AI: b.gen, Sender: b.sender, Tasks: b.enq, Redis: rdb, Projection: b.proj, Texts: tx,
+	b.s = New(Deps{Store: b.store, AI: b.gen, Sender: b.sender, Tasks: b.enq, Redis: rdb, Projection: b.proj, Texts: tx, Operators: b.ops,
 		Prompt: promptText("Ты помощник."), Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Now: b.clock}, o)
 	return b
 }
 
 func (b *bench) clock() time.Time {
 	b.mu.Lock()
+	now, hook := b.now, b.clockHook
+	b.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return now
+}
+
+// onClock runs f whenever the service asks the time.
+func (b *bench) onClock(f func()) {
+	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.now
+	b.clockHook = f
 }
 
 func (b *bench) advance(d time.Duration) {

@@ -79,12 +79,13 @@ const gapTimeout = 2 * time.Minute
 // ready returns the leading items whose predecessors are done or ahead of
 // them in the inbox.
 func (s *Service) ready(ctx context.Context, uid int64, items []item) ([]item, error) {
-	return s.readyItems(ctx, uid, items, true)
+	out, _, err := s.readyPast(ctx, uid, items)
+	return out, err
 }
 
-// readyItems is ready; note records a predecessor given up on (a look
-// that takes nothing up leaves that to the pass that does).
-func (s *Service) readyItems(ctx context.Context, uid int64, items []item, note bool) ([]item, error) {
+// readyPast is ready, and also names the ready items whose predecessor was
+// given up on (it never reached the inbox within gapTimeout).
+func (s *Service) readyPast(ctx context.Context, uid int64, items []item) (ready []item, gaps []item, err error) {
 	inInbox := make(map[int64]bool, len(items))
 	for _, it := range items {
 		inInbox[it.Payload.UpdateID] = true
@@ -96,21 +97,18 @@ func (s *Service) readyItems(ctx context.Context, uid int64, items []item, note 
 		}
 		done, err := s.ib.isDone(ctx, uid, prev)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if done {
 			continue
 		}
 		if s.now().Sub(it.Payload.ReceivedAt) > gapTimeout {
-			if note {
-				s.metrics.gapTimeouts.Inc()
-				s.log.Warn("predecessor update never arrived; going on without it", "telegram_id", uid, "update_id", it.Payload.UpdateID, "prev", prev)
-			}
+			gaps = append(gaps, it)
 			continue
 		}
-		return items[:i], nil
+		return items[:i], gaps, nil
 	}
-	return items, nil
+	return items, gaps, nil
 }
 
 // next cuts the first unit off the inbox. Quick successive texts make one

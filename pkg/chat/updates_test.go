@@ -76,8 +76,12 @@ func (b *bench) contact(uid, owner int64, phone string) item {
 
 // callback is a button press by uid under a message in chat.
 func (b *bench) callback(uid, chat int64, messageID int, data string) item {
-	raw := json.RawMessage(fmt.Sprintf(`{"update_id":0,"callback_query":{"id":"cb%d","from":{"id":%d,"is_bot":false,"first_name":"Ольга","last_name":"Оператор"},"chat_instance":"ci","data":%q,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"supergroup"},"text":"Карточка"}}}`,
-		messageID, uid, data, messageID, b.clock().Unix(), chat))
+	chatType := "supergroup"
+	if chat == uid {
+		chatType = "private"
+	}
+	raw := json.RawMessage(fmt.Sprintf(`{"update_id":0,"callback_query":{"id":"cb%d","from":{"id":%d,"is_bot":false,"first_name":"Ольга","last_name":"Оператор"},"chat_instance":"ci","data":%q,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":%q},"text":"Карточка"}}}`,
+		messageID, uid, data, messageID, b.clock().Unix(), chat, chatType))
 	return b.payloadIn(tasks.TypeChatCallback, uid, chat, tasks.KindCallback, raw)
 }
 
