@@ -67,15 +67,15 @@ func TestForgedButtonDoesNotHoldTheNextMessage(t *testing.T) {
 					b.handle(text)
 					b.handle(press)
 				}
-				if got, ok := answerOf(t, b, "cb5"); !ok || got != b.tx.ButtonUnknown {
-					t.Fatalf("the press was answered %v with %q, want the notice %q", ok, got, b.tx.ButtonUnknown)
-				}
 				ms := b.sender.to(partnerUID)
 				if len(ms) != 1 || !strings.HasPrefix(ms[0].text, "Ответ: ") {
 					t.Fatalf("messages to the user: %+v; want the answer to the text", ms)
 				}
 				if got := b.inbox(partnerUID); len(got) != 0 {
 					t.Fatalf("inbox %v, want empty", got)
+				}
+				if got, ok := answerOf(t, b, "cb5"); !ok || got != b.tx.ButtonUnknown {
+					t.Fatalf("the press was answered %v with %q, want the notice %q", ok, got, b.tx.ButtonUnknown)
 				}
 				// It did nothing: no card, no appeal status, no other user's inbox.
 				if len(b.sender.to(operatorsChat)) != 0 || len(b.ops.presses) != 0 || len(b.inbox(4242)) != 0 {
