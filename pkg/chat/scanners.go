@@ -27,7 +27,7 @@ func (s *Service) AuthScanner() scan.Scanner {
 		var out []projection.Partner
 		for _, p := range ps {
 			if p.Authorized() && !p.Blocked() {
-				out = append(out, projection.Partner{TelegramID: p.TelegramID, Code: p.Code, Name: p.FullName, Phone: p.Phone})
+				out = append(out, projectionOf(p.TelegramID, p))
 			}
 		}
 		return s.d.Projection.SyncPartners(ctx, mark, out, partnerTTL)
