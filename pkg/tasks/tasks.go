@@ -23,8 +23,8 @@ import (
 
 // Queues, highest priority first.
 const (
-	QueueChat      = "chat"      // replies to users and operators
-	QueueDefault   = "default"   // housekeeping, member updates
+	QueueChat      = "chat"      // users' updates (messages, presses, member changes), replies, drains
+	QueueDefault   = "default"   // housekeeping
 	QueueAnalytics = "analytics" // Analytics 360 requests and deliveries
 	QueueBroadcast = "broadcast" // promotion fan-out and sends
 )

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"marketingbot/pkg/domain"
+	"marketingbot/sim/demo"
 	tgemu "marketingbot/sim/emulator/telegram"
+	"marketingbot/sim/fixtures"
 	"marketingbot/sim/world"
 )
 
@@ -20,7 +23,9 @@ func TestChatstateForgedButtonDoesNotHoldTheNextMessage(t *testing.T) {
 		t.Skip("whole-system test")
 	}
 	const uid = 9301
-	c := world.NewChatstate(t, world.Options{Data: chatAuthorizedData(uid)})
+	d := &fixtures.Data{Knowledge: demo.Knowledge(), Partners: []domain.Partner{{Code: "P-0001", Phone: "+7 900 000-00-01",
+		FullName: "Партнёров Партнёр Иванович", Status: domain.PartnerStatusAuthorized, TelegramID: uid}}}
+	c := world.NewChatstate(t, world.Options{Data: d})
 	c.AddUser(uid, "П", "")
 
 	c.PressForged(uid, "forged-1", "op:res:9301")
