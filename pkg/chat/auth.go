@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -153,18 +154,11 @@ func (s *Service) authorizeContact(ctx context.Context, uid int64, u unit, m *te
 	if code, err := s.d.Redis.Get(ctx, s.pendingCodeKey(uid)).Result(); err == nil && !strings.EqualFold(code, p.Code) {
 		return fail(s.tx.AuthCodePhoneMismatch, map[string]any{"Phone": phone, "Code": tghtml.Escape(code)}, "code_phone_mismatch")
 	}
-	if _, done, err := s.ib.stepDone(ctx, stepRef{uid, id, "authorized"}); err != nil {
+	if p, err = s.bind(ctx, stepRef{uid, id, "authorized"}, p, msgTime(m)); err != nil {
 		return err
-	} else if !done {
-		if p, err = s.d.Store.AuthorizePartner(ctx, p, uid, msgTime(m)); err != nil {
-			return err
-		}
-		if err := s.ib.markStep(ctx, stepRef{uid, id, "authorized"}, p.Code); err != nil {
-			return err
-		}
 	}
 	s.d.Redis.Del(ctx, s.pendingCodeKey(uid))
-	if err := s.d.Projection.PutPartner(ctx, projection.Partner{TelegramID: uid, Code: p.Code, Name: p.FullName, Phone: p.Phone}, partnerTTL); err != nil {
+	if err := s.d.Projection.PutPartner(ctx, projectionOf(uid, p), partnerTTL); err != nil {
 		return err
 	}
 	s.metrics.auth.WithLabelValues("authorized").Inc()
@@ -174,6 +168,109 @@ func (s *Service) authorizeContact(ctx context.Context, uid int64, u unit, m *te
 	}
 	_, err = s.sendOnce(ctx, stepRef{uid, id, "menu"}, s.tx.Help, s.menu())
 	return err
+}
+
+// bind binds the Telegram account to the partner's row and clears what the
+// row still holds of the account it had before: the blocked mark (the new
+// account has not blocked the bot: it just wrote to us) and the previous
+// account's Mini App access, taken away at once. The previous account is
+// recorded before the write, so a re-run after a crash still knows it.
+func (s *Service) bind(ctx context.Context, step stepRef, p domain.Partner, at time.Time) (domain.Partner, error) {
+	uid := step.uid
+	prevStep := stepRef{uid, step.update, "prev_account"}
+	v, known, err := s.ib.stepDone(ctx, prevStep)
+	if err != nil {
+		return p, err
+	}
+	if !known {
+		v = strconv.FormatInt(p.TelegramID, 10)
+		if err := s.ib.markStep(ctx, prevStep, v); err != nil {
+			return p, err
+		}
+	}
+	prev, _ := strconv.ParseInt(v, 10, 64)
+	if _, done, err := s.ib.stepDone(ctx, step); err != nil {
+		return p, err
+	} else if done {
+		// A re-run: the row was written; read it as the sheet has it now.
+		if p, err = s.reread(ctx, p); err != nil {
+			return p, err
+		}
+	} else {
+		if p, err = s.d.Store.AuthorizePartner(ctx, p, uid, at); err != nil {
+			return p, err
+		}
+		if err := s.ib.markStep(ctx, step, p.Code); err != nil {
+			return p, err
+		}
+	}
+	if p.Blocked() {
+		if err := s.d.Store.SetBotBlocked(ctx, uid, time.Time{}); err != nil {
+			return p, err
+		}
+		p.BotBlockedAt = time.Time{}
+	}
+	if prev != 0 && prev != uid {
+		if err := s.d.Projection.RemovePartner(ctx, prev); err != nil {
+			return p, err
+		}
+		s.metrics.auth.WithLabelValues("rebound").Inc()
+		s.log.Info("partner bound to another Telegram account; the previous one lost access",
+			"partner_code", p.Code, "telegram_id", uid, "previous_telegram_id", prev)
+	}
+	return p, nil
+}
+
+// reread returns the partner's row as the sheet has it now (by its phone).
+func (s *Service) reread(ctx context.Context, p domain.Partner) (domain.Partner, error) {
+	if _, err := s.d.Store.RefreshPartners(ctx); err != nil {
+		return p, err
+	}
+	now, found, err := s.d.Store.PartnerByPhone(ctx, p.Phone)
+	if err != nil || !found {
+		return p, err
+	}
+	return now, nil
+}
+
+// member applies the user's blocking or unblocking of the bot (a
+// my_chat_member update), in the user's order. A block marks the row and
+// takes the Mini App away; an unblock clears the mark and gives the Mini App
+// back if the account is still the one the row is bound to.
+func (s *Service) member(ctx context.Context, uid int64, p domain.Partner, authorized bool, u unit) error {
+	m := u.upd[0].MyChatMember
+	if m == nil {
+		return nil
+	}
+	var at time.Time
+	switch m.NewChatMember.MemberStatus() {
+	case telego.MemberStatusBanned, telego.MemberStatusLeft:
+		at = time.Unix(m.Date, 0)
+	case telego.MemberStatusMember:
+	default:
+		return nil
+	}
+	// The mark's value depends on the order: write only while the user is ours.
+	if err := fence(ctx); err != nil {
+		return err
+	}
+	if err := s.d.Store.SetBotBlocked(ctx, uid, at); err != nil {
+		return err
+	}
+	if !at.IsZero() {
+		s.metrics.turns.WithLabelValues("bot_blocked").Inc()
+		return s.d.Projection.RemovePartner(ctx, uid)
+	}
+	s.metrics.turns.WithLabelValues("bot_unblocked").Inc()
+	if !authorized {
+		return nil
+	}
+	return s.d.Projection.PutPartner(ctx, projectionOf(uid, p), partnerTTL)
+}
+
+// projectionOf is the projection record of the account uid bound to p.
+func projectionOf(uid int64, p domain.Partner) projection.Partner {
+	return projection.Partner{TelegramID: uid, Code: p.Code, Name: p.FullName, Phone: p.Phone}
 }
 
 // partnerTTL bounds the authorization projection; the poller's auth scan

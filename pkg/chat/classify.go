@@ -17,13 +17,19 @@ func (s *Service) classify(it item, up *telego.Update, authorized bool) unitKind
 	switch it.Type {
 	case tasks.TypeOperatorMessage:
 		return unitOperatorReply
+	case tasks.TypeChatMember:
+		return unitMember
 	case tasks.TypeChatCallback:
-		if up.CallbackQuery != nil {
-			if _, _, ok := parseOperatorAction(up.CallbackQuery.Data); ok {
-				return unitOperatorAction
-			}
+		if up.CallbackQuery == nil {
+			return unitUnknownButton
 		}
-		return unitCallback
+		switch b, _ := s.button(up.CallbackQuery); b {
+		case buttonOperator:
+			return unitOperatorAction
+		case buttonEscalate:
+			return unitCallback
+		}
+		return unitUnknownButton
 	}
 	if up.EditedMessage != nil {
 		return unitEdited
@@ -56,6 +62,39 @@ func (s *Service) classify(it item, up *telego.Update, authorized bool) unitKind
 	}
 	return unitEmpty
 }
+
+// buttonKind is what a button press asks for, from its data and the chat
+// it was pressed in. Telegram hands the data over as the client sent it, and
+// a client can send any: only data we issue, pressed where we put it, counts.
+type buttonKind int
+
+const (
+	buttonUnknown  buttonKind = iota // data we never issued, of a wrong shape, or ours in the wrong chat
+	buttonEscalate                   // the menu's "a person, please", in the user's private chat
+	buttonOperator                   // take / resolve under a card in the operators' group
+	buttonPromo                      // the promotions' buttons in the operators' group (OperatorExtension)
+)
+
+// button classifies a press; for an operator's button, uid is the user the
+// card is about, otherwise the presser.
+func (s *Service) button(q *telego.CallbackQuery) (kind buttonKind, uid int64) {
+	if s.fromOperatorsChat(q) {
+		if strings.HasPrefix(q.Data, promoButtonPrefix) && s.d.Operators != nil {
+			return buttonPromo, q.From.ID
+		}
+		if _, target, ok := parseOperatorAction(q.Data); ok {
+			return buttonOperator, target
+		}
+		return buttonUnknown, q.From.ID
+	}
+	if q.Data == callbackEscalate && q.Message != nil && q.Message.GetChat().ID == q.From.ID {
+		return buttonEscalate, q.From.ID
+	}
+	return buttonUnknown, q.From.ID
+}
+
+// promoButtonPrefix starts the data of the promotions' buttons (pkg/promo).
+const promoButtonPrefix = "promo:"
 
 // command is the bot command text starts with ("" for none), lower case,
 // without a @botname suffix.

@@ -37,10 +37,14 @@ func TestClassify(t *testing.T) {
 		{"other without anything", b.media(uid, tasks.KindOther, `"dice":{"emoji":"🎲","value":3}`), true, unitEmpty},
 		{"whitespace", b.text(uid, "  \n\t "), true, unitEmpty},
 		{"user's button", b.callback(uid, uid, 5, callbackEscalate), true, unitCallback},
-		{"unknown button", b.callback(uid, uid, 5, "whatever"), false, unitCallback},
+		{"unknown button", b.callback(uid, uid, 5, "whatever"), false, unitUnknownButton},
+		{"user's button outside the private chat", b.callback(uid, operatorsChat, 5, callbackEscalate), true, unitUnknownButton},
 		{"operator's take", b.callback(77, operatorsChat, 9, "op:take:5001"), false, unitOperatorAction},
 		{"operator's resolve", b.callback(77, operatorsChat, 9, "op:res:5001"), false, unitOperatorAction},
-		{"malformed operator button", b.callback(77, operatorsChat, 9, "op:take:x"), false, unitCallback},
+		{"malformed operator button", b.callback(77, operatorsChat, 9, "op:take:x"), false, unitUnknownButton},
+		{"operator's button in a private chat", b.callback(uid, uid, 5, "op:res:5001"), true, unitUnknownButton},
+		{"block", b.member(uid, "kicked"), true, unitMember},
+		{"unblock of an unknown user", b.member(uid, "member"), false, unitMember},
 		{"operator's reply", b.operatorReply(9, "Здравствуйте"), false, unitOperatorReply},
 	}
 	for _, c := range cases {

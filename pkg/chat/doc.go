@@ -6,9 +6,13 @@
 // # Per-user order
 //
 // Every update that concerns a user — their messages, edits, button presses,
-// and operators' replies and buttons aimed at them — goes into that user's
-// inbox in Redis (a sorted set keyed by Telegram's update_id, which orders
-// them as they happened). The task that brought it then tries to take the
+// blocking or unblocking the bot, and operators' replies and buttons aimed
+// at them — goes into that user's inbox in Redis (a sorted set keyed by
+// Telegram's update_id, which orders them as they happened). The intake
+// chains a user's own updates (tasks.Chained) and the drain waits for an
+// update's predecessor, so every chained update must reach the inbox: a
+// press whose data we never issued is answered with a notice at once and
+// still passes through the inbox, as a no-op. The task that brought it then tries to take the
 // user's lease lock; the holder drains the inbox in order (several quick text
 // messages become one AI turn), releases the lock and looks again. A task that
 // finds the lock taken simply returns: the holder drains. If a holder dies the

@@ -19,8 +19,17 @@ func (s *Service) drainUser(ctx context.Context, uid int64) error {
 		if errors.Is(err, errLocked) {
 			return nil // the holder drains
 		}
-		if err != nil || !progress {
-			return err // !progress: waiting for an earlier update of this user; its task drains
+		if err != nil {
+			return err
+		}
+		if !progress {
+			// Waiting for an earlier update of this user; its task drains.
+			// Unless it arrived after our pass looked and before we let the
+			// lease go: its task found the lease taken and left it to us.
+			if ready, err := s.readyNow(ctx, uid); err != nil || !ready {
+				return err
+			}
+			continue
 		}
 		// Anything that arrived while we held the lock and found it taken?
 		if empty, err := s.ib.retire(ctx, uid); err != nil || empty {
@@ -85,6 +94,8 @@ type drain struct {
 	prev *pendingSave
 	// progress: some update was taken up (false means the pass waited at a gap).
 	progress bool
+	// gapNoted: updates this pass took up without their predecessor (counted once).
+	gapNoted map[int64]bool
 }
 
 // process runs a drain pass; every write it started has finished when it returns.
@@ -124,11 +135,22 @@ func (d *drain) run(ctx context.Context) error {
 // the unit being written.
 func (d *drain) pending(ctx context.Context) ([]item, error) {
 	items, err := d.s.ib.pending(ctx, d.uid)
+	var gaps []item
 	if err == nil {
-		items, err = d.s.ready(ctx, d.uid, items)
+		items, gaps, err = d.s.readyPast(ctx, d.uid, items)
 	}
 	if err != nil {
 		return nil, err
+	}
+	for _, it := range gaps {
+		if id := it.Payload.UpdateID; !d.gapNoted[id] {
+			if d.gapNoted == nil {
+				d.gapNoted = map[int64]bool{}
+			}
+			d.gapNoted[id] = true
+			d.s.metrics.gapTimeouts.Inc()
+			d.s.log.Warn("predecessor update never arrived; going on without it", "telegram_id", d.uid, "update_id", id, "prev", it.Payload.Prev)
+		}
 	}
 	return d.prev.without(items), nil
 }
@@ -208,6 +230,15 @@ func (s *Service) unitFailed(ctx context.Context, uid int64, u unit, err error) 
 	return nil
 }
 
+// readyNow reports whether the user's inbox has something to take up now.
+func (s *Service) readyNow(ctx context.Context, uid int64) (bool, error) {
+	items, err := s.ib.pending(ctx, uid)
+	if err == nil && len(items) > 0 {
+		items, err = s.ready(ctx, uid, items)
+	}
+	return len(items) > 0, err
+}
+
 func (s *Service) partnerOf(ctx context.Context, uid int64) (domain.Partner, bool, error) {
 	p, found, err := s.d.Store.PartnerByTelegramID(ctx, uid)
 	if err != nil {
@@ -224,6 +255,10 @@ func (s *Service) run(ctx context.Context, uid int64, p domain.Partner, authoriz
 		return s.operatorReply(ctx, uid, p, u)
 	case unitOperatorAction:
 		return s.operatorAction(ctx, uid, p, u)
+	case unitMember:
+		return s.member(ctx, uid, p, authorized, u)
+	case unitUnknownButton:
+		return nil // answered when it came; it only passes the user's chain on
 	}
 	if !authorized {
 		s.metrics.turns.WithLabelValues("auth").Inc()
@@ -247,6 +282,11 @@ func (s *Service) run(ctx context.Context, uid int64, p domain.Partner, authoriz
 		}
 		return nil
 	case unitContact:
+		if _, binding, err := s.ib.stepDone(ctx, stepRef{uid, u.lastID(), "prev_account"}); err != nil {
+			return err
+		} else if binding { // a re-run of the unit that bound the row: finish it
+			return s.authorize(ctx, uid, u)
+		}
 		s.metrics.turns.WithLabelValues("contact").Inc()
 		_, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.Render(s.tx.AlreadyAuthorized, map[string]any{"Name": firstName(p)}), nil)
 		return err

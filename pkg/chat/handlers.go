@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/mymmrac/telego"
@@ -14,8 +13,8 @@ import (
 )
 
 // The task handlers: each puts its update into the inbox of the user it
-// concerns and drains that inbox (see doc.go); member changes and promotion
-// buttons need no order and are handled at once.
+// concerns and drains that inbox (see doc.go); only the operators' promotion
+// buttons and presses outside any user's chain are handled at once.
 
 // HandleMessage is tasks.TypeChatMessage: a private message or edit.
 func (s *Service) HandleMessage(ctx context.Context, t *asynq.Task) error {
@@ -36,34 +35,44 @@ func (s *Service) HandleDrain(ctx context.Context, t *asynq.Task) error {
 }
 
 // HandleCallback is tasks.TypeChatCallback: a button press by a user, or by
-// an operator in the operators' group.
+// an operator in the operators' group. Every press is answered at once
+// (answerCallbackQuery stops the button's spinner); one whose data we never
+// issued, of a wrong shape or pressed in the wrong chat gets a short notice
+// and does nothing. A press in the user's private chat is in the user's
+// chain, so it goes through the inbox whatever it is: the user's next
+// update waits for it there (see ready).
 func (s *Service) HandleCallback(ctx context.Context, t *asynq.Task) error {
 	p, err := tasks.ParseUpdate(t)
 	if err != nil {
 		return err
 	}
+	it := item{Type: t.Type(), Payload: p}
+	chained := tasks.Chained(t.Type(), p)
 	var u telego.Update
 	if err := json.Unmarshal(p.Update, &u); err != nil || u.CallbackQuery == nil {
+		if chained { // the drain drops it, and the chain goes on
+			return s.enqueueAndDrain(ctx, p.UserID, it)
+		}
 		return fmt.Errorf("chat: callback update %d unreadable: %w", p.UpdateID, asynq.SkipRetry)
 	}
 	q := u.CallbackQuery
-	if strings.HasPrefix(q.Data, "promo:") && s.d.Operators != nil {
-		if _, err := s.d.Operators.HandleOperatorCallback(ctx, q); err != nil {
-			return err
+	kind, target := s.button(q)
+	switch kind {
+	case buttonPromo:
+		_, err := s.d.Operators.HandleOperatorCallback(ctx, q)
+		return err
+	case buttonUnknown:
+		s.metrics.turns.WithLabelValues("unknown_button").Inc()
+		s.log.Info("button press with data we did not issue", "telegram_id", q.From.ID, "update_id", p.UpdateID, "data_len", len(q.Data))
+		s.answer(ctx, q.ID, s.tx.ButtonUnknown)
+		if !chained {
+			return nil
 		}
-		return nil
-	}
-	target := q.From.ID
-	if _, uid, ok := parseOperatorAction(q.Data); ok {
-		if !s.fromOperatorsChat(q) {
-			s.answer(ctx, q.ID, "")
-			return nil // operator buttons only count in the operators' group
-		}
-		target = uid
+		return s.enqueueAndDrain(ctx, p.UserID, it)
 	}
 	// Stop the button's spinner now; the work itself is ordered through the inbox.
 	s.answer(ctx, q.ID, "")
-	return s.enqueueAndDrain(ctx, target, item{Type: t.Type(), Payload: p})
+	return s.enqueueAndDrain(ctx, target, it)
 }
 
 // HandleOperatorMessage is tasks.TypeOperatorMessage: a message in the
@@ -99,28 +108,15 @@ func (s *Service) HandleOperatorMessage(ctx context.Context, t *asynq.Task) erro
 	return s.enqueueAndDrain(ctx, uid, item{Type: t.Type(), Payload: p})
 }
 
-// HandleMember is tasks.TypeChatMember: the user blocked or unblocked the bot.
+// HandleMember is tasks.TypeChatMember: the user blocked or unblocked the
+// bot. It is in the user's chain like their messages, so a quick block →
+// unblock is applied in that order (see member).
 func (s *Service) HandleMember(ctx context.Context, t *asynq.Task) error {
 	p, err := tasks.ParseUpdate(t)
 	if err != nil {
 		return err
 	}
-	var u telego.Update
-	if err := json.Unmarshal(p.Update, &u); err != nil || u.MyChatMember == nil {
-		return fmt.Errorf("chat: member update %d unreadable: %w", p.UpdateID, asynq.SkipRetry)
-	}
-	status := u.MyChatMember.NewChatMember.MemberStatus()
-	uid := u.MyChatMember.Chat.ID
-	switch status {
-	case telego.MemberStatusBanned, telego.MemberStatusLeft:
-		if err := s.d.Store.SetBotBlocked(ctx, uid, time.Unix(u.MyChatMember.Date, 0)); err != nil {
-			return err
-		}
-		return s.d.Projection.RemovePartner(ctx, uid)
-	case telego.MemberStatusMember:
-		return s.d.Store.SetBotBlocked(ctx, uid, time.Time{})
-	}
-	return nil
+	return s.enqueueAndDrain(ctx, p.UserID, item{Type: t.Type(), Payload: p})
 }
 
 func (s *Service) fromOperatorsChat(q *telego.CallbackQuery) bool {

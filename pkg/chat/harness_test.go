@@ -28,12 +28,13 @@ import (
 // when set, decide a call's outcome (an injected error, say).
 
 var (
-	_ Store      = (*fakeStore)(nil)
-	_ Sender     = (*fakeSender)(nil)
-	_ Generator  = (*fakeGen)(nil)
-	_ Enqueuer   = (*fakeEnqueuer)(nil)
-	_ Projection = (*fakeProjection)(nil)
-	_ Prompt     = promptText("")
+	_ Store             = (*fakeStore)(nil)
+	_ Sender            = (*fakeSender)(nil)
+	_ Generator         = (*fakeGen)(nil)
+	_ Enqueuer          = (*fakeEnqueuer)(nil)
+	_ Projection        = (*fakeProjection)(nil)
+	_ Prompt            = promptText("")
+	_ OperatorExtension = (*fakeOperators)(nil)
 )
 
 // fakeStore is a spreadsheet in memory: the Auth rows and the appeal rows.
@@ -45,10 +46,16 @@ type fakeStore struct {
 	phones    []string // PartnerByPhone was asked for these
 	authCalls int
 
+	// clearsBlocked: AuthorizePartner also clears the row's bot_blocked_at
+	// (as pkg/store does once it writes by header); false is the store that
+	// leaves it to the chat.
+	clearsBlocked bool
+
 	// Optional: an error fails the call before it changes anything.
 	// They are called outside the store's lock.
-	CreateAppealFn func(a domain.Appeal, recheck bool) error
-	UpdateAppealFn func(a domain.Appeal) error
+	CreateAppealFn  func(a domain.Appeal, recheck bool) error
+	UpdateAppealFn  func(a domain.Appeal) error
+	SetBotBlockedFn func(telegramID int64, at time.Time) error
 }
 
 func (f *fakeStore) Partners(context.Context) ([]domain.Partner, error) {
@@ -91,6 +98,9 @@ func (f *fakeStore) AuthorizePartner(_ context.Context, p domain.Partner, telegr
 	for i := range f.partners {
 		if f.partners[i].Code == p.Code {
 			f.partners[i].TelegramID, f.partners[i].Status, f.partners[i].AuthorizedAt = telegramID, domain.PartnerStatusAuthorized, at
+			if f.clearsBlocked {
+				f.partners[i].BotBlockedAt = time.Time{}
+			}
 			return f.partners[i], nil
 		}
 	}
@@ -98,6 +108,11 @@ func (f *fakeStore) AuthorizePartner(_ context.Context, p domain.Partner, telegr
 }
 
 func (f *fakeStore) SetBotBlocked(_ context.Context, telegramID int64, at time.Time) error {
+	if f.SetBotBlockedFn != nil {
+		if err := f.SetBotBlockedFn(telegramID, at); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.partners {
@@ -214,12 +229,13 @@ type sent struct {
 }
 
 type fakeSender struct {
-	mu      sync.Mutex
-	next    int
-	msgs    []sent
-	copies  []telego.CopyMessageParams
-	edits   []telego.EditMessageTextParams
-	answers int
+	mu       sync.Mutex
+	next     int
+	msgs     []sent
+	copies   []telego.CopyMessageParams
+	edits    []telego.EditMessageTextParams
+	answers  int
+	answered []telego.AnswerCallbackQueryParams
 
 	// Optional: an error instead of sending.
 	SendMessageFn func(p *telego.SendMessageParams) error
@@ -261,10 +277,11 @@ func (f *fakeSender) EditMessageText(_ context.Context, p *telego.EditMessageTex
 	return nil
 }
 
-func (f *fakeSender) AnswerCallbackQuery(context.Context, *telego.AnswerCallbackQueryParams) error {
+func (f *fakeSender) AnswerCallbackQuery(_ context.Context, p *telego.AnswerCallbackQueryParams) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.answers++
+	f.answered = append(f.answered, *p)
 	return nil
 }
 
@@ -319,32 +336,71 @@ func (f *fakeEnqueuer) EnqueueContext(_ context.Context, t *asynq.Task, _ ...asy
 	return &asynq.TaskInfo{}, nil
 }
 
+// fakeProjection records the calls and keeps the projection for real (a
+// projection.Store on the bench's miniredis), so a test can ask what the
+// Mini App would see.
 type fakeProjection struct {
+	st      *projection.Store
 	mu      sync.Mutex
 	put     []projection.Partner
 	synced  []projection.Partner
 	removed []int64
 }
 
-func (f *fakeProjection) PutPartner(_ context.Context, p projection.Partner, _ time.Duration) error {
+func (f *fakeProjection) PutPartner(ctx context.Context, p projection.Partner, ttl time.Duration) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.put = append(f.put, p)
-	return nil
+	f.mu.Unlock()
+	return f.st.PutPartner(ctx, p, ttl)
 }
 
-func (f *fakeProjection) SyncPartners(_ context.Context, ps []projection.Partner, _ time.Duration) error {
+func (f *fakeProjection) MarkPartnerScan(ctx context.Context) (int64, error) {
+	return f.st.MarkPartnerScan(ctx)
+}
+
+func (f *fakeProjection) SyncPartners(ctx context.Context, mark int64, ps []projection.Partner, ttl time.Duration) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.synced = ps
-	return nil
+	f.mu.Unlock()
+	return f.st.SyncPartners(ctx, mark, ps, ttl)
 }
 
-func (f *fakeProjection) RemovePartner(_ context.Context, telegramID int64) error {
+func (f *fakeProjection) RemovePartner(ctx context.Context, telegramID int64) error {
+	f.mu.Lock()
+	f.removed = append(f.removed, telegramID)
+	f.mu.Unlock()
+	return f.st.RemovePartner(ctx, telegramID)
+}
+
+// miniApp reports whether the Mini App would let the user in (the projection has them).
+func (f *fakeProjection) miniApp(t *testing.T, uid int64) bool {
+	t.Helper()
+	_, ok, err := f.st.Partner(context.Background(), uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// fakeOperators is the promotions' extension of the operators' group: it
+// takes every "promo:" press it is given, as pkg/promo does.
+type fakeOperators struct {
+	mu      sync.Mutex
+	presses []string
+}
+
+func (f *fakeOperators) HandleOperatorCommand(context.Context, *telego.Message) (bool, error) {
+	return false, nil
+}
+
+func (f *fakeOperators) HandleOperatorCallback(_ context.Context, q *telego.CallbackQuery) (bool, error) {
+	if !strings.HasPrefix(q.Data, "promo:") {
+		return false, nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.removed = append(f.removed, telegramID)
-	return nil
+	f.presses = append(f.presses, q.Data)
+	return true, nil
 }
 
 type promptText string
@@ -362,13 +418,15 @@ type bench struct {
 	gen    *fakeGen
 	enq    *fakeEnqueuer
 	proj   *fakeProjection
+	ops    *fakeOperators
 	tx     *texts.Texts
 
-	mu      sync.Mutex
-	now     time.Time // the service's clock
-	update  int64     // the last update id handed out
-	message int       // the last user message id handed out
-	prev    map[int64]int64
+	mu        sync.Mutex
+	now       time.Time // the service's clock
+	clockHook func()
+	update    int64 // the last update id handed out
+	message   int   // the last user message id handed out
+	prev      map[int64]int64
 }
 
 const operatorsChat = -100500
@@ -390,20 +448,31 @@ func newBench(t *testing.T, mod func(*Options)) *bench {
 		t.Fatal(err)
 	}
 	b := &bench{t: t, mr: mr, rdb: rdb, store: &fakeStore{}, sender: &fakeSender{}, gen: &fakeGen{}, enq: &fakeEnqueuer{},
-		proj: &fakeProjection{}, tx: tx, now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), update: 100, prev: map[int64]int64{}}
+		proj: &fakeProjection{st: projection.New(rdb, "t:")}, ops: &fakeOperators{}, tx: tx, now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), update: 100, prev: map[int64]int64{}}
 	o := testOptions()
 	if mod != nil {
 		mod(&o)
 	}
-	b.s = New(Deps{Store: b.store, AI: b.gen, Sender: b.sender, Tasks: b.enq, Redis: rdb, Projection: b.proj, Texts: tx,
+	b.s = New(Deps{Store: b.store, AI: b.gen, Sender: b.sender, Tasks: b.enq, Redis: rdb, Projection: b.proj, Texts: tx, Operators: b.ops,
 		Prompt: promptText("Ты помощник."), Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Now: b.clock}, o)
 	return b
 }
 
 func (b *bench) clock() time.Time {
 	b.mu.Lock()
+	now, hook := b.now, b.clockHook
+	b.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return now
+}
+
+// onClock runs f whenever the service asks the time.
+func (b *bench) onClock(f func()) {
+	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.now
+	b.clockHook = f
 }
 
 func (b *bench) advance(d time.Duration) {

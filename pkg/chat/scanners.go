@@ -11,10 +11,15 @@ import (
 )
 
 // AuthScanner keeps the authorization projection the bot and the Mini App
-// read in step with the Auth sheet: one read per scan; users whose access was
-// revoked in the sheet disappear at once.
+// read in step with the Auth sheet: one read per scan. Every projected user
+// the sheet no longer binds to an authorized, unblocked row — unbound or
+// rebound by a person, whoever projected it — loses access at this scan.
 func (s *Service) AuthScanner() scan.Scanner {
 	return scan.ScanFunc{N: "auth", F: func(ctx context.Context) error {
+		mark, err := s.d.Projection.MarkPartnerScan(ctx)
+		if err != nil {
+			return err
+		}
 		ps, err := s.d.Store.RefreshPartners(ctx)
 		if err != nil {
 			return err
@@ -22,10 +27,10 @@ func (s *Service) AuthScanner() scan.Scanner {
 		var out []projection.Partner
 		for _, p := range ps {
 			if p.Authorized() && !p.Blocked() {
-				out = append(out, projection.Partner{TelegramID: p.TelegramID, Code: p.Code, Name: p.FullName, Phone: p.Phone})
+				out = append(out, projectionOf(p.TelegramID, p))
 			}
 		}
-		return s.d.Projection.SyncPartners(ctx, out, partnerTTL)
+		return s.d.Projection.SyncPartners(ctx, mark, out, partnerTTL)
 	}}
 }
 

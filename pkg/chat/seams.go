@@ -58,10 +58,12 @@ type Enqueuer interface {
 }
 
 // Projection is the authorization projection the bot and the Mini App read
-// (*projection.Store).
+// (*projection.Store). A scan takes a mark before it reads the sheet and
+// syncs with it, so what workers put or removed meanwhile stands.
 type Projection interface {
 	PutPartner(ctx context.Context, p projection.Partner, ttl time.Duration) error
-	SyncPartners(ctx context.Context, ps []projection.Partner, ttl time.Duration) error
+	MarkPartnerScan(ctx context.Context) (int64, error)
+	SyncPartners(ctx context.Context, mark int64, ps []projection.Partner, ttl time.Duration) error
 	RemovePartner(ctx context.Context, telegramID int64) error
 }
 

@@ -36,6 +36,9 @@ type metrics struct {
 	escalation *prometheus.CounterVec
 	auth       *prometheus.CounterVec
 	stage      *prometheus.HistogramVec
+	// gapTimeouts: updates taken up without their predecessor, which never
+	// reached the inbox within gapTimeout.
+	gapTimeouts prometheus.Counter
 }
 
 // New builds the service.
@@ -53,7 +56,7 @@ func New(d Deps, o Options) *Service {
 		kw: keywords(o.EscalationKeywords), metrics: newMetrics(),
 	}
 	m := s.metrics
-	d.Registry.MustRegister(m.turns, m.merged, m.replyDelay, m.escalation, m.auth, m.stage)
+	d.Registry.MustRegister(m.turns, m.merged, m.replyDelay, m.escalation, m.auth, m.stage, m.gapTimeouts)
 	return s
 }
 
@@ -72,6 +75,8 @@ func newMetrics() *metrics {
 		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "stage_seconds",
 			Help:    "Time of each stage of an AI turn: queued (update to start), load (appeal read), generate, send, save.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"stage"}),
+		gapTimeouts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "gap_timeouts_total",
+			Help: "Updates taken up without waiting any longer for an earlier update of the same user that never reached the inbox."}),
 	}
 }
 

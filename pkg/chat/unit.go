@@ -24,6 +24,8 @@ const (
 	unitCallback                       // a user's button press
 	unitOperatorAction                 // take / resolve pressed in the operators' group
 	unitOperatorReply                  // an operator's reply in the group
+	unitUnknownButton                  // a press with data we never issued (answered at once; nothing to do)
+	unitMember                         // the user blocked or unblocked the bot
 )
 
 // unit is what is processed in one go: usually one update, several for
@@ -69,12 +71,21 @@ func decode(it item) (*telego.Update, error) {
 }
 
 // gapTimeout: how long a missing predecessor may hold back a user's later
-// updates (its task may have been archived by hand, say).
+// updates (its task may have been archived by hand, say). Every chained
+// update reaches the inbox (see tasks.Chained), so in a healthy system this
+// never expires; chat_gap_timeouts_total counts the times it did.
 const gapTimeout = 2 * time.Minute
 
 // ready returns the leading items whose predecessors are done or ahead of
 // them in the inbox.
 func (s *Service) ready(ctx context.Context, uid int64, items []item) ([]item, error) {
+	out, _, err := s.readyPast(ctx, uid, items)
+	return out, err
+}
+
+// readyPast is ready, and also names the ready items whose predecessor was
+// given up on (it never reached the inbox within gapTimeout).
+func (s *Service) readyPast(ctx context.Context, uid int64, items []item) (ready []item, gaps []item, err error) {
 	inInbox := make(map[int64]bool, len(items))
 	for _, it := range items {
 		inInbox[it.Payload.UpdateID] = true
@@ -86,18 +97,18 @@ func (s *Service) ready(ctx context.Context, uid int64, items []item) ([]item, e
 		}
 		done, err := s.ib.isDone(ctx, uid, prev)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if done {
 			continue
 		}
 		if s.now().Sub(it.Payload.ReceivedAt) > gapTimeout {
-			s.log.Warn("predecessor update never arrived; going on without it", "telegram_id", uid, "update_id", it.Payload.UpdateID, "prev", prev)
+			gaps = append(gaps, it)
 			continue
 		}
-		return items[:i], nil
+		return items[:i], gaps, nil
 	}
-	return items, nil
+	return items, gaps, nil
 }
 
 // next cuts the first unit off the inbox. Quick successive texts make one

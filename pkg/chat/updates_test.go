@@ -24,17 +24,25 @@ func (b *bench) msgJSON(key string, uid int64, extra string) (json.RawMessage, i
 		key, mid, uid, uid, date, extra)), mid
 }
 
-// payload wraps raw as the next update of uid (chained to the user's last one).
+// payload wraps raw as the next update of uid in uid's private chat.
 func (b *bench) payload(typ string, uid int64, kind tasks.UpdateKind, raw json.RawMessage) item {
+	return b.payloadIn(typ, uid, uid, kind, raw)
+}
+
+// payloadIn wraps raw as the next update of uid in chat; as the intake does,
+// it is chained to the user's last one when tasks.Chained says so.
+func (b *bench) payloadIn(typ string, uid, chat int64, kind tasks.UpdateKind, raw json.RawMessage) item {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.update++
 	id := b.update
-	prev := b.prev[uid]
-	b.prev[uid] = id
 	raw = json.RawMessage(strings.Replace(string(raw), `"update_id":0`, fmt.Sprintf(`"update_id":%d`, id), 1))
-	return item{Type: typ, Payload: tasks.UpdatePayload{UpdateID: id, Kind: kind, UserID: uid, ChatID: uid,
-		ReceivedAt: b.now, Prev: prev, Update: raw}}
+	p := tasks.UpdatePayload{UpdateID: id, Kind: kind, UserID: uid, ChatID: chat, ReceivedAt: b.now, Update: raw}
+	if tasks.Chained(typ, p) {
+		p.Prev = b.prev[uid]
+		b.prev[uid] = id
+	}
+	return item{Type: typ, Payload: p}
 }
 
 // text is a private text; a leading "/" makes it a command, as the intake does.
@@ -68,9 +76,24 @@ func (b *bench) contact(uid, owner int64, phone string) item {
 
 // callback is a button press by uid under a message in chat.
 func (b *bench) callback(uid, chat int64, messageID int, data string) item {
-	raw := json.RawMessage(fmt.Sprintf(`{"update_id":0,"callback_query":{"id":"cb%d","from":{"id":%d,"is_bot":false,"first_name":"Ольга","last_name":"Оператор"},"chat_instance":"ci","data":%q,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"supergroup"},"text":"Карточка"}}}`,
-		messageID, uid, data, messageID, b.clock().Unix(), chat))
-	return b.payload(tasks.TypeChatCallback, uid, tasks.KindCallback, raw)
+	chatType := "supergroup"
+	if chat == uid {
+		chatType = "private"
+	}
+	raw := json.RawMessage(fmt.Sprintf(`{"update_id":0,"callback_query":{"id":"cb%d","from":{"id":%d,"is_bot":false,"first_name":"Ольга","last_name":"Оператор"},"chat_instance":"ci","data":%q,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":%q},"text":"Карточка"}}}`,
+		messageID, uid, data, messageID, b.clock().Unix(), chat, chatType))
+	return b.payloadIn(tasks.TypeChatCallback, uid, chat, tasks.KindCallback, raw)
+}
+
+// member is the user blocking ("kicked") or unblocking ("member") the bot,
+// as Telegram reports it in the private chat.
+func (b *bench) member(uid int64, status string) item {
+	old := map[bool]string{true: "member", false: "kicked"}[status == "kicked"]
+	until := map[bool]string{true: `,"until_date":0`}[status == "kicked"]
+	raw := json.RawMessage(fmt.Sprintf(`{"update_id":0,"my_chat_member":{"chat":{"id":%d,"type":"private","first_name":"М"},"from":{"id":%d,"is_bot":false,"first_name":"М"},"date":%d,`+
+		`"old_chat_member":{"status":%q,"user":{"id":1,"is_bot":true,"first_name":"bot"}},"new_chat_member":{"status":%q,"user":{"id":1,"is_bot":true,"first_name":"bot"}%s}}}`,
+		uid, uid, b.clock().Unix(), old, status, until))
+	return b.payload(tasks.TypeChatMember, uid, tasks.KindMember, raw)
 }
 
 // operatorReply is an operator's message in the group replying to message replyTo.
@@ -81,7 +104,7 @@ func (b *bench) operatorReply(replyTo int, text string) item {
 	b.mu.Unlock()
 	raw := json.RawMessage(fmt.Sprintf(`{"update_id":0,"message":{"message_id":%d,"from":{"id":77,"is_bot":false,"first_name":"Ольга","last_name":"Оператор"},"chat":{"id":%d,"type":"supergroup"},"date":%d,"text":%q,"reply_to_message":{"message_id":%d,"date":1,"chat":{"id":%d,"type":"supergroup"}}}}`,
 		mid, operatorsChat, b.clock().Unix(), text, replyTo, operatorsChat))
-	return b.payload(tasks.TypeOperatorMessage, 77, tasks.KindOperator, raw)
+	return b.payloadIn(tasks.TypeOperatorMessage, 77, operatorsChat, tasks.KindOperator, raw)
 }
 
 // handle runs the task of an update through its handler, as the worker does.
@@ -101,6 +124,8 @@ func (b *bench) handleErr(it item) error {
 	switch it.Type {
 	case tasks.TypeChatCallback:
 		return b.s.HandleCallback(ctx, t)
+	case tasks.TypeChatMember:
+		return b.s.HandleMember(ctx, t)
 	case tasks.TypeOperatorMessage:
 		return b.s.HandleOperatorMessage(ctx, t)
 	default:

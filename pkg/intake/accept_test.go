@@ -12,8 +12,9 @@ import (
 	"marketingbot/pkg/tasks"
 )
 
-// Private messages, and button presses in the private chat, are chained to
-// the sender's previous update; everything else is not.
+// Private messages, button presses in the private chat and the user's
+// blocking or unblocking of the bot are chained to the sender's previous
+// update; everything else is not.
 func TestAcceptChainsPrivateUpdates(t *testing.T) {
 	cases := []struct {
 		name, update string
@@ -24,7 +25,7 @@ func TestAcceptChainsPrivateUpdates(t *testing.T) {
 		{"button in the private chat", `{"update_id":20,"callback_query":{"id":"q","from":{"id":7},"message":{"message_id":3,"chat":{"id":7,"type":"private"}},"data":"x"}}`, true},
 		{"button in the operators' group", `{"update_id":20,"callback_query":{"id":"q","from":{"id":9},"message":{"message_id":3,"chat":{"id":-100500,"type":"supergroup"}},"data":"x"}}`, false},
 		{"operators' group message", `{"update_id":20,"message":{"message_id":1,"from":{"id":9},"chat":{"id":-100500,"type":"supergroup"},"text":"ответ"}}`, false},
-		{"bot blocked", `{"update_id":20,"my_chat_member":{"chat":{"id":7,"type":"private"},"from":{"id":7},"date":1,"old_chat_member":{"status":"member","user":{"id":1}},"new_chat_member":{"status":"kicked","user":{"id":1},"until_date":0}}}`, false},
+		{"bot blocked", `{"update_id":20,"my_chat_member":{"chat":{"id":7,"type":"private"},"from":{"id":7},"date":1,"old_chat_member":{"status":"member","user":{"id":1}},"new_chat_member":{"status":"kicked","user":{"id":1},"until_date":0}}}`, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -106,7 +106,7 @@ func (in *Intake) Accept(ctx context.Context, raw json.RawMessage) (Outcome, err
 		return Ignored, nil
 	}
 	p.ReceivedAt = in.now().UTC()
-	if in.seq != nil && chained(typ, p) {
+	if in.seq != nil && tasks.Chained(typ, p) {
 		prev, err := in.seq.Chain(ctx, p.UserID, p.UpdateID)
 		if err != nil {
 			in.m.EnqueueErrors.Inc()
@@ -266,18 +266,6 @@ func Classify(raw json.RawMessage, operatorsChatID int64) (typ string, p tasks.U
 		p.Kind = tasks.KindIgnored
 		return "", p, "unhandled_type"
 	}
-}
-
-// chained: updates that land in their sender's own inbox (private messages
-// and button presses in the private chat) are ordered by the chain.
-func chained(typ string, p tasks.UpdatePayload) bool {
-	switch typ {
-	case tasks.TypeChatMessage:
-		return p.UserID != 0
-	case tasks.TypeChatCallback:
-		return p.UserID != 0 && p.ChatID == p.UserID
-	}
-	return false
 }
 
 // AllowedUpdates is what the bot asks Telegram for.

@@ -42,10 +42,71 @@ func (s *Store) partnerKey(id int64) string {
 	return s.keys.Key("proj", "partner", strconv.FormatInt(id, 10))
 }
 
-// PutPartner records an authorized user for ttl.
+// The authorization projection's bookkeeping, beside one record per user:
+//   - partnerIDs: every projected user, scored with the scan mark current
+//     when the record was last put or confirmed; a scan removes the users it
+//     did not see whose score is older than its own mark;
+//   - partnerRevoked: users whose access was taken away (RemovePartner),
+//     scored with the mark current then; a scan that started before the
+//     removal (its mark is not newer) must not bring the user back from the
+//     sheet it read earlier;
+//   - partnerMark: the counter of scans (MarkPartnerScan).
+//
+// So records put by workers (an authorization, an unblock) are diffed like
+// the scans' own, and neither a scan nor a worker undoes the other's newer
+// knowledge.
+func (s *Store) partnerIDsKey() string     { return s.keys.Key("proj", "partner_ids") }
+func (s *Store) partnerRevokedKey() string { return s.keys.Key("proj", "partner_revoked") }
+func (s *Store) partnerMarkKey() string    { return s.keys.Key("proj", "partner_mark") }
+
+// legacyPartnersKey is the plain set of projected ids an earlier version kept
+// (filled by its scans only); SyncPartners folds it in once.
+func (s *Store) legacyPartnersKey() string { return s.keys.Key("proj", "partners") }
+
+// revokedKeep is how many scan marks a removal is remembered for: far longer
+// than any scan takes.
+const revokedKeep = 1000
+
+var putPartnerScript = redis.NewScript(`
+local mark = tonumber(redis.call('GET', KEYS[3]) or '0')
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], mark, ARGV[3])
+redis.call('ZREM', KEYS[4], ARGV[3])
+return 1`)
+
+var removePartnerScript = redis.NewScript(`
+local mark = tonumber(redis.call('GET', KEYS[3]) or '0')
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[4], mark, ARGV[1])
+return 1`)
+
+// syncPutScript refreshes a record a scan saw, unless the user's access
+// was revoked after the scan began.
+var syncPutScript = redis.NewScript(`
+local revoked = redis.call('ZSCORE', KEYS[3], ARGV[3])
+if revoked and tonumber(revoked) >= tonumber(ARGV[4]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local cur = redis.call('ZSCORE', KEYS[2], ARGV[3])
+if (not cur) or tonumber(cur) < tonumber(ARGV[4]) then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3]) end
+return 1`)
+
+// syncDropScript removes a user a scan did not see, unless the record was
+// put after the scan began.
+var syncDropScript = redis.NewScript(`
+local cur = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if cur and tonumber(cur) >= tonumber(ARGV[2]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1`)
+
+// PutPartner records an authorized user for ttl (an authorization or an
+// unblock); it also lifts an earlier removal.
 func (s *Store) PutPartner(ctx context.Context, p Partner, ttl time.Duration) error {
 	b, _ := json.Marshal(p)
-	if err := s.rdb.Set(ctx, s.partnerKey(p.TelegramID), b, ttl).Err(); err != nil {
+	err := putPartnerScript.Run(ctx, s.rdb, []string{s.partnerKey(p.TelegramID), s.partnerIDsKey(), s.partnerMarkKey(), s.partnerRevokedKey()},
+		b, ttl.Milliseconds(), p.TelegramID).Err()
+	if err != nil {
 		return fmt.Errorf("projection: put partner: %w", err)
 	}
 	return nil
@@ -68,14 +129,36 @@ func (s *Store) Partner(ctx context.Context, telegramID int64) (Partner, bool, e
 	return p, true, nil
 }
 
-// SyncPartners makes the set of authorized users exactly ps: records are
-// refreshed with ttl and users no longer in ps (access revoked in the sheet)
-// are removed at once.
-func (s *Store) SyncPartners(ctx context.Context, ps []Partner, ttl time.Duration) error {
-	setKey := s.keys.Key("proj", "partners")
-	current, err := s.rdb.SMembers(ctx, setKey).Result()
+// MarkPartnerScan begins a scan of the Auth sheet: call it before reading
+// the sheet and hand the mark to SyncPartners.
+func (s *Store) MarkPartnerScan(ctx context.Context) (int64, error) {
+	mark, err := s.rdb.Incr(ctx, s.partnerMarkKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("projection: mark partner scan: %w", err)
+	}
+	return mark, nil
+}
+
+// SyncPartners makes the projected users those of ps, the authorized users
+// of a scan that began at mark: their records are refreshed with ttl, and
+// every other projected user — whoever put them, a scan or a worker — is
+// removed at once (access revoked or rebound in the sheet), unless put after
+// the scan began. A user removed after the scan began is not brought back.
+func (s *Store) SyncPartners(ctx context.Context, mark int64, ps []Partner, ttl time.Duration) error {
+	if err := s.foldLegacyPartners(ctx); err != nil {
+		return err
+	}
+	ids, revoked := s.partnerIDsKey(), s.partnerRevokedKey()
+	stale, err := s.rdb.ZRangeByScore(ctx, ids, &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(mark, 10)}).Result()
 	if err != nil {
 		return fmt.Errorf("projection: sync partners: %w", err)
+	}
+	// The scripts go by their digest in the pipeline; load them first (a
+	// no-op when Redis has them).
+	for _, sc := range []*redis.Script{syncPutScript, syncDropScript} {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return fmt.Errorf("projection: sync partners: %w", err)
+		}
 	}
 	keep := map[string]bool{}
 	pipe := s.rdb.Pipeline()
@@ -83,29 +166,51 @@ func (s *Store) SyncPartners(ctx context.Context, ps []Partner, ttl time.Duratio
 		id := strconv.FormatInt(p.TelegramID, 10)
 		keep[id] = true
 		b, _ := json.Marshal(p)
-		pipe.Set(ctx, s.partnerKey(p.TelegramID), b, ttl)
-		pipe.SAdd(ctx, setKey, id)
+		syncPutScript.EvalSha(ctx, pipe, []string{s.partnerKey(p.TelegramID), ids, revoked}, b, ttl.Milliseconds(), id, mark)
 	}
-	for _, id := range current {
+	for _, id := range stale {
 		if !keep[id] {
 			n, _ := strconv.ParseInt(id, 10, 64)
-			pipe.Del(ctx, s.partnerKey(n))
-			pipe.SRem(ctx, setKey, id)
+			syncDropScript.EvalSha(ctx, pipe, []string{s.partnerKey(n), ids}, id, mark)
 		}
 	}
+	pipe.ZRemRangeByScore(ctx, revoked, "-inf", "("+strconv.FormatInt(mark-revokedKeep, 10))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("projection: sync partners: %w", err)
 	}
 	return nil
 }
 
-// RemovePartner drops a user (access revoked, bot blocked).
+// foldLegacyPartners moves the ids of the earlier plain set into partnerIDs
+// (as the oldest entries), so users projected before an upgrade are diffed too.
+func (s *Store) foldLegacyPartners(ctx context.Context) error {
+	legacy, err := s.rdb.SMembers(ctx, s.legacyPartnersKey()).Result()
+	if err != nil || len(legacy) == 0 {
+		if err != nil {
+			return fmt.Errorf("projection: sync partners: %w", err)
+		}
+		return nil
+	}
+	pipe := s.rdb.TxPipeline()
+	for _, id := range legacy {
+		pipe.ZAddNX(ctx, s.partnerIDsKey(), redis.Z{Score: 0, Member: id})
+	}
+	pipe.Del(ctx, s.legacyPartnersKey())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("projection: sync partners: %w", err)
+	}
+	return nil
+}
+
+// RemovePartner takes a user's access away at once (rebound to another
+// account, bot blocked); a scan that began earlier does not bring it back.
 func (s *Store) RemovePartner(ctx context.Context, telegramID int64) error {
-	pipe := s.rdb.Pipeline()
-	pipe.Del(ctx, s.partnerKey(telegramID))
-	pipe.SRem(ctx, s.keys.Key("proj", "partners"), strconv.FormatInt(telegramID, 10))
-	_, err := pipe.Exec(ctx)
-	return err
+	err := removePartnerScript.Run(ctx, s.rdb, []string{s.partnerKey(telegramID), s.partnerIDsKey(), s.partnerMarkKey(), s.partnerRevokedKey()},
+		telegramID).Err()
+	if err != nil {
+		return fmt.Errorf("projection: remove partner: %w", err)
+	}
+	return nil
 }
 
 // Request is an Analytics 360 request as the Mini App shows it.

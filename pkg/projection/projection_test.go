@@ -64,28 +64,100 @@ func TestPartners(t *testing.T) {
 	}
 }
 
+// sync runs a scan that saw ps: the mark, then the sync.
+func sync(t *testing.T, s *projection.Store, ttl time.Duration, ps ...projection.Partner) {
+	t.Helper()
+	mark, err := s.MarkPartnerScan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncPartners(ctx, mark, ps, ttl); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantPartners(t *testing.T, s *projection.Store, want map[int64]bool) {
+	t.Helper()
+	for id, w := range want {
+		if _, ok := mustPartner(t, s, id); ok != w {
+			t.Errorf("partner %d found %v, want %v", id, ok, w)
+		}
+	}
+}
+
 // SyncPartners makes the set exactly the given one: access revoked in the
 // sheet disappears at once, not when the record expires.
 func TestSyncPartners(t *testing.T) {
 	s, mr := newStore(t)
-	if err := s.SyncPartners(ctx, []projection.Partner{partner(1, "1"), partner(2, "2"), partner(3, "3")}, time.Hour); err != nil {
-		t.Fatal(err)
-	}
+	sync(t, s, time.Hour, partner(1, "1"), partner(2, "2"), partner(3, "3"))
 	renamed := partner(2, "2")
 	renamed.Name = "Новое имя"
-	if err := s.SyncPartners(ctx, []projection.Partner{renamed, partner(4, "4")}, 2*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	for id, want := range map[int64]bool{1: false, 2: true, 3: false, 4: true} {
-		if _, ok := mustPartner(t, s, id); ok != want {
-			t.Errorf("partner %d found %v, want %v", id, ok, want)
-		}
-	}
+	sync(t, s, 2*time.Hour, renamed, partner(4, "4"))
+	wantPartners(t, s, map[int64]bool{1: false, 2: true, 3: false, 4: true})
 	if got, _ := mustPartner(t, s, 2); got.Name != "Новое имя" {
 		t.Errorf("partner 2 not refreshed: %+v", got)
 	}
 	if ttl := mr.TTL("test:proj:partner:4"); ttl != 2*time.Hour {
 		t.Errorf("ttl %s, want the one given", ttl)
+	}
+}
+
+// A user a worker projected (an authorization in the chat) and whom the
+// sheet no longer binds (a person cleared the Telegram ID cell) is removed
+// by the next scan, not an hour later when the record expires.
+func TestSyncRemovesUsersPutByWorkers(t *testing.T) {
+	s, _ := newStore(t)
+	if err := s.PutPartner(ctx, partner(7, "7"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	sync(t, s, time.Hour, partner(8, "8"))
+	wantPartners(t, s, map[int64]bool{7: false, 8: true})
+}
+
+// A scan reads the sheet some time after it began; what workers learned
+// meanwhile is newer than what the scan read and is kept.
+func TestSyncKeepsWhatWorkersLearnedDuringTheScan(t *testing.T) {
+	s, _ := newStore(t)
+	sync(t, s, time.Hour, partner(1, "1"), partner(2, "2"))
+	mark, err := s.MarkPartnerScan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The scan read the sheet: 1 and 2 bound. Then a worker authorized 3
+	// (rebinding 2's row) and removed 2.
+	if err := s.PutPartner(ctx, partner(3, "2"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemovePartner(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncPartners(ctx, mark, []projection.Partner{partner(1, "1"), partner(2, "2")}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	wantPartners(t, s, map[int64]bool{1: true, 2: false, 3: true})
+	// The next scan reads the sheet as it is now.
+	sync(t, s, time.Hour, partner(1, "1"), partner(3, "2"))
+	wantPartners(t, s, map[int64]bool{1: true, 2: false, 3: true})
+	// And a user the sheet binds again (an unblock, a person's edit) comes back.
+	sync(t, s, time.Hour, partner(1, "1"), partner(2, "2"), partner(3, "2"))
+	wantPartners(t, s, map[int64]bool{1: true, 2: true, 3: true})
+}
+
+// Users projected by an earlier version (a plain set of ids) are diffed too.
+func TestSyncFoldsTheEarlierSet(t *testing.T) {
+	s, mr := newStore(t)
+	if _, err := mr.SetAdd("test:proj:partners", "5", "6"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"5", "6"} {
+		if err := mr.Set("test:proj:partner:"+id, `{"telegram_id":`+id+`,"code":"X"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync(t, s, time.Hour, partner(6, "6"))
+	wantPartners(t, s, map[int64]bool{5: false, 6: true})
+	if mr.Exists("test:proj:partners") {
+		t.Error("the earlier set is still there")
 	}
 }
 

@@ -23,8 +23,8 @@ import (
 
 // Queues, highest priority first.
 const (
-	QueueChat      = "chat"      // replies to users and operators
-	QueueDefault   = "default"   // housekeeping, member updates
+	QueueChat      = "chat"      // users' updates (messages, presses, member changes), replies, drains
+	QueueDefault   = "default"   // housekeeping
 	QueueAnalytics = "analytics" // Analytics 360 requests and deliveries
 	QueueBroadcast = "broadcast" // promotion fan-out and sends
 )
@@ -98,6 +98,22 @@ type UpdatePayload struct {
 	Update json.RawMessage `json:"update"`
 }
 
+// Chained reports whether an update of task type typ is linked into its
+// sender's chain (UpdatePayload.Prev): private messages and edits, button
+// presses in the private chat, and the user's blocking or unblocking of the
+// bot. The user's next update waits until a chained one has been taken up,
+// so the worker must put every chained update into the user's inbox, even
+// one it has nothing to do for.
+func Chained(typ string, p UpdatePayload) bool {
+	switch typ {
+	case TypeChatMessage:
+		return p.UserID != 0
+	case TypeChatCallback, TypeChatMember:
+		return p.UserID != 0 && p.ChatID == p.UserID
+	}
+	return false
+}
+
 // UpdateTaskID is the idempotency key of an update: Telegram's update_id is
 // unique per bot, so a re-delivered update maps to the same task.
 func UpdateTaskID(updateID int64) string { return "update:" + strconv.FormatInt(updateID, 10) }
@@ -106,11 +122,9 @@ func UpdateTaskID(updateID int64) string { return "update:" + strconv.FormatInt(
 // keeps the completed task (and so its TaskID) for that long, which turns a
 // late re-delivery into asynq.ErrTaskIDConflict at enqueue time.
 func NewUpdateTask(typ string, p UpdatePayload, retention time.Duration) (*asynq.Task, error) {
-	queue := QueueChat
-	if typ == TypeChatMember {
-		queue = QueueDefault
-	}
-	return newTask(typ, p, queue, UpdateTaskID(p.UpdateID), asynq.MaxRetry(25), asynq.Timeout(3*time.Minute), asynq.Retention(retention))
+	// Member updates (block, unblock) are in the user's chain like the
+	// messages, so they share the messages' queue.
+	return newTask(typ, p, QueueChat, UpdateTaskID(p.UpdateID), asynq.MaxRetry(25), asynq.Timeout(3*time.Minute), asynq.Retention(retention))
 }
 
 // ParseUpdate decodes an update task's payload.

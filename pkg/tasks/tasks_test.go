@@ -50,7 +50,7 @@ func TestTaskOptions(t *testing.T) {
 		}, tasks.TypeOperatorMessage, tasks.QueueChat, "update:44", 25, 3 * time.Minute, time.Hour},
 		{func() (*asynq.Task, error) {
 			return tasks.NewUpdateTask(tasks.TypeChatMember, tasks.UpdatePayload{UpdateID: 45}, 2*time.Hour)
-		}, tasks.TypeChatMember, tasks.QueueDefault, "update:45", 25, 3 * time.Minute, 2 * time.Hour},
+		}, tasks.TypeChatMember, tasks.QueueChat, "update:45", 25, 3 * time.Minute, 2 * time.Hour},
 		{func() (*asynq.Task, error) { return tasks.NewDrainTask(7, created) },
 			tasks.TypeChatDrain, tasks.QueueChat, fmt.Sprintf("drain:7:%d", created.Unix()/30), 25, 3 * time.Minute, 0},
 		{func() (*asynq.Task, error) {

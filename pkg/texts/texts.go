@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -50,6 +51,9 @@ type Texts struct {
 	EditedPrefix      string `yaml:"edited_prefix"`
 	ProcessingFailed  string `yaml:"processing_failed"`
 	AlreadyAuthorized string `yaml:"already_authorized_contact"`
+	// ButtonUnknown answers a button press whose data we never issued
+	// (answerCallbackQuery: at most 200 characters).
+	ButtonUnknown string `yaml:"button_unknown"`
 
 	OperatorCard           string `yaml:"operator_card"`
 	OperatorCardTaken      string `yaml:"operator_card_taken"`
@@ -114,6 +118,9 @@ type Texts struct {
 	templates map[string]*template.Template
 }
 
+// maxCallbackAnswer is Telegram's limit on answerCallbackQuery's text.
+const maxCallbackAnswer = 200
+
 // Load reads path; "" means the built-in default (configs/messages.ru.yaml).
 func Load(path string) (*Texts, error) {
 	raw := configs.MessagesRU
@@ -153,6 +160,9 @@ func Parse(raw []byte) (*Texts, error) {
 			return nil, fmt.Errorf("texts: %s: %w", key, err)
 		}
 		t.templates[s] = tpl
+	}
+	if n := utf8.RuneCountInString(t.ButtonUnknown); n > maxCallbackAnswer {
+		return nil, fmt.Errorf("texts: button_unknown has %d characters; Telegram shows at most %d", n, maxCallbackAnswer)
 	}
 	for _, k := range []string{"photo", "video", "voice", "document", "sticker", "location", "contact", "other"} {
 		if t.MediaLabels[k] == "" {

@@ -33,3 +33,19 @@ func TestMissingKeyNamed(t *testing.T) {
 		t.Fatalf("broken template: %v", err)
 	}
 }
+
+// A button's answer is shown by Telegram only up to 200 characters: a longer
+// one is refused at start, by name.
+func TestButtonUnknownWithinTelegramsLimit(t *testing.T) {
+	tx, err := texts.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len([]rune(tx.ButtonUnknown)); n == 0 || n > 200 {
+		t.Fatalf("button_unknown has %d characters", n)
+	}
+	raw := strings.Replace(string(configs.MessagesRU), `button_unknown: "`, `button_unknown: "`+strings.Repeat("я", 200), 1)
+	if _, err := texts.Parse([]byte(raw)); err == nil || !strings.Contains(err.Error(), "button_unknown") {
+		t.Fatalf("a 200+ character answer: %v", err)
+	}
+}

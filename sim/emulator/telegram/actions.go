@@ -246,6 +246,12 @@ func (s *Server) InjectUpdate(update json.RawMessage) (Sent, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if kind == "callback_query" {
+		var err error
+		if payload, err = s.injectCallbackLocked(payload); err != nil {
+			return Sent{}, err
+		}
+	}
 	if !messageKinds[kind] {
 		return Sent{UpdateID: s.enqueueLocked(kind, payload)}, nil
 	}
@@ -260,6 +266,49 @@ func (s *Server) InjectUpdate(update json.RawMessage) (Sent, error) {
 		return Sent{UpdateID: s.enqueueLocked(kind, m.wire(c, true)), MessageID: messageID}, nil
 	}
 	return Sent{UpdateID: s.enqueueLocked(kind, msg), MessageID: messageID}, nil
+}
+
+// injectCallbackLocked registers an injected callback query so that the
+// bot can answer it, as Telegram lets a bot answer every query it receives
+// whatever its data: a client can send data no button of ours carries. A
+// missing id is generated (Callback finds the answer by id), a missing
+// chat_instance filled in.
+func (s *Server) injectCallbackLocked(payload json.RawMessage) (json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	var q struct {
+		ID      string  `json:"id"`
+		From    *Sender `json:"from"`
+		Data    string  `json:"data"`
+		Message *struct {
+			MessageID int64 `json:"message_id"`
+			Chat      struct {
+				ID int64 `json:"id"`
+			} `json:"chat"`
+		} `json:"message"`
+	}
+	if json.Unmarshal(payload, &fields) != nil || json.Unmarshal(payload, &q) != nil {
+		return nil, fmt.Errorf("telegram emulator: inject update: callback_query is not a CallbackQuery object: %w", ErrInvalid)
+	}
+	if q.From == nil || q.From.ID == 0 {
+		return nil, fmt.Errorf("telegram emulator: inject update: callback_query needs from: %w", ErrInvalid)
+	}
+	if q.ID == "" {
+		s.seq++
+		q.ID = strconv.FormatInt(q.From.ID, 10) + strconv.FormatInt(1000000+s.seq, 10)
+		fields["id"] = mustJSON(q.ID)
+	}
+	if s.callbacks[q.ID] != nil {
+		return nil, fmt.Errorf("telegram emulator: inject update: callback query id %q is already used: %w", q.ID, ErrInvalid)
+	}
+	cb := &CallbackAnswer{ID: q.ID, UserID: q.From.ID, Data: q.Data}
+	if q.Message != nil {
+		cb.ChatID, cb.MessageID = q.Message.Chat.ID, q.Message.MessageID
+	}
+	if _, ok := fields["chat_instance"]; !ok {
+		fields["chat_instance"] = mustJSON(strconv.FormatUint(uint64(cb.ChatID)*2654435761, 10))
+	}
+	s.callbacks[q.ID] = cb
+	return mustJSON(fields), nil
 }
 
 // completeInjectedLocked fills the missing parts of an injected Message and,

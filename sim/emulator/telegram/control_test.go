@@ -105,6 +105,29 @@ func TestControlInjectUpdate(t *testing.T) {
 	if got[2].CallbackQuery == nil || got[2].CallbackQuery.Data != "stale" {
 		t.Errorf("callback update = %+v", got[2])
 	}
+	// The bot may answer an injected query like any other, once.
+	ctx := ctxT(t)
+	if err := e.bot.AnswerCallbackQuery(ctx, &telego.AnswerCallbackQueryParams{CallbackQueryID: "forged", Text: "Кнопка устарела"}); err != nil {
+		t.Fatalf("answer an injected query: %v", err)
+	}
+	if err := e.bot.AnswerCallbackQuery(ctx, &telego.AnswerCallbackQueryParams{CallbackQueryID: "forged"}); err == nil {
+		t.Error("an injected query answered twice")
+	}
+	var answer telegram.CallbackAnswer
+	e.mustDo(t, http.MethodGet, "/_emulator/callbacks/forged", nil, &answer)
+	if !answer.Answered || answer.Text != "Кнопка устарела" || answer.UserID != 1001 || answer.Data != "stale" {
+		t.Errorf("injected callback answer = %+v", answer)
+	}
+	// An id is generated when missing; a used one is refused.
+	var gen telegram.Sent
+	e.mustDo(t, http.MethodPost, "/_emulator/updates", json.RawMessage(`{"callback_query":{"from":{"id":1001,"is_bot":false,"first_name":"Anna"},"data":"x"}}`), &gen)
+	if q := e.updates(t); len(q) != 1 || q[0].CallbackQuery == nil || q[0].CallbackQuery.ID == "" || q[0].CallbackQuery.ChatInstance == "" {
+		t.Errorf("generated callback update = %+v", q)
+	}
+	var used map[string]string
+	if status := e.do(t, http.MethodPost, "/_emulator/updates", json.RawMessage(`{"callback_query":{"id":"forged","from":{"id":1001,"is_bot":false,"first_name":"Anna"},"data":"x"}}`), &used); status != http.StatusBadRequest {
+		t.Errorf("a used callback query id: status %d %v", status, used)
+	}
 
 	var chat telegram.Transcript
 	e.mustDo(t, http.MethodGet, "/_emulator/chats/1001", nil, &chat)
@@ -112,7 +135,7 @@ func TestControlInjectUpdate(t *testing.T) {
 		t.Errorf("transcript = %+v", chat.Messages)
 	}
 
-	for _, bad := range []string{`[]`, `{}`, `{"message":{"text":"no chat, no sender"}}`, `{"message":{},"edited_message":{}}`} {
+	for _, bad := range []string{`[]`, `{}`, `{"message":{"text":"no chat, no sender"}}`, `{"message":{},"edited_message":{}}`, `{"callback_query":{"data":"no sender"}}`} {
 		var body map[string]string
 		if status := e.do(t, http.MethodPost, "/_emulator/updates", json.RawMessage(bad), &body); status != http.StatusBadRequest {
 			t.Errorf("inject %s: status %d %v, want 400", bad, status, body)

@@ -87,7 +87,9 @@
 //	POST /_emulator/updates      any Update object without update_id → {"update_id","message_id"}.
 //	                             In message-like updates message_id and date are filled in, chat
 //	                             defaults to the sender's private chat, from to the chat's user; the
-//	                             message joins the transcript if the chat is known.       InjectUpdate
+//	                             message joins the transcript if the chat is known. An
+//	                             injected callback_query (any data) can be answered; give
+//	                             it an "id" to read the answer from /_emulator/callbacks.  InjectUpdate
 //	POST /_emulator/contact      {"user_id","phone","contact_user_id"} → {"update_id","message_id"}.
 //	                             contact_user_id defaults to user_id; 0 or another id is someone
 //	                             else's card. phone defaults to that user's phone.          ShareContact
