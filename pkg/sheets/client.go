@@ -28,9 +28,9 @@ var ErrRowMoved = errors.New("sheets: row moved")
 // configuration onto them. Zero durations and counts take the defaults.
 type Options struct {
 	SpreadsheetID   string
-	Endpoint        string       // emulator; no authentication when set
-	CredentialsFile string       // service-account key, when Endpoint is empty
-	HTTPClient      *http.Client // with Endpoint only
+	Endpoint        string       // emulator (or another Sheets API base URL); Google when empty
+	CredentialsFile string       // service-account key; without it an Endpoint is used unauthenticated
+	HTTPClient      *http.Client // with an Endpoint and no CredentialsFile only
 
 	Batching        bool          // false: one request per operation (load tools compare)
 	FlushInterval   time.Duration // how long a batch gathers callers before asking for a slot
@@ -83,19 +83,30 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// clientOptions: the emulator without authentication, or Google with a
-// service-account key.
+// clientOptions: Google (or an emulator at Endpoint) with the service
+// account of CredentialsFile; an emulator without authentication when only
+// Endpoint is set (sandbox, most tests).
 func (o Options) clientOptions() ([]option.ClientOption, error) {
+	var opts []option.ClientOption
+	if o.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(strings.TrimRight(o.Endpoint, "/")+"/"))
+	}
 	switch {
+	case o.CredentialsFile != "":
+		if o.HTTPClient != nil {
+			return nil, errHTTPClientWithCredentials
+		}
+		creds, err := serviceAccountCredentials(o.CredentialsFile)
+		if err != nil {
+			return nil, err
+		}
+		return append(opts, option.WithAuthCredentials(creds)), nil
 	case o.Endpoint != "":
-		opts := []option.ClientOption{option.WithEndpoint(strings.TrimRight(o.Endpoint, "/") + "/"), option.WithoutAuthentication()}
+		opts = append(opts, option.WithoutAuthentication())
 		if o.HTTPClient != nil {
 			opts = append(opts, option.WithHTTPClient(o.HTTPClient))
 		}
 		return opts, nil
-	case o.CredentialsFile != "":
-		return []option.ClientOption{option.WithAuthCredentialsFile(option.ServiceAccount, o.CredentialsFile),
-			option.WithScopes(sheetsapi.SpreadsheetsScope)}, nil
 	default:
 		return nil, errors.New("sheets: either an endpoint (emulator) or a credentials file is required")
 	}
