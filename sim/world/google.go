@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -149,6 +151,20 @@ func (e *Env) Check(role config.Role, extra map[string]string) (int, string) {
 	m := &app.Main{Role: role, ConfigPath: e.ConfigPath, Env: env, Stdout: &out, Stderr: &out}
 	code := m.Check(context.Background())
 	return code, out.String()
+}
+
+// CheckProcess runs a role binary with --check and this environment's
+// settings plus extra (KEY=VALUE), and returns its exit code and output.
+func (e *Env) CheckProcess(role string, extra ...string) (int, string) {
+	e.T.Helper()
+	cmd := exec.Command(filepath.Join(Binaries(e.T), role), "--config", e.ConfigPath, "--check")
+	cmd.Env = append(append(os.Environ(), e.Env()...), extra...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		e.T.Fatalf("%s --check: %v", role, err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
 }
 
 // StartLogged runs a role in-process like the binary does — its logger
