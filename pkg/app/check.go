@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+
+	"google.golang.org/api/googleapi"
 
 	"marketingbot/pkg/ai"
 	"marketingbot/pkg/config"
@@ -69,17 +72,30 @@ func redisProbe(ping func(ctx context.Context) error) probe {
 	return probe{area: "redis", run: func(ctx context.Context) []string { return problemsOf(ping(ctx)) }}
 }
 
-// sheetsProbe opens the spreadsheet (every sheet present). A refused
-// service-account key is said as such, naming the credentials file.
+// sheetsProbe opens the spreadsheet (every sheet present).
 func sheetsProbe(d *deps) probe {
 	return probe{area: "sheets", needs: "redis", run: func(ctx context.Context) []string {
-		err := d.sheets.Check(ctx)
-		var ae *sheets.AuthError
-		if errors.As(err, &ae) {
-			return []string{ae.Error()}
-		}
-		return problemsOf(err)
+		return problemsOf(sheetsProblem(d.sheets.Check(ctx), d.client.ServiceAccount(), d.client.SpreadsheetID()))
 	}}
+}
+
+// sheetsProblem says what an operator does about the usual first-deployment
+// failures: a refused service-account key (naming the credentials file), a
+// spreadsheet not shared with the service account, a wrong spreadsheet id.
+func sheetsProblem(err error, account, spreadsheetID string) error {
+	var ae *sheets.AuthError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var gerr *googleapi.Error
+	switch {
+	case !errors.As(err, &gerr):
+	case gerr.Code == http.StatusForbidden && account != "":
+		return fmt.Errorf("%w (share spreadsheet %s with %s as an editor)", err, spreadsheetID, account)
+	case gerr.Code == http.StatusNotFound:
+		return fmt.Errorf("%w (no spreadsheet %q: check sheets.spreadsheet_id)", err, spreadsheetID)
+	}
+	return err
 }
 
 func telegramProbe(getMe func(ctx context.Context) error) probe {

@@ -3,11 +3,16 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+
+	"google.golang.org/api/googleapi"
 
 	"marketingbot/pkg/ai"
 	"marketingbot/pkg/config"
+	"marketingbot/pkg/sheets"
 )
 
 func TestRunProbesCollectsEveryProblem(t *testing.T) {
@@ -70,5 +75,28 @@ func TestUsedModels(t *testing.T) {
 	}
 	if got := modelSettings(g); got["a"] != "gemini.chat_model, gemini.analysis_model" {
 		t.Fatalf("modelSettings: %v", got)
+	}
+}
+
+func TestSheetsProblemHints(t *testing.T) {
+	wrap := func(code int, msg string) error {
+		return fmt.Errorf("sheets: spreadsheet s1: %w", &googleapi.Error{Code: code, Message: msg})
+	}
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{wrap(403, "The caller does not have permission"), "share spreadsheet s1 with bot@p.iam.gserviceaccount.com as an editor"},
+		{wrap(404, "Requested entity was not found."), `no spreadsheet "s1": check sheets.spreadsheet_id`},
+		{&sheets.AuthError{File: "/etc/key.json", Err: errors.New("x")}, "/etc/key.json"},
+		{errors.New("sheets: spreadsheet s1 has no sheet \"Auth\""), "has no sheet"},
+	}
+	for _, c := range cases {
+		if got := sheetsProblem(c.err, "bot@p.iam.gserviceaccount.com", "s1"); got == nil || !strings.Contains(got.Error(), c.want) {
+			t.Errorf("%v → %v, want %q", c.err, got, c.want)
+		}
+	}
+	if got := sheetsProblem(nil, "a", "s1"); got != nil {
+		t.Errorf("nil → %v", got)
 	}
 }

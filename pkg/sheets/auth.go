@@ -86,24 +86,24 @@ type serviceAccountFile struct {
 
 // serviceAccountCredentials reads a service-account key file and returns
 // credentials for the Sheets scope whose token failures are *AuthError
-// naming the file. A file that cannot be read or is not a service-account
-// key is refused here, with a message that names the file and never quotes
-// it.
-func serviceAccountCredentials(path string) (*auth.Credentials, error) {
+// naming the file, and the account's email. A file that cannot be read or
+// is not a service-account key is refused here, with a message that names
+// the file and never quotes it.
+func serviceAccountCredentials(path string) (*auth.Credentials, string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, fmt.Errorf("sheets: credentials file %s cannot be read: %v", path, err)
+		return nil, "", fmt.Errorf("sheets: credentials file %s cannot be read: %v", path, err)
 	}
 	var f serviceAccountFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("sheets: credentials file %s is not JSON: expected the service-account key (JSON) downloaded from Google Cloud", path)
+		return nil, "", fmt.Errorf("sheets: credentials file %s is not JSON: expected the service-account key (JSON) downloaded from Google Cloud", path)
 	}
 	if f.Type != "service_account" {
-		return nil, fmt.Errorf("sheets: credentials file %s is not a service-account key (type %q): expected type \"service_account\", the JSON key of a service account from Google Cloud", path, f.Type)
+		return nil, "", fmt.Errorf("sheets: credentials file %s is not a service-account key (type %q): expected type \"service_account\", the JSON key of a service account from Google Cloud", path, f.Type)
 	}
 	var missing []string
 	for _, kv := range [][2]string{{"client_email", f.ClientEmail}, {"private_key", f.PrivateKey}, {"token_uri", f.TokenURI}} {
@@ -112,12 +112,12 @@ func serviceAccountCredentials(path string) (*auth.Credentials, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("sheets: credentials file %s lacks %s: expected a complete service-account key", path, strings.Join(missing, ", "))
+		return nil, "", fmt.Errorf("sheets: credentials file %s lacks %s: expected a complete service-account key", path, strings.Join(missing, ", "))
 	}
 	base, err := credentials.NewCredentialsFromJSON(credentials.ServiceAccount, b,
 		&credentials.DetectOptions{Scopes: []string{sheetsapi.SpreadsheetsScope}})
 	if err != nil {
-		return nil, fmt.Errorf("sheets: credentials file %s is unusable: %w", path, err)
+		return nil, "", fmt.Errorf("sheets: credentials file %s is unusable: %w", path, err)
 	}
 	return auth.NewCredentials(&auth.CredentialsOptions{
 		TokenProvider:          fileTokenProvider{file: path, tp: base.TokenProvider},
@@ -125,7 +125,7 @@ func serviceAccountCredentials(path string) (*auth.Credentials, error) {
 		ProjectIDProvider:      auth.CredentialsPropertyFunc(base.ProjectID),
 		QuotaProjectIDProvider: auth.CredentialsPropertyFunc(base.QuotaProjectID),
 		UniverseDomainProvider: auth.CredentialsPropertyFunc(base.UniverseDomain),
-	}), nil
+	}), f.ClientEmail, nil
 }
 
 // fileTokenProvider is the service account's (cached, self-refreshing)

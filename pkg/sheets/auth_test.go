@@ -80,7 +80,7 @@ func TestCredentialsFileRefusedUpFront(t *testing.T) {
 		{"incomplete", noKey, "lacks private_key"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Options{CredentialsFile: c.path, Endpoint: "http://127.0.0.1:1"}.clientOptions()
+			_, _, err := Options{CredentialsFile: c.path, Endpoint: "http://127.0.0.1:1"}.clientOptions()
 			if err == nil || !strings.Contains(err.Error(), c.path) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v: want the path and %q", err, c.want)
 			}
@@ -116,6 +116,9 @@ func TestRefusedKeyIsPermanentAndNamesTheFile(t *testing.T) {
 	ts, calls := tokenEndpoint(t, http.StatusBadRequest, `{"error":"invalid_grant","error_description":"Invalid JWT Signature."}`)
 	path, pemKey := authKeyFile(t, ts.URL+"/token", nil)
 	c := newAuthClient(t, path)
+	if c.ServiceAccount() != "bot@team.iam.gserviceaccount.com" {
+		t.Errorf("ServiceAccount() = %q", c.ServiceAccount())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err := c.SheetTitles(ctx)

@@ -84,9 +84,9 @@ func (o Options) withDefaults() Options {
 }
 
 // clientOptions: Google (or an emulator at Endpoint) with the service
-// account of CredentialsFile; an emulator without authentication when only
-// Endpoint is set (sandbox, most tests).
-func (o Options) clientOptions() ([]option.ClientOption, error) {
+// account of CredentialsFile, whose email comes back too; an emulator
+// without authentication when only Endpoint is set (sandbox, most tests).
+func (o Options) clientOptions() ([]option.ClientOption, string, error) {
 	var opts []option.ClientOption
 	if o.Endpoint != "" {
 		opts = append(opts, option.WithEndpoint(strings.TrimRight(o.Endpoint, "/")+"/"))
@@ -94,30 +94,31 @@ func (o Options) clientOptions() ([]option.ClientOption, error) {
 	switch {
 	case o.CredentialsFile != "":
 		if o.HTTPClient != nil {
-			return nil, errHTTPClientWithCredentials
+			return nil, "", errHTTPClientWithCredentials
 		}
-		creds, err := serviceAccountCredentials(o.CredentialsFile)
+		creds, account, err := serviceAccountCredentials(o.CredentialsFile)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return append(opts, option.WithAuthCredentials(creds)), nil
+		return append(opts, option.WithAuthCredentials(creds)), account, nil
 	case o.Endpoint != "":
 		opts = append(opts, option.WithoutAuthentication())
 		if o.HTTPClient != nil {
 			opts = append(opts, option.WithHTTPClient(o.HTTPClient))
 		}
-		return opts, nil
+		return opts, "", nil
 	default:
-		return nil, errors.New("sheets: either an endpoint (emulator) or a credentials file is required")
+		return nil, "", errors.New("sheets: either an endpoint (emulator) or a credentials file is required")
 	}
 }
 
 // Client is the transport to one spreadsheet: coalesced, budgeted, retried
 // requests. It is safe for concurrent use.
 type Client struct {
-	id  string
-	svc *service
-	b   *batcher
+	id      string
+	account string // the service account's email ("" unauthenticated)
+	svc     *service
+	b       *batcher
 }
 
 // New builds the client. It makes no request.
@@ -126,7 +127,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if o.Redis == nil {
 		return nil, errors.New("sheets: a Redis client is required (shared quota)")
 	}
-	opts, err := o.clientOptions()
+	opts, account, err := o.clientOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -142,11 +143,16 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		breaker: cb, retry: rp, timeout: o.RequestTimeout, m: m, log: o.Logger,
 	}
 	b := newBatcher(svc, m, batchOptions{batching: o.Batching, interval: o.FlushInterval, maxBatch: o.MaxBatch})
-	return &Client{id: o.SpreadsheetID, svc: svc, b: b}, nil
+	return &Client{id: o.SpreadsheetID, account: account, svc: svc, b: b}, nil
 }
 
 // Close stops the batchers; callers still waiting get an error.
 func (c *Client) Close() { c.b.close() }
+
+// ServiceAccount is the email of the service account the client
+// authenticates as ("" without credentials): the spreadsheet must be
+// shared with it.
+func (c *Client) ServiceAccount() string { return c.account }
 
 // SpreadsheetID is the spreadsheet the client talks to.
 func (c *Client) SpreadsheetID() string { return c.id }
