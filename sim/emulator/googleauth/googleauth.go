@@ -142,6 +142,15 @@ func (s *Server) Tokens() []string {
 	return out
 }
 
+// Principal is the service account a token was issued to ("" for a token
+// this endpoint never issued). Resource servers count quotas per account,
+// as Google does, not per token.
+func (s *Server) Principal(token string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens[token].email
+}
+
 // Refused counts refused token requests.
 func (s *Server) Refused() int {
 	s.mu.Lock()

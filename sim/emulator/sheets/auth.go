@@ -95,6 +95,23 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, method str
 	return false
 }
 
+// quotaCaller is who a request counts against: with authentication, the
+// account the token belongs to when the checker can tell (Google counts
+// per user, and a refreshed token is the same user), else callerOf.
+func (s *Server) quotaCaller(r *http.Request) string {
+	s.auth.mu.Lock()
+	checker := s.auth.checker
+	s.auth.mu.Unlock()
+	if p, ok := checker.(interface{ Principal(token string) string }); ok {
+		if token, ok := bearerToken(r); ok {
+			if who := p.Principal(token); who != "" {
+				return "user:" + who
+			}
+		}
+	}
+	return callerOf(r)
+}
+
 // Google's texts (sheets.googleapis.com, 2024-2026).
 const (
 	authRealm        = `Bearer realm="https://accounts.google.com/"`

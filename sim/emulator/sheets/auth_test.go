@@ -191,3 +191,22 @@ func TestAuthSwitchedOff(t *testing.T) {
 		t.Fatalf("without authentication: %v", err)
 	}
 }
+
+// Quotas count per account, as Google's per-user quota does: a refreshed
+// token is the same user.
+func TestAuthQuotaPerAccount(t *testing.T) {
+	a := newAuthEnv(t)
+	a.srv.SetQuota(Quota{ReadsPerWindow: 2, Window: time.Hour})
+	first, second := a.token(t, ScopeSpreadsheets), a.token(t, ScopeSpreadsheets)
+	if first == second {
+		t.Fatal("the same token twice")
+	}
+	for i, tok := range []string{first, second} {
+		if code, _, body := a.raw(t, "Bearer "+tok); code != 200 {
+			t.Fatalf("read %d: %d %+v", i+1, code, body)
+		}
+	}
+	if code, _, _ := a.raw(t, "Bearer "+second); code != http.StatusTooManyRequests {
+		t.Fatalf("third read of the account: %d, want 429", code)
+	}
+}

@@ -84,8 +84,10 @@
 //
 // # Quotas
 //
-// The caller is identified by its Authorization header, else its API key,
-// else one anonymous user. Reads (spreadsheets.get, values.get,
+// The caller is identified by the account its Bearer token belongs to (in
+// the authentication mode, when the checker tells it: a refreshed token is
+// the same user), else its Authorization header, else its API key, else
+// one anonymous user. Reads (spreadsheets.get, values.get,
 // values.batchGet) and writes (all other methods) are counted per user and
 // per project in a sliding window (Quota; default 60/60 per user and
 // 300/300 per project per minute, 0 = unlimited). A request that would

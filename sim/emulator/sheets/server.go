@@ -231,7 +231,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 		writeAPIError(w, newAPIError(status, "%s", defaultMessage(status)))
 		return
 	}
-	if e := s.gov.admit(callerOf(r), methodKinds[rt.method], s.now()); e != nil {
+	if e := s.gov.admit(s.quotaCaller(r), methodKinds[rt.method], s.now()); e != nil {
 		writeAPIError(w, e)
 		return
 	}
