@@ -57,8 +57,11 @@ type Options struct {
 	RetryBudget     time.Duration
 	Temperature     float64
 	MaxOutputTokens int
-	Registry        prometheus.Registerer
-	Logger          *slog.Logger
+	// ModelSettings name the configuration key(s) of each model
+	// ("gemini-3-flash-preview" → "gemini.chat_model") for error messages.
+	ModelSettings map[string]string
+	Registry      prometheus.Registerer
+	Logger        *slog.Logger
 }
 
 // Client generates answers.
@@ -69,6 +72,7 @@ type Client struct {
 
 	calls   *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+	models  modelMetrics // models.go
 	// firstBackoff is the first wait after a 5xx or a timeout (tests shorten it).
 	firstBackoff time.Duration
 }
@@ -84,11 +88,12 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	}
 	c := &Client{g: g, o: o, log: o.Logger, firstBackoff: 500 * time.Millisecond,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "gemini", Name: "calls_total",
-			Help: "Gemini generateContent calls by model and result (ok, 429, 5xx, timeout, error)."}, []string{"model", "result"}),
+			Help: "Gemini generateContent calls by model and result (ok, 429, 5xx, timeout, model_not_found, error)."}, []string{"model", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "gemini", Name: "call_duration_seconds",
 			Help: "Gemini call latency by model.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}, []string{"model"}),
 	}
 	o.Registry.MustRegister(c.calls, c.latency)
+	c.models = newModelMetrics(o.Registry)
 	return c, nil
 }
 
@@ -109,11 +114,12 @@ func (c *Client) Generate(ctx context.Context, req Request) (string, error) {
 		func(e failsafe.Execution[string]) (string, error) { return g.attempt(ctx, e.Attempts()) })
 	switch {
 	case g.answered:
+		c.answered(g.model)
 		return g.text, nil // even if ctx ended meanwhile
 	case ctx.Err() != nil:
 		return "", ctx.Err()
 	}
-	return "", fmt.Errorf("%w: %v", ErrUnavailable, unwrapLater(err))
+	return "", c.failure(g.model, unwrapLater(err)) // models.go
 }
 
 func (c *Client) contentConfig(system string) *genai.GenerateContentConfig {
@@ -249,6 +255,8 @@ func resultLabel(err error) string {
 		return "429"
 	case errors.As(err, &apiErr) && apiErr.Code >= 500:
 		return "5xx"
+	case isModelNotFound(err):
+		return "model_not_found"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	default:

@@ -186,15 +186,13 @@ func (b *Bot) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Check verifies Redis and Telegram (getMe).
+// Check verifies Redis and Telegram (getMe) and reports every problem
+// found (check.go).
 func (b *Bot) Check(ctx context.Context) error {
-	if err := redisx.Ping(ctx, b.rdb); err != nil {
-		return err
-	}
-	if _, err := b.tg.GetMe(ctx); err != nil {
-		return fmt.Errorf("telegram: getMe: %w", err)
-	}
-	return nil
+	return runProbes(ctx, []probe{
+		redisProbe(func(ctx context.Context) error { return redisx.Ping(ctx, b.rdb) }),
+		telegramProbe(func(ctx context.Context) error { _, err := b.tg.GetMe(ctx); return err }),
+	})
 }
 
 // Failed never fires for the bot: every failure is retried in place.

@@ -62,7 +62,7 @@ func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *pro
 	if withAI {
 		d.ai, err = ai.New(ctx, ai.Options{APIKey: cfg.Gemini.APIKey, BaseURL: cfg.Gemini.BaseURL, ChatModel: cfg.Gemini.ChatModel,
 			Timeout: cfg.Gemini.Timeout, RetryBudget: cfg.Gemini.RetryBudget, Temperature: cfg.Gemini.Temperature,
-			MaxOutputTokens: cfg.Gemini.MaxOutputTokens, Registry: reg, Logger: log})
+			MaxOutputTokens: cfg.Gemini.MaxOutputTokens, ModelSettings: modelSettings(cfg.Gemini), Registry: reg, Logger: log})
 		if err != nil {
 			sc.Close()
 			return nil, err

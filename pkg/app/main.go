@@ -129,25 +129,28 @@ func (m *Main) Close(ctx context.Context) error {
 	return err
 }
 
-// Check validates the configuration and the dependencies and prints one line.
+// Check validates the configuration and the dependencies and prints one
+// line: OK, or FAIL with every problem found ("FAIL worker: gemini: …;
+// sheets: …"; see check.go).
 func (m *Main) Check(ctx context.Context) int {
-	if err := m.Load(); err != nil {
-		fmt.Fprintf(m.Stdout, "FAIL %s: %v\n", m.Role, err)
+	fail := func(err error) int {
+		fmt.Fprintf(m.Stdout, "FAIL %s: %s\n", m.Role, oneLine(err.Error()))
 		return ExitFail
+	}
+	if err := m.Load(); err != nil {
+		return fail(err)
 	}
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	redisx.QuietLogs(m.Logger)
 	role, err := NewRole(m.Role, m.Config, m.Logger)
 	if err != nil {
-		fmt.Fprintf(m.Stdout, "FAIL %s: %v\n", m.Role, err)
-		return ExitFail
+		return fail(err)
 	}
 	defer role.Stop(context.Background())
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := role.Check(ctx); err != nil {
-		fmt.Fprintf(m.Stdout, "FAIL %s: %v\n", m.Role, err)
-		return ExitFail
+		return fail(err)
 	}
 	fmt.Fprintf(m.Stdout, "OK %s: configuration valid, dependencies reachable\n", m.Role)
 	return ExitOK

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 
@@ -95,18 +94,14 @@ func (p *Poller) Stop(ctx context.Context) error {
 }
 
 // Check verifies Redis, the spreadsheet and Telegram (the poller posts
-// operators' notes).
+// operators' notes), and reports every problem found (check.go). The
+// poller never calls Gemini, so its models are the worker's to check.
 func (p *Poller) Check(ctx context.Context) error {
-	if err := redisx.Ping(ctx, p.rdb); err != nil {
-		return err
-	}
-	if err := p.d.sheets.Check(ctx); err != nil {
-		return err
-	}
-	if _, err := p.d.tg.GetMe(ctx); err != nil {
-		return fmt.Errorf("telegram: getMe: %w", err)
-	}
-	return nil
+	return runProbes(ctx, []probe{
+		redisProbe(func(ctx context.Context) error { return redisx.Ping(ctx, p.rdb) }),
+		sheetsProbe(p.d),
+		telegramProbe(func(ctx context.Context) error { _, err := p.d.tg.GetMe(ctx); return err }),
+	})
 }
 
 // Failed never fires.

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,18 +90,16 @@ func (w *Worker) Stop(ctx context.Context) error {
 	return errors.Join(w.HTTP.Shutdown(ctx), w.rdb.Close())
 }
 
-// Check verifies Redis, the spreadsheet (every sheet present) and Telegram.
+// Check verifies Redis, the spreadsheet (every sheet present, the service
+// account's key accepted), Telegram and Gemini (the API key, and that every
+// model it uses exists), and reports every problem found (check.go).
 func (w *Worker) Check(ctx context.Context) error {
-	if err := redisx.Ping(ctx, w.rdb); err != nil {
-		return err
-	}
-	if err := w.d.sheets.Check(ctx); err != nil {
-		return err
-	}
-	if _, err := w.d.tg.GetMe(ctx); err != nil {
-		return fmt.Errorf("telegram: getMe: %w", err)
-	}
-	return nil
+	return runProbes(ctx, []probe{
+		redisProbe(func(ctx context.Context) error { return redisx.Ping(ctx, w.rdb) }),
+		sheetsProbe(w.d),
+		telegramProbe(func(ctx context.Context) error { _, err := w.d.tg.GetMe(ctx); return err }),
+		geminiProbe(w.d.ai, w.cfg.Gemini),
+	})
 }
 
 // Failed never fires: asynq reconnects to Redis by itself.

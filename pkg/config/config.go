@@ -103,7 +103,7 @@ type Sentinel struct {
 type Sheets struct {
 	SpreadsheetID   string        `key:"spreadsheet_id"`
 	CredentialsFile string        `key:"credentials_file"`
-	Endpoint        string        `key:"endpoint"` // emulator URL; no auth when set
+	Endpoint        string        `key:"endpoint"` // emulator URL; unauthenticated unless credentials_file is set too
 	Batching        bool          `key:"batching"`
 	FlushInterval   time.Duration `key:"flush_interval"`
 	MaxBatch        int           `key:"max_batch"`
@@ -210,7 +210,8 @@ func Defaults() Config {
 			},
 		},
 		Gemini: Gemini{
-			ChatModel: "gemini-3-flash-preview", AnalysisModel: "gemini-1.5-pro",
+			// Current models (see configs/config.example.yaml); --check asks Google for both.
+			ChatModel: "gemini-3-flash-preview", AnalysisModel: "gemini-3.5-flash",
 			Timeout: 30 * time.Second, RetryBudget: 20 * time.Second,
 			SystemPromptFile: "system_prompt.txt", HistoryBudget: 6000, KnowledgeTopK: 4,
 			Temperature: 0.4, MaxOutputTokens: 1024,
@@ -587,16 +588,15 @@ func (c *Config) sheetsChecks() []func() error {
 			return requiredSetting("sheets.spreadsheet_id", c.Sheets.SpreadsheetID, "the id of the Google Spreadsheet (from its URL)")
 		},
 		func() error {
+			if c.Sheets.CredentialsFile != "" {
+				if _, err := os.Stat(c.Sheets.CredentialsFile); err != nil {
+					return &Error{Key: "sheets.credentials_file", Msg: fmt.Sprintf("%s cannot be read: expected the service-account JSON file", c.Sheets.CredentialsFile)}
+				}
+			}
 			if c.Sheets.Endpoint != "" {
 				return httpURL("sheets.endpoint", c.Sheets.Endpoint, true)
 			}
-			if err := requiredSetting("sheets.credentials_file", c.Sheets.CredentialsFile, "the path of the Google service-account JSON file"); err != nil {
-				return err
-			}
-			if _, err := os.Stat(c.Sheets.CredentialsFile); err != nil {
-				return &Error{Key: "sheets.credentials_file", Msg: fmt.Sprintf("%s cannot be read: expected the service-account JSON file", c.Sheets.CredentialsFile)}
-			}
-			return nil
+			return requiredSetting("sheets.credentials_file", c.Sheets.CredentialsFile, "the path of the Google service-account JSON file")
 		},
 		func() error { return positive("sheets.reads_per_minute", float64(c.Sheets.ReadsPerMinute)) },
 		func() error { return positive("sheets.writes_per_minute", float64(c.Sheets.WritesPerMinute)) },

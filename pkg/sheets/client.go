@@ -28,9 +28,9 @@ var ErrRowMoved = errors.New("sheets: row moved")
 // configuration onto them. Zero durations and counts take the defaults.
 type Options struct {
 	SpreadsheetID   string
-	Endpoint        string       // emulator; no authentication when set
-	CredentialsFile string       // service-account key, when Endpoint is empty
-	HTTPClient      *http.Client // with Endpoint only
+	Endpoint        string       // emulator (or another Sheets API base URL); Google when empty
+	CredentialsFile string       // service-account key; without it an Endpoint is used unauthenticated
+	HTTPClient      *http.Client // with an Endpoint and no CredentialsFile only
 
 	Batching        bool          // false: one request per operation (load tools compare)
 	FlushInterval   time.Duration // how long a batch gathers callers before asking for a slot
@@ -83,30 +83,42 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// clientOptions: the emulator without authentication, or Google with a
-// service-account key.
-func (o Options) clientOptions() ([]option.ClientOption, error) {
+// clientOptions: Google (or an emulator at Endpoint) with the service
+// account of CredentialsFile, whose email comes back too; an emulator
+// without authentication when only Endpoint is set (sandbox, most tests).
+func (o Options) clientOptions() ([]option.ClientOption, string, error) {
+	var opts []option.ClientOption
+	if o.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(strings.TrimRight(o.Endpoint, "/")+"/"))
+	}
 	switch {
+	case o.CredentialsFile != "":
+		if o.HTTPClient != nil {
+			return nil, "", errHTTPClientWithCredentials
+		}
+		creds, account, err := serviceAccountCredentials(o.CredentialsFile)
+		if err != nil {
+			return nil, "", err
+		}
+		return append(opts, option.WithAuthCredentials(creds)), account, nil
 	case o.Endpoint != "":
-		opts := []option.ClientOption{option.WithEndpoint(strings.TrimRight(o.Endpoint, "/") + "/"), option.WithoutAuthentication()}
+		opts = append(opts, option.WithoutAuthentication())
 		if o.HTTPClient != nil {
 			opts = append(opts, option.WithHTTPClient(o.HTTPClient))
 		}
-		return opts, nil
-	case o.CredentialsFile != "":
-		return []option.ClientOption{option.WithAuthCredentialsFile(option.ServiceAccount, o.CredentialsFile),
-			option.WithScopes(sheetsapi.SpreadsheetsScope)}, nil
+		return opts, "", nil
 	default:
-		return nil, errors.New("sheets: either an endpoint (emulator) or a credentials file is required")
+		return nil, "", errors.New("sheets: either an endpoint (emulator) or a credentials file is required")
 	}
 }
 
 // Client is the transport to one spreadsheet: coalesced, budgeted, retried
 // requests. It is safe for concurrent use.
 type Client struct {
-	id  string
-	svc *service
-	b   *batcher
+	id      string
+	account string // the service account's email ("" unauthenticated)
+	svc     *service
+	b       *batcher
 }
 
 // New builds the client. It makes no request.
@@ -115,7 +127,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if o.Redis == nil {
 		return nil, errors.New("sheets: a Redis client is required (shared quota)")
 	}
-	opts, err := o.clientOptions()
+	opts, account, err := o.clientOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -131,11 +143,16 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		breaker: cb, retry: rp, timeout: o.RequestTimeout, m: m, log: o.Logger,
 	}
 	b := newBatcher(svc, m, batchOptions{batching: o.Batching, interval: o.FlushInterval, maxBatch: o.MaxBatch})
-	return &Client{id: o.SpreadsheetID, svc: svc, b: b}, nil
+	return &Client{id: o.SpreadsheetID, account: account, svc: svc, b: b}, nil
 }
 
 // Close stops the batchers; callers still waiting get an error.
 func (c *Client) Close() { c.b.close() }
+
+// ServiceAccount is the email of the service account the client
+// authenticates as ("" without credentials): the spreadsheet must be
+// shared with it.
+func (c *Client) ServiceAccount() string { return c.account }
 
 // SpreadsheetID is the spreadsheet the client talks to.
 func (c *Client) SpreadsheetID() string { return c.id }

@@ -53,6 +53,9 @@ func serverTrouble(err error) bool {
 	if errors.Is(err, errTimeout) {
 		return true
 	}
+	if authRefused(err) {
+		return false // auth.go: Google refused our key; the request never left
+	}
 	var nerr net.Error
 	return errors.As(err, &nerr)
 }
@@ -61,7 +64,7 @@ func serverTrouble(err error) bool {
 // (timeouts, dropped connections, 500/502/504). Appends must check before
 // trying again; 429 and 503 are refused before anything happens.
 func ambiguous(err error) bool {
-	if err == nil || errors.Is(err, circuitbreaker.ErrOpen) || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, circuitbreaker.ErrOpen) || errors.Is(err, context.Canceled) || authFailed(err) {
 		return false
 	}
 	var le errLimiter

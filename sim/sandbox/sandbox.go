@@ -251,6 +251,7 @@ func (s *Sandbox) roleEnv(w wiring) map[string]string {
 		"MARKETINGBOT_REDIS_SENTINEL_MASTER":      "",
 		"MARKETINGBOT_SHEETS_SPREADSHEET_ID":      spreadsheetID,
 		"MARKETINGBOT_SHEETS_ENDPOINT":            w.sheetsURL,
+		"MARKETINGBOT_SHEETS_CREDENTIALS_FILE":    "", // with the endpoint it would authenticate (at Google's token endpoint)
 		"MARKETINGBOT_GEMINI_API_KEY":             w.geminiKey,
 		"MARKETINGBOT_GEMINI_BASE_URL":            w.geminiURL,
 		"MARKETINGBOT_HTTP_BOT_ADDR":              w.botAddr,

@@ -102,6 +102,7 @@ func New(t testing.TB, o Options) *Env {
 		"MARKETINGBOT_REDIS_URL":                  e.Redis.URL(),
 		"MARKETINGBOT_SHEETS_SPREADSHEET_ID":      spreadsheetID,
 		"MARKETINGBOT_SHEETS_ENDPOINT":            e.Sheets.URL,
+		"MARKETINGBOT_SHEETS_CREDENTIALS_FILE":    "", // unauthenticated unless GoogleAuth (google.go) sets it
 		"MARKETINGBOT_SHEETS_FLUSH_INTERVAL":      "20ms",
 		"MARKETINGBOT_GEMINI_API_KEY":             "test-gemini-key",
 		"MARKETINGBOT_GEMINI_BASE_URL":            e.GeminiURL,

@@ -326,7 +326,7 @@ func (s *Server) pickLatency() time.Duration {
 }
 
 // Reset clears the request log, the stats and the faults, and restores the
-// latency of Options. Request ids keep increasing across resets so a poller
+// latency and the models of Options. Request ids keep increasing across resets so a poller
 // never mistakes a new call for one it has seen.
 func (s *Server) Reset() {
 	s.mu.Lock()
@@ -335,6 +335,7 @@ func (s *Server) Reset() {
 	s.state = newState(s.baseLatency, s.baseJitter)
 	s.state.nextRequestID, s.state.nextFaultID = next, nextFault
 	s.mu.Unlock()
+	s.models.set(s.models.base)
 	s.logger.Info("gemini emulator reset")
 }
 
@@ -423,6 +424,7 @@ func (s *Server) controlMux() *http.ServeMux {
 		s.SetLatency(time.Duration(lj.MS)*time.Millisecond, time.Duration(lj.JitterMS)*time.Millisecond)
 		writeJSON(w, http.StatusOK, lj)
 	})
+	s.mountModelControl(mux) // models.go
 	mux.HandleFunc("POST /_emulator/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)

@@ -34,16 +34,21 @@
 //
 //	no key                 403 PERMISSION_DENIED
 //	wrong key              400 INVALID_ARGUMENT "API key not valid. Please pass a valid API key."
-//	model not allowed, or  404 NOT_FOUND "models/x is not found for API version v1beta,
+//	unknown model, or      404 NOT_FOUND "models/x is not found for API version v1beta,
 //	  wrong kind of model        or is not supported for generateContent."
+//	                       (models.get: "models/x is not found for API version v1beta.")
 //	malformed request      400 INVALID_ARGUMENT
 //	injected 429           RESOURCE_EXHAUSTED with QuotaFailure, Help and
 //	                       google.rpc.RetryInfo{retryDelay:"1s"} details
 //	injected 500/503/504   INTERNAL / UNAVAILABLE "The model is overloaded.
 //	                       Please try again later." / DEADLINE_EXCEEDED
 //
-// Model names containing "embedding" only embed; other models only generate
-// (countTokens works for both), like the real API.
+// The API knows only the models of Options.Models, or DefaultModels (the
+// current models; shut down names such as gemini-1.5-pro or gemini-2.5-pro
+// are 404, as on Google). SetModels changes them at run time, as when
+// Google shuts a model down. Model names containing "embedding" only embed;
+// other models only generate (countTokens works for both), like the real
+// API.
 //
 // # Control API
 //
@@ -71,11 +76,14 @@
 //	       each generate call (not embeddings); uniformly random in
 //	       [ms-jitter_ms, ms+jitter_ms]. A cancelled client ends the wait.
 //	GET    /_emulator/latency    current setting
-//	POST   /_emulator/reset      clear log, stats and faults; latency back to
-//	       Options → 204
+//	GET    /_emulator/models     {"models":[…]} the models the API knows
+//	PUT    /_emulator/models     {"models":[…]} replace them ([] = DefaultModels)
+//	POST   /_emulator/reset      clear log, stats and faults; latency and
+//	       models back to Options → 204
 //
 // The same operations are methods on Server (Requests, Stats, InjectFault,
-// ClearFaults, Faults, SetLatency, Reset) for tests in the same process.
+// ClearFaults, Faults, SetLatency, SetModels, Models, Reset) for tests in
+// the same process.
 //
 // The server is safe for concurrent use and never serializes calls: each
 // waits out its own latency, so hundreds of concurrent slow calls overlap.

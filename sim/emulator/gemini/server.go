@@ -23,7 +23,9 @@ type Options struct {
 	// APIKey is the only key accepted; empty accepts any non-empty key.
 	APIKey string
 	// Models is the allowlist of model names ("gemini-3-flash-preview" or
-	// "models/gemini-3-flash-preview"); empty allows any name.
+	// "models/gemini-3-flash-preview"): every other name is 404 NOT_FOUND,
+	// as a retired model is on Google. Empty means DefaultModels. SetModels
+	// changes it at run time.
 	Models []string
 	// Latency is added to every generate call; Jitter spreads it uniformly
 	// over [Latency-Jitter, Latency+Jitter]. Both can be changed at run time
@@ -39,9 +41,8 @@ type Options struct {
 // HTTPOptions.BaseURL at it. It is safe for concurrent use; simulated
 // latency is waited out per request, without holding any lock.
 type Server struct {
-	apiKey  string
-	models  []string // normalized allowlist, in the order given
-	allowed map[string]bool
+	apiKey string
+	models modelSet // the allowlist (models.go)
 	// baseLatency and baseJitter come from Options; Reset restores them.
 	baseLatency, baseJitter time.Duration
 	logger                  *slog.Logger
@@ -58,7 +59,6 @@ type Server struct {
 func New(opts Options) *Server {
 	s := &Server{
 		apiKey:      opts.APIKey,
-		allowed:     make(map[string]bool),
 		baseLatency: max(opts.Latency, 0),
 		baseJitter:  max(opts.Jitter, 0),
 		logger:      opts.Logger,
@@ -67,13 +67,11 @@ func New(opts Options) *Server {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
-	for _, m := range opts.Models {
-		m = trimModel(m)
-		if m != "" && !s.allowed[m] {
-			s.allowed[m] = true
-			s.models = append(s.models, m)
-		}
+	s.models.base = opts.Models
+	if len(s.models.base) == 0 {
+		s.models.base = DefaultModels
 	}
+	s.models.set(s.models.base)
 	s.state = newState(s.baseLatency, s.baseJitter)
 	s.control = s.controlMux()
 	return s
@@ -290,7 +288,7 @@ func (s *Server) checkModel(rt route, method string) *apiError {
 	if method == MethodListModels {
 		return nil
 	}
-	if len(s.allowed) > 0 && !s.allowed[rt.model] {
+	if !s.models.allows(rt.model) {
 		if method == MethodGetModel {
 			return errNotFound(fmt.Sprintf("models/%s is not found for API version %s.", rt.model, rt.version))
 		}
@@ -321,10 +319,6 @@ func trimModel(m string) string {
 	return strings.TrimPrefix(strings.TrimSpace(m), "models/")
 }
 
-// defaultModels are listed by GET /v1beta/models when Options.Models is
-// empty (any name is accepted then; these are just what a listing shows).
-var defaultModels = []string{"gemini-3-flash-preview", "gemini-2.5-pro", "gemini-2.5-flash", "gemini-embedding-001"}
-
 func describeModel(name string) modelInfo {
 	info := modelInfo{
 		Name:                       "models/" + name,
@@ -343,10 +337,7 @@ func describeModel(name string) modelInfo {
 }
 
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request, c *call) {
-	names := s.models
-	if len(names) == 0 {
-		names = defaultModels
-	}
+	names := s.models.list()
 	q := r.URL.Query()
 	offset, _ := strconv.Atoi(q.Get("pageToken"))
 	size, _ := strconv.Atoi(q.Get("pageSize"))

@@ -541,14 +541,14 @@ func TestInjectedFaults(t *testing.T) {
 	}
 
 	t.Run("model filter", func(t *testing.T) {
-		if _, err := s.InjectFault(Fault{Status: 503, Models: []string{"models/other-model"}}); err != nil {
+		if _, err := s.InjectFault(Fault{Status: 503, Models: []string{"models/gemini-3.5-flash"}}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(s.ClearFaults)
 		if err := generate(testModel); err != nil {
 			t.Errorf("call on an unfiltered model failed: %v", err)
 		}
-		if e := asAPIError(t, generate("other-model")); e.Code != 503 {
+		if e := asAPIError(t, generate("gemini-3.5-flash")); e.Code != 503 {
 			t.Errorf("error = %+v", e)
 		}
 	})

@@ -130,6 +130,27 @@ func (s *Server) Issued() int {
 	return s.issued
 }
 
+// Tokens lists every access token issued so far (tests look for them in
+// logs, where they must never appear).
+func (s *Server) Tokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.tokens))
+	for t := range s.tokens {
+		out = append(out, t)
+	}
+	return out
+}
+
+// Principal is the service account a token was issued to ("" for a token
+// this endpoint never issued). Resource servers count quotas per account,
+// as Google does, not per token.
+func (s *Server) Principal(token string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens[token].email
+}
+
 // Refused counts refused token requests.
 func (s *Server) Refused() int {
 	s.mu.Lock()
@@ -140,16 +161,37 @@ func (s *Server) Refused() int {
 // ErrInvalidToken means a Bearer token is unknown or expired (Google: 401).
 var ErrInvalidToken = errors.New("invalid or expired access token")
 
+// ErrTokenExpired means a token this endpoint issued has expired (Google:
+// 401 with reason ACCESS_TOKEN_EXPIRED). It is also ErrInvalidToken.
+var ErrTokenExpired error = tokenError{}
+
 // ErrInsufficientScope means the token lacks the scope (Google: 403).
-var ErrInsufficientScope = errors.New("insufficient authentication scopes")
+var ErrInsufficientScope error = scopeError{}
+
+// The errors of Check say what they are through methods, so that a resource
+// server (the Sheets emulator) can tell them apart without importing this
+// package: Expired() for an expired token, InsufficientScope() for a token
+// without the scope.
+type tokenError struct{}
+
+func (tokenError) Error() string           { return "access token expired" }
+func (tokenError) Expired() bool           { return true }
+func (tokenError) Is(target error) bool    { return target == ErrInvalidToken }
+func (scopeError) Error() string           { return "insufficient authentication scopes" }
+func (scopeError) InsufficientScope() bool { return true }
+
+type scopeError struct{}
 
 // Check validates an access token for a resource that needs scope.
 func (s *Server) Check(token, scope string) error {
 	s.mu.Lock()
 	g, ok := s.tokens[token]
 	s.mu.Unlock()
-	if !ok || !s.now().Before(g.expiry) {
+	switch {
+	case !ok:
 		return ErrInvalidToken
+	case !s.now().Before(g.expiry):
+		return ErrTokenExpired
 	}
 	for _, sc := range g.scopes {
 		if sc == scope {

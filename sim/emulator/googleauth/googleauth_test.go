@@ -69,8 +69,11 @@ func TestJWTBearerGrant(t *testing.T) {
 		t.Fatalf("unknown token: %v", err)
 	}
 	clk.add(time.Hour)
-	if err := srv.Check(tok, scope); !errors.Is(err, googleauth.ErrInvalidToken) {
+	if err := srv.Check(tok, scope); !errors.Is(err, googleauth.ErrInvalidToken) || !errors.Is(err, googleauth.ErrTokenExpired) {
 		t.Fatalf("expired token: %v", err)
+	}
+	if got := srv.Tokens(); len(got) != 1 || got[0] != tok {
+		t.Fatalf("Tokens() = %v, want [%s]", got, tok)
 	}
 	if srv.Issued() != 1 || srv.Refused() != 0 {
 		t.Fatalf("issued %d refused %d", srv.Issued(), srv.Refused())

@@ -66,10 +66,28 @@
 // Message. An unknown spreadsheet is 404 NOT_FOUND "Requested entity was
 // not found."
 //
+// # Authentication
+//
+// Off by default (the client uses option.WithoutAuthentication). With
+// Options.Auth (or RequireAuth) set to a TokenChecker — the OAuth token
+// endpoint emulator in sim/emulator/googleauth — every API request needs
+// "Authorization: Bearer <token>" with a valid token carrying a
+// spreadsheets or drive scope (read-only ones for reads only), checked
+// before faults and quotas, with Google's answers: no token is 401
+// UNAUTHENTICATED "Request is missing required authentication credential.
+// …" (ErrorInfo CREDENTIALS_MISSING), an unknown or expired one 401
+// "Request had invalid authentication credentials. …" (ACCESS_TOKEN_EXPIRED
+// when expired) with WWW-Authenticate: Bearer realm="https://accounts.google.com/",
+// error="invalid_token", a token without the scope 403 PERMISSION_DENIED
+// "Request had insufficient authentication scopes."
+// (ACCESS_TOKEN_SCOPE_INSUFFICIENT). AuthStats counts them.
+//
 // # Quotas
 //
-// The caller is identified by its Authorization header, else its API key,
-// else one anonymous user. Reads (spreadsheets.get, values.get,
+// The caller is identified by the account its Bearer token belongs to (in
+// the authentication mode, when the checker tells it: a refreshed token is
+// the same user), else its Authorization header, else its API key, else
+// one anonymous user. Reads (spreadsheets.get, values.get,
 // values.batchGet) and writes (all other methods) are counted per user and
 // per project in a sliding window (Quota; default 60/60 per user and
 // 300/300 per project per minute, 0 = unlimited). A request that would

@@ -33,6 +33,10 @@ type Options struct {
 
 	Logger *slog.Logger     // nil means slog.Default()
 	Now    func() time.Time // clock for quotas and faults; nil means time.Now
+
+	// Auth, when set, makes every API request need a valid Bearer token
+	// (see RequireAuth); nil serves without authentication.
+	Auth TokenChecker
 }
 
 // ErrNotFound is returned by the Go helpers for an unknown spreadsheet id.
@@ -48,7 +52,8 @@ type Server struct {
 	now    func() time.Time
 	gov    *governor
 	faults faultSet
-	saver  *saver // nil without XLSXPath
+	saver  *saver   // nil without XLSXPath
+	auth   authGate // Bearer tokens required when it has a checker (auth.go)
 
 	mu    sync.RWMutex
 	books map[string]*book
@@ -67,6 +72,7 @@ func New(opts Options) (*Server, error) {
 		gov:   newGovernor(q),
 		books: map[string]*book{},
 	}
+	s.auth.checker = opts.Auth
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -212,6 +218,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 		writeAPIError(w, newAPIError(http.StatusNotFound, "Method not found."))
 		return
 	}
+	if !s.authenticate(w, r, rt.method) {
+		return
+	}
 	s.gov.countMethod(rt.method)
 	delay, status := s.faults.decide(rt.method, s.now())
 	if err := sleep(r.Context(), delay); err != nil {
@@ -222,7 +231,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 		writeAPIError(w, newAPIError(status, "%s", defaultMessage(status)))
 		return
 	}
-	if e := s.gov.admit(callerOf(r), methodKinds[rt.method], s.now()); e != nil {
+	if e := s.gov.admit(s.quotaCaller(r), methodKinds[rt.method], s.now()); e != nil {
 		writeAPIError(w, e)
 		return
 	}
