@@ -28,7 +28,7 @@ type memSheets struct {
 	beforeUpdate func(g *sheets.Guard, data []sheets.Values) error
 	beforeAppend func(sheet string) error
 
-	reads, updates, appends int
+	reads, updates, appends, guardReads int
 }
 
 var _ Transport = (*memSheets)(nil)
@@ -36,8 +36,8 @@ var _ Transport = (*memSheets)(nil)
 func newMemSheets() *memSheets {
 	m := &memSheets{sheets: map[string][][]any{}}
 	for title, header := range map[string][]any{
-		testTitles.Auth: Headers.Auth, testTitles.Appeals: Headers.Appeals, testTitles.Queue: Headers.Queue,
-		testTitles.Listings: Headers.Listings, testTitles.Promotions: Headers.Promotions, testTitles.Knowledge: Headers.Knowledge,
+		testTitles.Auth: DefaultHeaders(SheetAuth), testTitles.Appeals: DefaultHeaders(SheetAppeals), testTitles.Queue: DefaultHeaders(SheetQueue),
+		testTitles.Listings: DefaultHeaders(SheetListings), testTitles.Promotions: DefaultHeaders(SheetPromotions), testTitles.Knowledge: DefaultHeaders(SheetKnowledge),
 	} {
 		m.sheets[title] = [][]any{header}
 	}
@@ -100,12 +100,8 @@ func (m *memSheets) Update(ctx context.Context, g *sheets.Guard, data ...sheets.
 		}
 	}
 	if g != nil {
-		rows, err := m.Read(ctx, g.Range)
-		if err != nil {
+		if err := m.checkGuard(ctx, g); err != nil {
 			return err
-		}
-		if !g.Holds(firstRow(rows[0])) {
-			return sheets.ErrRowMoved
 		}
 	}
 	m.mu.Lock()
@@ -120,6 +116,32 @@ func (m *memSheets) Update(ctx context.Context, g *sheets.Guard, data ...sheets.
 			for j, v := range cells {
 				m.set(r.Sheet, r.StartRow+i, r.StartCol+j, v)
 			}
+		}
+	}
+	return nil
+}
+
+// checkGuard reads a guard's ranges and judges them as the transport does:
+// the header row first (ErrColumnsMoved), then the key cells (ErrRowMoved).
+func (m *memSheets) checkGuard(ctx context.Context, g *sheets.Guard) error {
+	m.guardReads++
+	if g.Header != nil {
+		rows, err := m.Read(ctx, g.Header.Range)
+		if err != nil {
+			return err
+		}
+		if !g.Header.Holds(firstRow(rows[0])) {
+			return sheets.ErrColumnsMoved
+		}
+	}
+	keys := append([]sheets.GuardRange{{Range: g.Range, Holds: g.Holds}}, g.More...)
+	for _, k := range keys {
+		rows, err := m.Read(ctx, k.Range)
+		if err != nil {
+			return err
+		}
+		if !k.Holds(firstRow(rows[0])) {
+			return sheets.ErrRowMoved
 		}
 	}
 	return nil
