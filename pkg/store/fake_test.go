@@ -11,6 +11,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/sheets"
@@ -213,4 +214,39 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// insertColumn inserts an empty column before column at (0-based) with a
+// header, as a person inserting a column does: every cell from at on moves
+// one to the right.
+func (m *memSheets) insertColumn(sheet string, at int, header string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rows := m.sheets[sheet]
+	for i, r := range rows {
+		if len(r) < at {
+			continue
+		}
+		var v any = ""
+		if i == 0 {
+			v = header
+		}
+		rows[i] = slices.Insert(slices.Clone(r), at, v)
+	}
+}
+
+// setRows replaces a sheet.
+func (m *memSheets) setRows(sheet string, rows [][]any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sheets[sheet] = rows
+}
+
+func testutilCounter(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }

@@ -204,10 +204,13 @@ func (s *Spreadsheet) freshLayout(ctx context.Context, k SheetKey) (*layout, err
 	return v.(*layout), nil
 }
 
-// dropLayout forgets a sheet's layout: the next write reads the header row.
+// dropLayout makes a sheet's layout stale: the next write reads the header
+// row (and the change is counted against the old one).
 func (s *Spreadsheet) dropLayout(k SheetKey) {
 	s.layouts.mu.Lock()
-	delete(s.layouts.m, k)
+	if it, ok := s.layouts.m[k]; ok {
+		s.layouts.m[k] = layoutItem{l: it.l}
+	}
 	s.layouts.mu.Unlock()
 }
 

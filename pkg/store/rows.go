@@ -164,7 +164,9 @@ func KnowledgeRecord(k domain.KnowledgeEntry) Record {
 }
 
 // KnowledgeRow renders a knowledge entry in the default layout.
-func KnowledgeRow(k domain.KnowledgeEntry) []any { return DefaultRow(SheetKnowledge, KnowledgeRecord(k)) }
+func KnowledgeRow(k domain.KnowledgeEntry) []any {
+	return DefaultRow(SheetKnowledge, KnowledgeRecord(k))
+}
 
 // ---- cells and ranges ----
 
