@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,7 +32,9 @@ type memSheets struct {
 	beforeUpdate func(g *sheets.Guard, data []sheets.Values) error
 	beforeAppend func(sheet string) error
 
-	reads, updates, appends, guardReads int
+	grid map[string]int // grid columns by sheet (default 26)
+
+	reads, updates, appends, guardReads, structural int
 }
 
 var _ Transport = (*memSheets)(nil)
@@ -249,4 +254,54 @@ func testutilCounter(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+var _ Structure = (*memSheets)(nil)
+
+// Sheets lists the sheets in title order, each with a 1000×cols grid
+// (grid[title], default 26).
+func (m *memSheets) Sheets(context.Context) ([]sheets.SheetInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []sheets.SheetInfo
+	for title := range m.sheets {
+		cols := 26
+		if c, ok := m.grid[title]; ok {
+			cols = c
+		}
+		out = append(out, sheets.SheetInfo{ID: int64(crc32.ChecksumIEEE([]byte(title))), Title: title, Rows: 1000, Columns: cols})
+	}
+	slices.SortFunc(out, func(a, b sheets.SheetInfo) int { return strings.Compare(a.Title, b.Title) })
+	return out, nil
+}
+
+func (m *memSheets) AddSheets(_ context.Context, titles ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.structural++
+	for _, t := range titles {
+		if _, ok := m.sheets[t]; ok {
+			return fmt.Errorf("A sheet with the name %q already exists", t)
+		}
+		m.sheets[t] = nil
+	}
+	return nil
+}
+
+func (m *memSheets) AppendColumns(_ context.Context, id int64, n int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.structural++
+	for title := range m.sheets {
+		if int64(crc32.ChecksumIEEE([]byte(title))) == id {
+			if m.grid == nil {
+				m.grid = map[string]int{}
+			}
+			if _, ok := m.grid[title]; !ok {
+				m.grid[title] = 26
+			}
+			m.grid[title] += n
+		}
+	}
+	return nil
 }

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"marketingbot/pkg/sheets"
+	"marketingbot/pkg/sheets/a1"
+)
+
+// Structure is what InitSheets needs of the transport besides reading and
+// writing cells: the sheets and their grids, adding sheets and columns.
+// *sheets.Client implements it.
+type Structure interface {
+	Sheets(ctx context.Context) ([]sheets.SheetInfo, error)
+	AddSheets(ctx context.Context, titles ...string) error
+	AppendColumns(ctx context.Context, sheetID int64, n int) error
+}
+
+var _ Structure = (*sheets.Client)(nil)
+
+// InitReport is what InitSheets did and what it left to a person.
+type InitReport struct {
+	Done     []string // one line per change ("added sheet "Очередь"", "Auth: added headers …")
+	Problems []string // headers that appear twice or are ambiguous: a person decides which column is meant
+}
+
+// InitSheets makes the spreadsheet fit the contract without touching its
+// data: it adds the sheets that are missing, and in every sheet writes the
+// headers of the fields it lacks into row 1, in the first columns to the
+// right of every column that holds anything (so no column of the team's,
+// with or without a header, is claimed), RAW. A second run finds nothing to
+// do. Headers that appear twice or are ambiguous are reported, not changed.
+func (s *Spreadsheet) InitSheets(ctx context.Context) (InitReport, error) {
+	var rep InitReport
+	st, ok := s.t.(Structure)
+	if !ok {
+		return rep, errors.New("store: init sheets: the transport cannot add sheets")
+	}
+	infos, err := st.Sheets(ctx)
+	if err != nil {
+		return rep, err
+	}
+	var missing []string
+	for _, k := range SheetKeys {
+		if !slices.ContainsFunc(infos, func(i sheets.SheetInfo) bool { return i.Title == s.title(k) }) {
+			missing = append(missing, s.title(k))
+		}
+	}
+	if len(missing) > 0 {
+		if err := st.AddSheets(ctx, missing...); err != nil {
+			return rep, fmt.Errorf("store: init sheets: %w", err)
+		}
+		for _, t := range missing {
+			rep.Done = append(rep.Done, fmt.Sprintf("added sheet %q", t))
+		}
+		if infos, err = st.Sheets(ctx); err != nil {
+			return rep, err
+		}
+	}
+	ranges := make([]string, len(SheetKeys))
+	for i, k := range SheetKeys {
+		ranges[i] = a1.WholeSheet(s.title(k)).String()
+	}
+	all, err := s.t.Read(ctx, ranges...)
+	if err != nil {
+		return rep, fmt.Errorf("store: init sheets: read: %w", err)
+	}
+	for i, k := range SheetKeys {
+		info := infos[slices.IndexFunc(infos, func(in sheets.SheetInfo) bool { return in.Title == s.title(k) })]
+		if err := s.initHeaders(ctx, st, k, info, all[i], &rep); err != nil {
+			return rep, err
+		}
+		s.dropLayout(k)
+	}
+	return rep, nil
+}
+
+// initHeaders writes the missing headers of one sheet whose cells are rows.
+func (s *Spreadsheet) initHeaders(ctx context.Context, st Structure, k SheetKey, info sheets.SheetInfo, rows [][]any, rep *InitReport) error {
+	header := firstRow(rows)
+	l := parseLayout(k, info.Title, s.schema[k], header)
+	var add []any
+	var names []string
+	for _, f := range l.fields {
+		if _, ok := l.col(f.Key); ok {
+			continue
+		}
+		if slices.ContainsFunc(l.header, func(h string) bool { return sameHeader(h, f.Header) }) {
+			continue // appears twice or is ambiguous: reported below
+		}
+		add = append(add, f.Header)
+	}
+	for _, p := range l.problems {
+		if !strings.Contains(p, ": missing ") {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	from := usedWidth(rows)
+	if need := from + len(add) - info.Columns; need > 0 {
+		if err := st.AppendColumns(ctx, info.ID, need); err != nil {
+			return fmt.Errorf("store: init sheets: %s: %w", info.Title, err)
+		}
+		rep.Done = append(rep.Done, fmt.Sprintf("%s: added %d columns to the grid", info.Title, need))
+	}
+	for i, h := range add {
+		names = append(names, fmt.Sprintf("%q (%s1)", h, a1.ColumnName(from+i)))
+	}
+	read := slices.Clone(header)
+	g := &sheets.Guard{Sheet: info.Title, Range: headerRange(info.Title), Holds: func(row []any) bool {
+		return slices.EqualFunc(trimRow(row), trimRow(read), func(a, b any) bool { return cellString(a) == cellString(b) })
+	}}
+	err := s.t.Update(ctx, g, sheets.Values{Range: a1.Row(info.Title, from, from+len(add)-1, 1), Rows: [][]any{add}})
+	if errors.Is(err, sheets.ErrRowMoved) {
+		return fmt.Errorf("store: init sheets: the header row of %s changed meanwhile; nothing written there: run again", info.Title)
+	}
+	if err != nil {
+		return fmt.Errorf("store: init sheets: %s: %w", info.Title, err)
+	}
+	rep.Done = append(rep.Done, fmt.Sprintf("%s: added headers %s", info.Title, strings.Join(names, ", ")))
+	return nil
+}
+
+// usedWidth is the number of columns up to the last one holding anything.
+func usedWidth(rows [][]any) int {
+	w := 0
+	for _, r := range rows {
+		w = max(w, len(trimRow(r)))
+	}
+	return w
+}
+
+// trimRow drops a row's trailing empty cells.
+func trimRow(r []any) []any {
+	n := len(r)
+	for n > 0 && strings.TrimSpace(cellString(r[n-1])) == "" {
+		n--
+	}
+	return r[:n]
+}
