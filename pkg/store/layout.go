@@ -338,3 +338,17 @@ func (s *Spreadsheet) Problems(ctx context.Context) ([]string, error) {
 	}
 	return problems, nil
 }
+
+// Columns finds the fields of sheet k (titled title) in a header row the
+// way the store does, with headers h (nil: the defaults): field key →
+// 0-based column for every field found exactly once, and the problems
+// (missing, appearing twice, ambiguous). Tools that read a snapshot of the
+// spreadsheet (the sandbox) use it to agree with the store.
+func Columns(k SheetKey, title string, h Headers, headerRow []any) (map[string]int, []string, error) {
+	schema, err := resolveSchema(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := parseLayout(k, title, schema[k], headerRow)
+	return l.cols, l.problems, nil
+}
