@@ -16,7 +16,17 @@ var ErrColumnsMoved = fmt.Errorf("%w: the header row changed", ErrRowMoved)
 // what it must hold.
 type GuardRange struct {
 	Range string               // A1 range
-	Holds func(row []any) bool // true when the cells are still what the write expects
+	Holds func(row []any) bool // true when the cells (of the range's first row) are still what the write expects
+	// HoldsRows, when set, judges every row of the range instead of Holds
+	// (a column of many rows).
+	HoldsRows func(rows [][]any) bool
+}
+
+func (r GuardRange) holds(rows [][]any) bool {
+	if r.HoldsRows != nil {
+		return r.HoldsRows(rows)
+	}
+	return r.Holds(firstRow(rows))
 }
 
 // ranges are the A1 ranges g reads: Range, More in order, then Header. The
@@ -41,14 +51,14 @@ func (g *Guard) verdict(rows [][][]any) error {
 	if len(rows) != len(g.ranges()) {
 		return errors.New("sheets: guard read returned the wrong number of ranges")
 	}
-	if g.Header != nil && !g.Header.Holds(firstRow(rows[len(rows)-1])) {
+	if g.Header != nil && !g.Header.holds(rows[len(rows)-1]) {
 		return ErrColumnsMoved
 	}
 	if !g.Holds(firstRow(rows[0])) {
 		return ErrRowMoved
 	}
 	for i, m := range g.More {
-		if !m.Holds(firstRow(rows[1+i])) {
+		if !m.holds(rows[1+i]) {
 			return ErrRowMoved
 		}
 	}

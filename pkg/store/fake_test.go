@@ -120,7 +120,9 @@ func (m *memSheets) Update(ctx context.Context, g *sheets.Guard, data ...sheets.
 		}
 		for i, cells := range d.Rows {
 			for j, v := range cells {
-				m.set(r.Sheet, r.StartRow+i, r.StartCol+j, v)
+				if v != nil { // JSON null: the cell is left as it is
+					m.set(r.Sheet, r.StartRow+i, r.StartCol+j, v)
+				}
 			}
 		}
 	}
@@ -136,7 +138,7 @@ func (m *memSheets) checkGuard(ctx context.Context, g *sheets.Guard) error {
 		if err != nil {
 			return err
 		}
-		if !g.Header.Holds(firstRow(rows[0])) {
+		if !guardHolds(*g.Header, rows[0]) {
 			return sheets.ErrColumnsMoved
 		}
 	}
@@ -146,7 +148,7 @@ func (m *memSheets) checkGuard(ctx context.Context, g *sheets.Guard) error {
 		if err != nil {
 			return err
 		}
-		if !k.Holds(firstRow(rows[0])) {
+		if !guardHolds(k, rows[0]) {
 			return sheets.ErrRowMoved
 		}
 	}
@@ -304,4 +306,11 @@ func (m *memSheets) AppendColumns(_ context.Context, id int64, n int) error {
 		}
 	}
 	return nil
+}
+
+func guardHolds(g sheets.GuardRange, rows [][]any) bool {
+	if g.HoldsRows != nil {
+		return g.HoldsRows(rows)
+	}
+	return g.Holds(firstRow(rows))
 }

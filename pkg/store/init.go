@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"marketingbot/pkg/domain"
 	"marketingbot/pkg/sheets"
 	"marketingbot/pkg/sheets/a1"
 )
@@ -116,15 +118,76 @@ func (s *Spreadsheet) initHeaders(ctx context.Context, st Structure, k SheetKey,
 	g := &sheets.Guard{Sheet: info.Title, Range: headerRange(info.Title), Holds: func(row []any) bool {
 		return slices.EqualFunc(trimRow(row), trimRow(read), func(a, b any) bool { return cellString(a) == cellString(b) })
 	}}
-	err := s.t.Update(ctx, g, sheets.Values{Range: a1.Row(info.Title, from, from+len(add)-1, 1), Rows: [][]any{add}})
+	data := []sheets.Values{{Range: a1.Row(info.Title, from, from+len(add)-1, 1), Rows: [][]any{add}}}
+	done := fmt.Sprintf("%s: added headers %s", info.Title, strings.Join(names, ", "))
+	marked := 0
+	if at := slices.Index(add, any(l.field(fDeliveredAt).Header)); k == SheetQueue && at >= 0 {
+		var fill *sheets.Values
+		fill, marked = s.markOldDeliveries(l, rows, from+at, g)
+		if fill != nil {
+			data = append(data, *fill)
+		}
+	}
+	err := s.t.Update(ctx, g, data...)
 	if errors.Is(err, sheets.ErrRowMoved) {
-		return fmt.Errorf("store: init sheets: the header row of %s changed meanwhile; nothing written there: run again", info.Title)
+		return fmt.Errorf("store: init sheets: %s changed meanwhile (its header row or its rows); nothing written there: run again", info.Title)
 	}
 	if err != nil {
 		return fmt.Errorf("store: init sheets: %s: %w", info.Title, err)
 	}
-	rep.Done = append(rep.Done, fmt.Sprintf("%s: added headers %s", info.Title, strings.Join(names, ", ")))
+	rep.Done = append(rep.Done, done)
+	if marked > 0 {
+		rep.Done = append(rep.Done, fmt.Sprintf("%s: %d finished requests of the bot before marked delivered (delivered_at), so they are not sent again", info.Title, marked))
+	}
 	return nil
+}
+
+// markOldDeliveries: when the Queue gets its delivered_at column, the
+// finished rows (DONE, ERROR) already in it were the previous bot's, which
+// delivered them; without a delivered_at our poller would send every one
+// of them again. It returns the cells that mark them (now) in the new
+// column col, nothing in the others, and adds to g a check that the status
+// column still reads as it was read, so a sort in between refuses the
+// write. A Queue without a usable status column has nothing to mark.
+func (s *Spreadsheet) markOldDeliveries(l *layout, rows [][]any, col int, g *sheets.Guard) (*sheets.Values, int) {
+	sc, ok := l.col(fStatus)
+	if !ok || len(rows) < 2 {
+		return nil, 0
+	}
+	data := rows[1:]
+	stamp := s.fmtTime(time.Now())
+	fill := make([][]any, len(data))
+	marked := 0
+	for i, row := range data {
+		fill[i] = []any{nil}
+		if domain.ParseRequestStatus(cell(row, sc)).Final() {
+			fill[i][0] = stamp
+			marked++
+		}
+	}
+	if marked == 0 {
+		return nil, 0
+	}
+	last := firstDataRow + len(data) - 1
+	statuses := make([]string, len(data))
+	for i, row := range data {
+		statuses[i] = cell(row, sc)
+	}
+	g.More = append(g.More, sheets.GuardRange{
+		Range: a1.Range{Sheet: l.title, StartCol: sc, StartRow: firstDataRow, EndCol: sc, EndRow: last}.String(),
+		HoldsRows: func(now [][]any) bool {
+			for i, want := range statuses {
+				var got string
+				if i < len(now) {
+					got = cell(now[i], 0)
+				}
+				if got != want {
+					return false
+				}
+			}
+			return true
+		}})
+	return &sheets.Values{Range: a1.Range{Sheet: l.title, StartCol: col, StartRow: firstDataRow, EndCol: col, EndRow: last}.String(), Rows: fill}, marked
 }
 
 // usedWidth is the number of columns up to the last one holding anything.

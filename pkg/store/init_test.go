@@ -1,10 +1,13 @@
 package store
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"marketingbot/pkg/sheets"
 )
 
 // InitSheets adds the missing sheets and the missing headers to the right
@@ -60,5 +63,47 @@ func TestInitSheets(t *testing.T) {
 	}
 	if len(again.Problems) != 1 || !strings.Contains(again.Problems[0], "appears twice") {
 		t.Errorf("second run problems: %q", again.Problems)
+	}
+}
+
+// The Queue the old bot left has no delivered_at: when --init-sheets adds
+// it, the finished rows are marked delivered (the old bot delivered them),
+// the open ones are left for the system to finish and deliver. A sort
+// between the read and the write refuses the write.
+func TestInitSheetsMarksTheOldBotsFinishedRequests(t *testing.T) {
+	oldQueue := [][]any{{"id", "created_at", "object_code", "telegram_id", "requester", "status", "result_text"},
+		{"r1", "", "MSK-1", "5", "P-1", "DONE", "итог"},
+		{"r2", "", "MSK-2", "6", "P-2", "NEW", ""},
+		{"r3", "", "MSK-3", "7", "P-3", "ERROR", ""}}
+	mem := newMemSheets()
+	mem.setRows(testTitles.Queue, slices.Clone(oldQueue))
+	s := newTestStore(t, mem, nil)
+	sorted := false
+	mem.beforeUpdate = func(*sheets.Guard, []sheets.Values) error {
+		if !sorted { // someone sorts the Queue by status meanwhile
+			sorted = true
+			mem.sortRows(testTitles.Queue, func(a, b []any) int { return strings.Compare(fmt.Sprint(b[5]), fmt.Sprint(a[5])) })
+		}
+		return nil
+	}
+	if _, err := s.InitSheets(testCtx(t)); err == nil || !strings.Contains(err.Error(), "changed meanwhile") || mem.updates != 0 {
+		t.Fatalf("init during a sort: %v, %d writes; want refused, nothing written", err, mem.updates)
+	}
+	mem.setRows(testTitles.Queue, slices.Clone(oldQueue))
+	rep, err := s.InitSheets(testCtx(t))
+	if err != nil || !slices.Contains(rep.Done, "Очередь: 2 finished requests of the bot before marked delivered (delivered_at), so they are not sent again") {
+		t.Fatalf("init: %+v %v", rep, err)
+	}
+	reqs, err := s.Requests(testCtx(t))
+	if err != nil || len(reqs) != 3 {
+		t.Fatal(reqs, err)
+	}
+	for _, r := range reqs {
+		if delivered := !r.DeliveredAt.IsZero(); delivered != (r.ID != "r2") {
+			t.Errorf("%s (%s): delivered_at %v", r.ID, r.Status, r.DeliveredAt)
+		}
+	}
+	if r := mem.rows(testTitles.Queue)[2]; r[5] != "NEW" || len(r) > 7 && r[11] != nil && r[11] != "" {
+		t.Errorf("the open request's row: %#v", r)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"marketingbot/pkg/app"
 	sheetsemu "marketingbot/sim/emulator/sheets"
@@ -18,10 +19,11 @@ const layoutOldBotHistory = "[2026-02-10 14:03:12] Пользователь (P-0
 
 // The cut-over from the Python bot on the spreadsheet it left: the seed's
 // columns only (Auth A–E, Appeals A–F with the old bot's own headers for
-// A–C, Queue without our later columns), a partner it authorized
-// ("avtorizovan") and an open appeal with its history. --init-sheets adds
-// our columns; the partner writes; the bot continues the old row: the old
-// history stays byte for byte above the new turns and is the AI's context.
+// A–C, Queue without our later columns and with a report the old bot
+// delivered), a partner it authorized ("avtorizovan") and an open appeal
+// with its history. --init-sheets adds our columns; the partner writes; the
+// bot continues the old row: the old history stays byte for byte above the
+// new turns and is the AI's context; the old report is not sent again.
 func TestLayoutMigrationFromTheOldBot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
@@ -35,7 +37,8 @@ func TestLayoutMigrationFromTheOldBot(t *testing.T) {
 			{"P-0001", "+7 (912) 345-67-89", "Иванова Мария", "avtorizovan", float64(uid)}}},
 		{Title: titles.Appeals, Rows: [][]any{{"Дата", "Имя", "Код партнера", "Telegram ID", "текст_обращений", "Статус"},
 			{"10.02.2026", "Мария", "P-0001", float64(uid), layoutOldBotHistory, "Ответ ИИ"}}},
-		{Title: titles.Queue, Rows: [][]any{{"id", "created_at", "object_code", "", "", "status", "", "", "", "", "result_text"}}},
+		{Title: titles.Queue, Rows: [][]any{{"id", "created_at", "object_code", "telegram_id", "requester", "status", "", "", "", "", "result_text"},
+			{"old-1", "10.02.2026", "MSK-100001", float64(uid), "P-0001", "DONE", "", "", "", "", "Старый отчёт, доставленный старым ботом"}}},
 	}})
 	if code, out := layoutRun(t, e, true); code != app.ExitOK {
 		t.Fatalf("--init-sheets: exit %d\n%s", code, out)
@@ -64,5 +67,12 @@ func TestLayoutMigrationFromTheOldBot(t *testing.T) {
 	}
 	if code, out := layoutRun(t, e, false); code != app.ExitOK {
 		t.Errorf("--check after the cut-over: exit %d\n%s", code, out)
+	}
+	// The old bot's finished request is not delivered a second time.
+	time.Sleep(3 * time.Second) // a few scans of the poller (every second)
+	for _, m := range e.BotMessages(uid) {
+		if strings.Contains(m.Text, "Старый отчёт") {
+			t.Errorf("the old bot's report was delivered again: %q", m.Text)
+		}
 	}
 }
