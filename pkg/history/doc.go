@@ -1,5 +1,5 @@
-// Package history reads and writes the chat log of an appeal: column E
-// (текст_обращений) of the Appeals sheet, one cell per appeal. The cell is the
+// Package history reads and writes the chat log of an appeal: the column
+// текст_обращений of the Appeals sheet, one cell per appeal. The cell is the
 // only copy of the conversation, so the format must be readable and editable
 // by an operator in the spreadsheet, parse back into turns, and carry an id
 // per message so that a retried write never duplicates a line.
