@@ -73,7 +73,9 @@ func (s *Spreadsheet) InitSheets(ctx context.Context) (InitReport, error) {
 	}
 	for i, k := range SheetKeys {
 		info := infos[slices.IndexFunc(infos, func(in sheets.SheetInfo) bool { return in.Title == s.title(k) })]
-		if err := s.initHeaders(ctx, st, k, info, all[i], &rep); err != nil {
+		done, problems, err := s.initHeaders(ctx, st, k, info, all[i])
+		rep.Done, rep.Problems = append(rep.Done, done...), append(rep.Problems, problems...)
+		if err != nil {
 			return rep, err
 		}
 		s.dropLayout(k)
@@ -81,8 +83,9 @@ func (s *Spreadsheet) InitSheets(ctx context.Context) (InitReport, error) {
 	return rep, nil
 }
 
-// initHeaders writes the missing headers of one sheet whose cells are rows.
-func (s *Spreadsheet) initHeaders(ctx context.Context, st Structure, k SheetKey, info sheets.SheetInfo, rows [][]any, rep *InitReport) error {
+// initHeaders writes the missing headers of one sheet whose cells are rows:
+// what it did, and the headers a person must fix.
+func (s *Spreadsheet) initHeaders(ctx context.Context, st Structure, k SheetKey, info sheets.SheetInfo, rows [][]any) (done, problems []string, err error) {
 	header := firstRow(rows)
 	l := parseLayout(k, info.Title, s.schema[k], header)
 	var add []any
@@ -98,18 +101,18 @@ func (s *Spreadsheet) initHeaders(ctx context.Context, st Structure, k SheetKey,
 	}
 	for _, p := range l.problems {
 		if !strings.Contains(p, ": missing ") {
-			rep.Problems = append(rep.Problems, p)
+			problems = append(problems, p)
 		}
 	}
 	if len(add) == 0 {
-		return nil
+		return nil, problems, nil
 	}
 	from := usedWidth(rows)
 	if need := from + len(add) - info.Columns; need > 0 {
 		if err := st.AppendColumns(ctx, info.ID, need); err != nil {
-			return fmt.Errorf("store: init sheets: %s: %w", info.Title, err)
+			return nil, problems, fmt.Errorf("store: init sheets: %s: %w", info.Title, err)
 		}
-		rep.Done = append(rep.Done, fmt.Sprintf("%s: added %d columns to the grid", info.Title, need))
+		done = append(done, fmt.Sprintf("%s: added %d columns to the grid", info.Title, need))
 	}
 	for i, h := range add {
 		names = append(names, fmt.Sprintf("%q (%s1)", h, a1.ColumnName(from+i)))
@@ -119,7 +122,7 @@ func (s *Spreadsheet) initHeaders(ctx context.Context, st Structure, k SheetKey,
 		return slices.EqualFunc(trimRow(row), trimRow(read), func(a, b any) bool { return cellString(a) == cellString(b) })
 	}}
 	data := []sheets.Values{{Range: a1.Row(info.Title, from, from+len(add)-1, 1), Rows: [][]any{add}}}
-	done := fmt.Sprintf("%s: added headers %s", info.Title, strings.Join(names, ", "))
+	added := fmt.Sprintf("%s: added headers %s", info.Title, strings.Join(names, ", "))
 	marked := 0
 	if at := slices.Index(add, any(l.field(fDeliveredAt).Header)); k == SheetQueue && at >= 0 {
 		var fill *sheets.Values
@@ -128,18 +131,18 @@ func (s *Spreadsheet) initHeaders(ctx context.Context, st Structure, k SheetKey,
 			data = append(data, *fill)
 		}
 	}
-	err := s.t.Update(ctx, g, data...)
+	err = s.t.Update(ctx, g, data...)
 	if errors.Is(err, sheets.ErrRowMoved) {
-		return fmt.Errorf("store: init sheets: %s changed meanwhile (its header row or its rows); nothing written there: run again", info.Title)
+		return done, problems, fmt.Errorf("store: init sheets: %s changed meanwhile (its header row or its rows); nothing written there: run again", info.Title)
 	}
 	if err != nil {
-		return fmt.Errorf("store: init sheets: %s: %w", info.Title, err)
+		return done, problems, fmt.Errorf("store: init sheets: %s: %w", info.Title, err)
 	}
-	rep.Done = append(rep.Done, done)
+	done = append(done, added)
 	if marked > 0 {
-		rep.Done = append(rep.Done, fmt.Sprintf("%s: %d finished requests of the bot before marked delivered (delivered_at), so they are not sent again", info.Title, marked))
+		done = append(done, fmt.Sprintf("%s: %d finished requests of the bot before marked delivered (delivered_at), so they are not sent again", info.Title, marked))
 	}
-	return nil
+	return done, problems, nil
 }
 
 // markOldDeliveries: when the Queue gets its delivered_at column, the
