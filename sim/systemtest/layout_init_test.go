@@ -63,9 +63,9 @@ func TestLayoutCheckAndInitSheets(t *testing.T) {
 		Appeals:  [][]any{{"2026-01-10 12:00:00", "@old", "P-1", "42", "старый лог бота", "Решено", "2026-01-10 12:05:00", ""}},
 	})
 	code, out := layoutRun(t, e, false)
-	want := `FAIL worker: sheets: missing sheet "Очередь"; Auth: missing "authorized_at"; Auth: missing "bot_blocked_at"; Обращения: missing "Статус"` + "\n"
-	if code != app.ExitFail || out != want {
-		t.Fatalf("--check: exit %d\n%s\nwant exit 1\n%s", code, out, want)
+	want := `sheets: missing sheet "Очередь"; Auth: missing "authorized_at"; Auth: missing "bot_blocked_at"; Обращения: missing "Статус"`
+	if code != app.ExitFail || !strings.HasPrefix(out, "FAIL worker: ") || !strings.Contains(out, want) || strings.Count(out, "\n") != 1 {
+		t.Fatalf("--check: exit %d\n%s\nwant exit 1 and one line with\n%s", code, out, want)
 	}
 
 	before := e.TeamCells(l)
