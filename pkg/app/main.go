@@ -48,6 +48,7 @@ type Main struct {
 	Role       config.Role
 	ConfigPath string
 	CheckOnly  bool
+	InitSheets bool              // --init-sheets: create missing sheets and header cells, then exit (initsheets.go)
 	Env        map[string]string // nil: process environment
 	Stdout     io.Writer
 	Stderr     io.Writer
@@ -68,6 +69,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.SetOutput(m.Stderr)
 	fs.StringVar(&m.ConfigPath, "config", defaultConfigPath(), "path of the YAML configuration file")
 	fs.BoolVar(&m.CheckOnly, "check", false, "validate the configuration, check the dependencies, print a verdict and exit 0 (ok) or 1")
+	fs.BoolVar(&m.InitSheets, "init-sheets", false, "worker, poller: add missing sheets and header cells to the spreadsheet (never touching data), print what was done and exit")
 	return fs.Parse(args)
 }
 
@@ -183,6 +185,9 @@ func Execute(role config.Role, args []string) int {
 	}
 	if m.CheckOnly {
 		return m.Check(ctx)
+	}
+	if m.InitSheets {
+		return m.RunInitSheets(ctx)
 	}
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(m.Stderr, err.Error())

@@ -28,9 +28,19 @@ func sheetsOptions(cfg *config.Config, rdb redis.UniversalClient, reg prometheus
 func storeOptions(cfg *config.Config, rdb redis.UniversalClient, reg prometheus.Registerer, log *slog.Logger) store.Options {
 	s := cfg.Sheets
 	return store.Options{
-		Titles: store.Titles(s.Titles), AuthTTL: s.AuthCacheTTL, KnowledgeTTL: s.KnowledgeTTL, ListingsTTL: s.ListingsTTL,
+		Titles: store.Titles(s.Titles), Headers: storeHeaders(s.Headers), HeaderTTL: s.HeaderTTL,
+		AuthTTL: s.AuthCacheTTL, KnowledgeTTL: s.KnowledgeTTL, ListingsTTL: s.ListingsTTL,
 		Location: cfg.Location(), Redis: rdb, KeyPrefix: cfg.Redis.KeyPrefix, Registry: reg, Logger: log,
 	}
+}
+
+// storeHeaders maps sheets.headers onto the store's header names.
+func storeHeaders(h config.SheetHeaders) store.Headers {
+	out := store.Headers{}
+	for sheet, fields := range h.Map() {
+		out[store.SheetKey(sheet)] = fields
+	}
+	return out
 }
 
 // openSpreadsheet builds the Sheets client and the repositories on it; the

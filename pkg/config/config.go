@@ -114,7 +114,9 @@ type Sheets struct {
 	AuthCacheTTL    time.Duration `key:"auth_cache_ttl"`
 	KnowledgeTTL    time.Duration `key:"knowledge_cache_ttl"`
 	ListingsTTL     time.Duration `key:"listings_cache_ttl"`
+	HeaderTTL       time.Duration `key:"header_cache_ttl"` // how long a header row is trusted for writes
 	Titles          SheetTitles   `key:"titles"`
+	Headers         SheetHeaders  `key:"headers"` // the header of every column, by sheet and field
 }
 
 type SheetTitles struct {
@@ -203,11 +205,12 @@ func Defaults() Config {
 			Batching: true, FlushInterval: 50 * time.Millisecond, MaxBatch: 100,
 			ReadsPerMinute: 55, WritesPerMinute: 55, QuotaWindow: time.Minute,
 			RequestTimeout: 20 * time.Second, AuthCacheTTL: 30 * time.Second,
-			KnowledgeTTL: 5 * time.Minute, ListingsTTL: 10 * time.Minute,
+			KnowledgeTTL: 5 * time.Minute, ListingsTTL: 10 * time.Minute, HeaderTTL: time.Minute,
 			Titles: SheetTitles{
 				Auth: "Auth", Appeals: "Обращения", Queue: "Очередь",
 				Listings: "Объекты", Promotions: "Акции", Knowledge: "База знаний",
 			},
+			Headers: DefaultSheetHeaders(),
 		},
 		Gemini: Gemini{
 			// Current models (see configs/config.example.yaml); --check asks Google for both.
@@ -604,6 +607,8 @@ func (c *Config) sheetsChecks() []func() error {
 		func() error { return positive("sheets.max_batch", float64(c.Sheets.MaxBatch)) },
 		func() error { return positive("sheets.request_timeout", float64(c.Sheets.RequestTimeout)) },
 		func() error { return c.validateTitles() },
+		func() error { return positive("sheets.header_cache_ttl", float64(c.Sheets.HeaderTTL)) },
+		func() error { return c.validateHeaders() },
 		func() error { return oneOf("analytics.engine", c.Analytics.Engine, "builtin", "apps_script") },
 	}
 }

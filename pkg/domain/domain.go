@@ -37,10 +37,10 @@ func (p Partner) Authorized() bool {
 	return IsAuthorizedStatus(p.Status) && p.TelegramID != 0
 }
 
-// Blocked reports whether the partner has blocked the bot (Auth G is set).
+// Blocked reports whether the partner has blocked the bot (Auth bot_blocked_at is set).
 func (p Partner) Blocked() bool { return !p.BotBlockedAt.IsZero() }
 
-// AppealStatus is the Appeals F column, spelled as in the original spreadsheet.
+// AppealStatus is the Appeals Статус column, spelled as in the original spreadsheet.
 type AppealStatus string
 
 const (
@@ -85,7 +85,7 @@ func (a Appeal) Closed() bool { return a.Status == AppealStatusResolved }
 // AIEnabled reports whether the AI may answer in this appeal.
 func (a Appeal) AIEnabled() bool { return a.Status != AppealStatusEscalated }
 
-// RequestStatus is the Queue F column.
+// RequestStatus is the Queue status column.
 type RequestStatus string
 
 const (
@@ -121,7 +121,7 @@ type AnalyticsRequest struct {
 	ResultText  string
 }
 
-// ListingStatus is the Listings K column.
+// ListingStatus is the Listings status column.
 type ListingStatus string
 
 const (
@@ -131,9 +131,9 @@ const (
 )
 
 // Listing is a row of the Listings sheet (Объекты), the input of the analytics
-// engine: A code · B type · C city · D district · E address · F rooms ·
-// G area_m2 · H floor · I price_rub · J listed_at · K status · L closed_at ·
-// M sold_price_rub.
+// engine: code · type · city · district · address · rooms · area_m2 · floor ·
+// price_rub · listed_at · status · closed_at · sold_price_rub (found by
+// header, pkg/store).
 type Listing struct {
 	Code         string
 	Type         string // e.g. "квартира", "апартаменты", "дом"
@@ -158,7 +158,7 @@ func (l Listing) PricePerM2() float64 {
 	return float64(l.PriceRub) / l.AreaM2
 }
 
-// PromotionStatus is the Promotions G column.
+// PromotionStatus is the Promotions status column.
 type PromotionStatus string
 
 const (

@@ -1,5 +1,5 @@
-// Package history reads and writes the chat log of an appeal: column E
-// (текст_обращений) of the Appeals sheet, one cell per appeal. The cell is the
+// Package history reads and writes the chat log of an appeal: the column
+// текст_обращений of the Appeals sheet, one cell per appeal. The cell is the
 // only copy of the conversation, so the format must be readable and editable
 // by an operator in the spreadsheet, parse back into turns, and carry an id
 // per message so that a retried write never duplicates a line.
@@ -42,8 +42,13 @@
 //     whose indent an operator removed is kept as it is, and a line that is
 //     not a header (wrong date, unknown role) continues the previous turn;
 //   - text before the first header — such as the log left by the old Python
-//     bot, whose format is unknown — is one turn with RoleLegacy, and Format
-//     writes it back verbatim, first.
+//     bot, whose format was never specified — is one turn with RoleLegacy,
+//     and Format writes it back verbatim, first. A line of the old bot that
+//     happens to look like a header of ours without an id ("[10.02.2026
+//     15:02] Оператор: …") is read as that turn, and the old lines after it
+//     are its text: every line is kept, as text (testdata/old_bot_cell.txt).
+//     Append never rewrites what is in the cell, so the old log stays byte
+//     for byte above the new turns.
 //
 // Authors are single-line names: Format and Parse both replace control
 // characters with spaces, drop '#' and ':' (which delimit the header) and trim

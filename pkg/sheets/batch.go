@@ -139,13 +139,13 @@ func (b *batcher) read(ctx context.Context, ranges ...string) ([][][]any, error)
 func (b *batcher) update(ctx context.Context, g *Guard, data []Values) error {
 	if !b.batching {
 		if g != nil {
-			rows, err := b.api.batchGet(ctx, []string{g.Range}, false)
+			rows, err := b.api.batchGet(ctx, g.ranges(), false)
 			if err != nil {
 				return err
 			}
-			if !g.Holds(firstRow(rows[0])) {
+			if err := g.verdict(rows); err != nil {
 				b.m.rowMoved.WithLabelValues(g.Sheet).Inc()
-				return ErrRowMoved
+				return err
 			}
 		}
 		return b.api.batchUpdate(ctx, data, false)

@@ -123,7 +123,7 @@ func (b *batcher) checkGuards(ctx context.Context, batch []*updateOp) []*updateO
 	for _, op := range batch {
 		if op.guard != nil {
 			guarded = append(guarded, op)
-			ranges = append(ranges, op.guard.Range)
+			ranges = append(ranges, op.guard.ranges()...)
 		}
 	}
 	if len(guarded) == 0 {
@@ -137,12 +137,14 @@ func (b *batcher) checkGuards(ctx context.Context, batch []*updateOp) []*updateO
 		return without(batch, guarded)
 	}
 	var moved []*updateOp
-	for i, op := range guarded {
-		if !op.guard.Holds(firstRow(rows[i])) {
+	for _, op := range guarded {
+		n := len(op.guard.ranges())
+		if err := op.guard.verdict(rows[:n]); err != nil {
 			b.m.rowMoved.WithLabelValues(op.guard.Sheet).Inc()
-			op.res <- ErrRowMoved
+			op.res <- err
 			moved = append(moved, op)
 		}
+		rows = rows[n:]
 	}
 	return without(batch, moved)
 }

@@ -166,11 +166,15 @@ type Values struct {
 // Guard makes a write conditional on the key cells of its row still holding
 // what the caller expects. They are read right before the write (sharing a
 // read request with other callers); on mismatch the write is refused with
-// ErrRowMoved and nothing of it is written.
+// ErrRowMoved and nothing of it is written. See guard.go for More and
+// Header (key cells in other columns, and the header row: a column moved
+// under the write refuses it with ErrColumnsMoved).
 type Guard struct {
-	Sheet string               // sheet title, for the row_moved metric
-	Range string               // A1 range of the row's key cells
-	Holds func(row []any) bool // true when the row is still the one meant
+	Sheet  string               // sheet title, for the row_moved metric
+	Range  string               // A1 range of the row's key cells
+	Holds  func(row []any) bool // true when the row is still the one meant
+	More   []GuardRange         // further key cells, checked like Range
+	Header *GuardRange          // the sheet's header row; nil: not checked
 }
 
 // VerifyFunc reports the rows (1-based) where the given idempotency keys

@@ -28,7 +28,10 @@
 //   - Guarded writes. Rows move (people sort and insert rows): a write may
 //     carry a Guard, the key cells of its row, which are read right before
 //     the write; on mismatch the write is refused with ErrRowMoved and nothing
-//     is written, so a write never lands on another user's row.
+//     is written, so a write never lands on another user's row. A guard may
+//     also check the sheet's header row (one range per sheet, read once for
+//     the whole batch): a column inserted or moved under the write refuses
+//     it with ErrColumnsMoved.
 //   - Every write is valueInputOption=RAW: user text starting with "=" stays
 //     text (no formula injection).
 //

@@ -11,12 +11,11 @@ import (
 
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/sheets"
-	"marketingbot/pkg/sheets/a1"
 )
 
 // The appeals index maps a Telegram ID to the row of that user's current
-// (newest) appeal, tagged with its created_at: together with column D they
-// identify the row wherever it moved.
+// (newest) appeal, tagged with its created_at: together with the Telegram
+// ID they identify the row wherever it moved.
 const idxAppeals = "appeals_current"
 
 // CurrentAppeal returns the user's newest appeal row, read now (stateless
@@ -39,13 +38,12 @@ func (s *Spreadsheet) CurrentAppeal(ctx context.Context, telegramID int64) (doma
 				return nil // no appeal
 			}
 		}
-		rows, err := s.t.Read(ctx, rowRange(s.o.Titles.Appeals, appealsWidth, e.Row))
+		r, err := s.readRow(ctx, SheetAppeals, e.Row)
 		if err != nil {
 			return fmt.Errorf("store: read appeal of %d: %w", telegramID, err)
 		}
-		row := firstRow(rows[0])
-		if cellInt(row, 3) == telegramID && cell(row, 0) == e.Tag {
-			a, found = s.appealFromRow(row, e.Row), true
+		if r.num(fTelegramID) == telegramID && r.str(fCreatedAt) == e.Tag {
+			a, found = s.appealFrom(r, e.Row), true
 			return nil
 		}
 		ok = false // moved: rebuild and look again
@@ -57,8 +55,8 @@ func (s *Spreadsheet) CurrentAppeal(ctx context.Context, telegramID int64) (doma
 	return a, found, err
 }
 
-// rebuildAppealsIndex reads A:D of the Appeals sheet and indexes each user's
-// newest row. Concurrent rebuilds share one read (same range, same batch).
+// rebuildAppealsIndex reads the created_at and Telegram ID columns of the
+// Appeals sheet and indexes each user's newest row. Concurrent rebuilds share one read (same range, same batch).
 func (s *Spreadsheet) rebuildAppealsIndex(ctx context.Context) (map[string]indexEntry, error) {
 	v, err, _ := s.cache.sf.Do("rebuild:"+idxAppeals, func() (any, error) { return s.readAppealsIndex(ctx) })
 	if err != nil {
@@ -70,24 +68,24 @@ func (s *Spreadsheet) rebuildAppealsIndex(ctx context.Context) (map[string]index
 func (s *Spreadsheet) readAppealsIndex(ctx context.Context) (map[string]indexEntry, error) {
 	t := s.o.Titles.Appeals
 	s.m.indexRebuilds.WithLabelValues(t).Inc()
-	rows, err := s.t.Read(ctx, dataRange(t, 4))
+	rows, err := s.readColumns(ctx, SheetAppeals, fTelegramID, fCreatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("store: index %s: %w", t, err)
 	}
 	entries := map[string]indexEntry{}
 	newest := map[string]time.Time{}
-	for i, row := range rows[0] {
-		id := cellInt(row, 3)
+	for i, row := range rows {
+		id := cellInt(row, 0)
 		if id == 0 {
 			continue
 		}
 		key := strconv.FormatInt(id, 10)
-		created := s.parseTime(cell(row, 0))
+		created := s.parseTime(cell(row, 1))
 		if prev, seen := newest[key]; seen && created.Before(prev) {
 			continue
 		}
 		newest[key] = created
-		entries[key] = indexEntry{Row: firstDataRow + i, Tag: cell(row, 0)}
+		entries[key] = indexEntry{Row: firstDataRow + i, Tag: cell(row, 1)}
 	}
 	if err := s.idx.replace(ctx, idxAppeals, entries); err != nil {
 		return nil, err
@@ -129,7 +127,7 @@ func (s *Spreadsheet) CreateAppeal(ctx context.Context, a domain.Appeal, recheck
 		}
 		return map[string]int{key + "|" + tag: e.Row}, nil
 	}
-	row, err := s.t.Append(ctx, s.o.Titles.Appeals, [][]any{s.appealRow(a)}, key+"|"+tag, verify)
+	row, err := s.appendRow(ctx, SheetAppeals, s.appealPuts(a), key+"|"+tag, verify)
 	if err != nil {
 		return a, fmt.Errorf("store: create appeal of %d: %w", a.TelegramID, err)
 	}
@@ -140,12 +138,13 @@ func (s *Spreadsheet) CreateAppeal(ctx context.Context, a domain.Appeal, recheck
 	return a, nil
 }
 
-// UpdateAppeal writes the given fields of a.Row plus G updated_at, after
-// verifying (D Telegram ID, A created_at) right before the write. If the row
-// moved it is found again by those keys.
+// UpdateAppeal writes the given fields of a.Row plus updated_at, after
+// verifying (Telegram ID, created_at) and the header cells right before the
+// write. If the row moved it is found again by those keys; if a column
+// moved, the header row is read again.
 func (s *Spreadsheet) UpdateAppeal(ctx context.Context, a domain.Appeal, fields ...domain.AppealField) (domain.Appeal, error) {
 	werr, rerr := retryMoved(ctx, func() error {
-		return s.t.Update(ctx, s.appealGuard(a), s.appealCells(a, fields)...)
+		return s.writeRow(ctx, SheetAppeals, a.Row, s.appealKeys(a), s.appealCells(a, fields))
 	}, func() error {
 		row, err := s.findAppealRow(ctx, a.TelegramID, a.CreatedAt)
 		if err == nil {
@@ -162,43 +161,39 @@ func (s *Spreadsheet) UpdateAppeal(ctx context.Context, a domain.Appeal, fields 
 	return a, nil
 }
 
-// appealCells are the cells of a.Row that UpdateAppeal writes.
-func (s *Spreadsheet) appealCells(a domain.Appeal, fields []domain.AppealField) []sheets.Values {
-	t, n := s.o.Titles.Appeals, a.Row
-	data := []sheets.Values{valueRange(a1.Cell(t, 6, n), s.fmtTime(a.UpdatedAt))}
+// appealCells are the cells of a's row that UpdateAppeal writes.
+func (s *Spreadsheet) appealCells(a domain.Appeal, fields []domain.AppealField) []put {
+	cells := []put{{fUpdatedAt, s.fmtTime(a.UpdatedAt)}}
 	for _, f := range fields {
 		switch f {
 		case domain.AppealFieldHistory:
-			data = append(data, valueRange(a1.Cell(t, 4, n), a.History))
+			cells = append(cells, put{fHistory, a.History})
 		case domain.AppealFieldStatus:
-			data = append(data, valueRange(a1.Cell(t, 5, n), string(a.Status)))
+			cells = append(cells, put{fStatus, string(a.Status)})
 		case domain.AppealFieldOperator:
-			data = append(data, valueRange(a1.Cell(t, 7, n), a.Operator))
+			cells = append(cells, put{fOperator, a.Operator})
 		case domain.AppealFieldNames:
-			data = append(data, valueRange(a1.Row(t, 1, 2, n), a.UserName, a.PartnerCode))
+			cells = append(cells, put{fUserName, a.UserName}, put{fPartnerCode, a.PartnerCode})
 		}
 	}
-	return data
+	return cells
 }
 
-// appealGuard: a.Row still holds (D Telegram ID, A created_at) of a.
-func (s *Spreadsheet) appealGuard(a domain.Appeal) *sheets.Guard {
-	t := s.o.Titles.Appeals
-	return &sheets.Guard{Sheet: t, Range: a1.Row(t, 0, 3, a.Row), Holds: func(row []any) bool {
-		return cellInt(row, 3) == a.TelegramID && s.sameTime(cell(row, 0), a.CreatedAt)
-	}}
+// appealKeys: a.Row still holds (Telegram ID, created_at) of a.
+func (s *Spreadsheet) appealKeys(a domain.Appeal) []key {
+	return []key{{fTelegramID, cellIsInt(a.TelegramID)},
+		{fCreatedAt, func(v any) bool { return s.sameTime(cell([]any{v}, 0), a.CreatedAt) }}}
 }
 
 // findAppealRow locates the row with (Telegram ID, created_at) after rows moved.
 func (s *Spreadsheet) findAppealRow(ctx context.Context, telegramID int64, created time.Time) (int, error) {
-	t := s.o.Titles.Appeals
-	s.m.indexRebuilds.WithLabelValues(t).Inc()
-	rows, err := s.t.Read(ctx, dataRange(t, 4))
+	s.m.indexRebuilds.WithLabelValues(s.o.Titles.Appeals).Inc()
+	rows, err := s.readColumns(ctx, SheetAppeals, fTelegramID, fCreatedAt)
 	if err != nil {
 		return 0, fmt.Errorf("store: find appeal of %d: %w", telegramID, err)
 	}
-	for i, row := range rows[0] {
-		if cellInt(row, 3) == telegramID && s.sameTime(cell(row, 0), created) {
+	for i, row := range rows {
+		if cellInt(row, 0) == telegramID && s.sameTime(cell(row, 1), created) {
 			if _, err := s.rebuildAppealsIndex(ctx); err != nil {
 				s.log.Warn("appeals index rebuild failed", "err", err)
 			}
@@ -210,15 +205,14 @@ func (s *Spreadsheet) findAppealRow(ctx context.Context, telegramID int64, creat
 
 // Appeals reads the whole Appeals sheet (operators' tools, tests).
 func (s *Spreadsheet) Appeals(ctx context.Context) ([]domain.Appeal, error) {
-	t := s.o.Titles.Appeals
-	rows, err := s.t.Read(ctx, dataRange(t, appealsWidth))
+	l, data, err := s.readSheet(ctx, SheetAppeals)
 	if err != nil {
-		return nil, fmt.Errorf("store: read %s: %w", t, err)
+		return nil, err
 	}
 	var out []domain.Appeal
-	for i, row := range rows[0] {
+	for i, row := range data {
 		if !emptyRow(row) {
-			out = append(out, s.appealFromRow(row, firstDataRow+i))
+			out = append(out, s.appealFrom(record{l, row}, firstDataRow+i))
 		}
 	}
 	return out, nil

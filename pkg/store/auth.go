@@ -10,7 +10,6 @@ import (
 
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/sheets"
-	"marketingbot/pkg/sheets/a1"
 )
 
 const cacheAuth = "auth"
@@ -27,19 +26,27 @@ func (s *Spreadsheet) RefreshPartners(ctx context.Context) ([]domain.Partner, er
 }
 
 func (s *Spreadsheet) readPartners(ctx context.Context) ([]domain.Partner, error) {
-	t := s.o.Titles.Auth
-	rows, err := s.t.Read(ctx, dataRange(t, authWidth))
+	l, data, err := s.readSheet(ctx, SheetAuth)
 	if err != nil {
-		return nil, fmt.Errorf("store: read %s: %w", t, err)
+		return nil, err
 	}
 	var out []domain.Partner
-	for i, row := range rows[0] {
+	for i, row := range data {
 		if emptyRow(row) {
 			continue
 		}
-		out = append(out, s.partnerFromRow(row, firstDataRow+i))
+		out = append(out, s.partnerFrom(record{l, row}, firstDataRow+i))
 	}
 	return out, nil
+}
+
+func partnerWithPhone(ps []domain.Partner, norm string) (domain.Partner, bool) {
+	for _, p := range ps {
+		if p.Phone == norm {
+			return p, true
+		}
+	}
+	return domain.Partner{}, false
 }
 
 // PartnerByPhone finds a partner by phone (any format). A miss in the cache
@@ -49,25 +56,17 @@ func (s *Spreadsheet) PartnerByPhone(ctx context.Context, phone string) (domain.
 	if !ok {
 		return domain.Partner{}, false, nil
 	}
-	find := func(ps []domain.Partner) (domain.Partner, bool) {
-		for _, p := range ps {
-			if p.Phone == norm {
-				return p, true
-			}
-		}
-		return domain.Partner{}, false
-	}
 	ps, err := s.Partners(ctx)
 	if err != nil {
 		return domain.Partner{}, false, err
 	}
-	if p, ok := find(ps); ok {
+	if p, ok := partnerWithPhone(ps, norm); ok {
 		return p, true, nil
 	}
 	if ps, err = s.RefreshPartners(ctx); err != nil {
 		return domain.Partner{}, false, err
 	}
-	p, found := find(ps)
+	p, found := partnerWithPhone(ps, norm)
 	return p, found, nil
 }
 
@@ -85,24 +84,29 @@ func (s *Spreadsheet) PartnerByTelegramID(ctx context.Context, id int64) (domain
 	return domain.Partner{}, false, nil
 }
 
-// AuthorizePartner binds a Telegram account to the partner's row: D STATUS =
-// authorized, E Telegram ID, F authorized_at. The row is verified by its phone
-// right before the write; if rows moved, it is found again.
+// AuthorizePartner binds a Telegram account to the partner's row: STATUS =
+// authorized, Telegram ID, authorized_at, and bot_blocked_at cleared (a
+// blocked mark belongs to the account that had the row before). The row is
+// verified by its phone right before the write; if rows moved, the Auth
+// sheet is read again (not the cache, which still has the old row) and the
+// row found by its phone.
 func (s *Spreadsheet) AuthorizePartner(ctx context.Context, p domain.Partner, telegramID int64, at time.Time) (domain.Partner, error) {
-	t := s.o.Titles.Auth
 	werr, rerr := retryMoved(ctx, func() error {
 		phone := p.Phone
-		gd := &sheets.Guard{Sheet: t, Range: a1.Cell(t, 1, p.Row), Holds: func(row []any) bool {
-			got, _ := domain.NormalizePhone(cell(row, 0))
+		samePhone := func(v any) bool {
+			got, _ := domain.NormalizePhone(cell([]any{v}, 0))
 			return got == phone
-		}}
-		return s.t.Update(ctx, gd, valueRange(a1.Row(t, 3, 5, p.Row), domain.PartnerStatusAuthorized, idString(telegramID), s.fmtTime(at)))
+		}
+		return s.writeRow(ctx, SheetAuth, p.Row, []key{{fPhone, samePhone}}, []put{
+			{fStatus, domain.PartnerStatusAuthorized}, {fTelegramID, idString(telegramID)},
+			{fAuthorizedAt, s.fmtTime(at)}, {fBotBlockedAt, ""}})
 	}, func() error {
-		s.m.indexRebuilds.WithLabelValues(t).Inc()
-		moved, found, err := s.PartnerByPhone(ctx, p.Phone)
+		s.m.indexRebuilds.WithLabelValues(s.o.Titles.Auth).Inc()
+		ps, err := s.RefreshPartners(ctx)
 		if err != nil {
 			return err
 		}
+		moved, found := partnerWithPhone(ps, p.Phone)
 		if !found {
 			return fmt.Errorf("store: authorize partner %s: the row with phone %s is gone: %w", p.Code, p.Phone, domain.ErrNotFound)
 		}
@@ -116,15 +120,14 @@ func (s *Spreadsheet) AuthorizePartner(ctx context.Context, p domain.Partner, te
 		return p, fmt.Errorf("store: authorize partner %s: %w", p.Code, werr)
 	}
 	s.cache.invalidate(cacheAuth)
-	p.Status, p.TelegramID, p.AuthorizedAt = domain.PartnerStatusAuthorized, telegramID, at
+	p.Status, p.TelegramID, p.AuthorizedAt, p.BotBlockedAt = domain.PartnerStatusAuthorized, telegramID, at, time.Time{}
 	return p, nil
 }
 
-// SetBotBlocked writes (or clears, with a zero time) Auth G bot_blocked_at on
-// every row bound to telegramID. Unknown users are not an error. When a row
+// SetBotBlocked writes (or clears, with a zero time) bot_blocked_at on every
+// Auth row bound to telegramID. Unknown users are not an error. When a row
 // moved, the Auth sheet is read again and every row written again.
 func (s *Spreadsheet) SetBotBlocked(ctx context.Context, telegramID int64, at time.Time) error {
-	t := s.o.Titles.Auth
 	first := true
 	err := failsafe.With(rowMovedAttempts).WithContext(ctx).Run(func() error {
 		ps, err := s.Partners(ctx)
@@ -139,8 +142,7 @@ func (s *Spreadsheet) SetBotBlocked(ctx context.Context, telegramID int64, at ti
 			if p.TelegramID != telegramID {
 				continue
 			}
-			gd := &sheets.Guard{Sheet: t, Range: a1.Cell(t, 4, p.Row), Holds: func(row []any) bool { return cellInt(row, 0) == telegramID }}
-			err := s.t.Update(ctx, gd, valueRange(a1.Cell(t, 6, p.Row), s.fmtTime(at)))
+			err := s.writeRow(ctx, SheetAuth, p.Row, []key{{fTelegramID, cellIsInt(telegramID)}}, []put{{fBotBlockedAt, s.fmtTime(at)}})
 			if errors.Is(err, sheets.ErrRowMoved) {
 				return err
 			}

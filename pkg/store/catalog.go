@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
-	"marketingbot/pkg/sheets/a1"
 )
 
 const (
@@ -18,14 +17,13 @@ const (
 // Listings returns the Listings sheet (cached for Options.ListingsTTL).
 func (s *Spreadsheet) Listings(ctx context.Context) ([]domain.Listing, error) {
 	return cached(ctx, s, cacheListings, s.o.ListingsTTL, func(ctx context.Context) ([]domain.Listing, error) {
-		t := s.o.Titles.Listings
-		rows, err := s.t.Read(ctx, dataRange(t, listingsWidth))
+		lay, data, err := s.readSheet(ctx, SheetListings)
 		if err != nil {
-			return nil, fmt.Errorf("store: read %s: %w", t, err)
+			return nil, err
 		}
-		out := make([]domain.Listing, 0, len(rows[0]))
-		for _, row := range rows[0] {
-			if l := s.listingFromRow(row); l.Code != "" {
+		out := make([]domain.Listing, 0, len(data))
+		for _, row := range data {
+			if l := s.listingFrom(record{lay, row}); l.Code != "" {
 				out = append(out, l)
 			}
 		}
@@ -36,14 +34,14 @@ func (s *Spreadsheet) Listings(ctx context.Context) ([]domain.Listing, error) {
 // Knowledge returns the Knowledge sheet (cached for Options.KnowledgeTTL).
 func (s *Spreadsheet) Knowledge(ctx context.Context) ([]domain.KnowledgeEntry, error) {
 	return cached(ctx, s, cacheKnowledge, s.o.KnowledgeTTL, func(ctx context.Context) ([]domain.KnowledgeEntry, error) {
-		t := s.o.Titles.Knowledge
-		rows, err := s.t.Read(ctx, dataRange(t, knowledgeWidth))
+		l, data, err := s.readSheet(ctx, SheetKnowledge)
 		if err != nil {
-			return nil, fmt.Errorf("store: read %s: %w", t, err)
+			return nil, err
 		}
 		var out []domain.KnowledgeEntry
-		for _, row := range rows[0] {
-			k := domain.KnowledgeEntry{Topic: cell(row, 0), Question: cell(row, 1), Answer: strings.TrimSpace(rawCell(row, 2))}
+		for _, row := range data {
+			r := record{l, row}
+			k := domain.KnowledgeEntry{Topic: r.str(fTopic), Question: r.str(fQuestion), Answer: strings.TrimSpace(r.raw(fAnswer))}
 			if k.Answer != "" {
 				out = append(out, k)
 			}
@@ -54,14 +52,13 @@ func (s *Spreadsheet) Knowledge(ctx context.Context) ([]domain.KnowledgeEntry, e
 
 // Promotions reads the Promotions sheet now.
 func (s *Spreadsheet) Promotions(ctx context.Context) ([]domain.Promotion, error) {
-	t := s.o.Titles.Promotions
-	rows, err := s.t.Read(ctx, dataRange(t, promotionsWidth))
+	l, data, err := s.readSheet(ctx, SheetPromotions)
 	if err != nil {
-		return nil, fmt.Errorf("store: read %s: %w", t, err)
+		return nil, err
 	}
 	var out []domain.Promotion
-	for i, row := range rows[0] {
-		if p := s.promotionFromRow(row, firstDataRow+i); p.ID != "" {
+	for i, row := range data {
+		if p := s.promotionFrom(record{l, row}, firstDataRow+i); p.ID != "" {
 			out = append(out, p)
 		}
 	}
@@ -82,16 +79,14 @@ func (s *Spreadsheet) Promotion(ctx context.Context, id string) (domain.Promotio
 	return domain.Promotion{}, fmt.Errorf("store: promotion %s: %w", id, domain.ErrNotFound)
 }
 
-// UpdatePromotion writes the given fields of p's row after verifying its id.
+// UpdatePromotion writes the given fields of p's row after verifying its id
+// and the header cells.
 func (s *Spreadsheet) UpdatePromotion(ctx context.Context, p domain.Promotion, fields ...domain.PromotionField) (domain.Promotion, error) {
-	t := s.o.Titles.Promotions
-	if len(s.promotionCells(p, fields)) == 0 {
+	if len(promotionCells(p, fields, s.loc)) == 0 {
 		return p, nil
 	}
 	werr, rerr := retryMoved(ctx, func() error {
-		id := p.ID
-		gd := &sheets.Guard{Sheet: t, Range: a1.Cell(t, 0, p.Row), Holds: func(row []any) bool { return cell(row, 0) == id }}
-		return s.t.Update(ctx, gd, s.promotionCells(p, fields)...)
+		return s.writeRow(ctx, SheetPromotions, p.Row, []key{{fID, cellIs(p.ID)}}, promotionCells(p, fields, s.loc))
 	}, func() error {
 		fresh, err := s.Promotion(ctx, p.ID)
 		if err == nil {
@@ -108,19 +103,18 @@ func (s *Spreadsheet) UpdatePromotion(ctx context.Context, p domain.Promotion, f
 	return p, nil
 }
 
-// promotionCells are the cells of p.Row that UpdatePromotion writes.
-func (s *Spreadsheet) promotionCells(p domain.Promotion, fields []domain.PromotionField) []sheets.Values {
-	t, n := s.o.Titles.Promotions, p.Row
-	var data []sheets.Values
+// promotionCells are the cells of p's row that UpdatePromotion writes.
+func promotionCells(p domain.Promotion, fields []domain.PromotionField, loc *time.Location) []put {
+	var cells []put
 	for _, f := range fields {
 		switch f {
 		case domain.PromotionFieldStatus:
-			data = append(data, valueRange(a1.Cell(t, 6, n), string(p.Status)))
+			cells = append(cells, put{fStatus, string(p.Status)})
 		case domain.PromotionFieldCounters:
-			data = append(data, valueRange(a1.Row(t, 7, 9, n), p.Sent, p.Failed, p.Blocked))
+			cells = append(cells, put{fSent, p.Sent}, put{fFailed, p.Failed}, put{fBlocked, p.Blocked})
 		case domain.PromotionFieldFinishedAt:
-			data = append(data, valueRange(a1.Cell(t, 10, n), s.fmtTime(p.FinishedAt)))
+			cells = append(cells, put{fFinishedAt, domain.FormatSheetTime(p.FinishedAt, loc)})
 		}
 	}
-	return data
+	return cells
 }

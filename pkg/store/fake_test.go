@@ -2,15 +2,19 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/sheets"
@@ -28,7 +32,9 @@ type memSheets struct {
 	beforeUpdate func(g *sheets.Guard, data []sheets.Values) error
 	beforeAppend func(sheet string) error
 
-	reads, updates, appends int
+	grid map[string]int // grid columns by sheet (default 26)
+
+	reads, updates, appends, guardReads, structural int
 }
 
 var _ Transport = (*memSheets)(nil)
@@ -36,8 +42,8 @@ var _ Transport = (*memSheets)(nil)
 func newMemSheets() *memSheets {
 	m := &memSheets{sheets: map[string][][]any{}}
 	for title, header := range map[string][]any{
-		testTitles.Auth: Headers.Auth, testTitles.Appeals: Headers.Appeals, testTitles.Queue: Headers.Queue,
-		testTitles.Listings: Headers.Listings, testTitles.Promotions: Headers.Promotions, testTitles.Knowledge: Headers.Knowledge,
+		testTitles.Auth: DefaultHeaders(SheetAuth), testTitles.Appeals: DefaultHeaders(SheetAppeals), testTitles.Queue: DefaultHeaders(SheetQueue),
+		testTitles.Listings: DefaultHeaders(SheetListings), testTitles.Promotions: DefaultHeaders(SheetPromotions), testTitles.Knowledge: DefaultHeaders(SheetKnowledge),
 	} {
 		m.sheets[title] = [][]any{header}
 	}
@@ -100,12 +106,8 @@ func (m *memSheets) Update(ctx context.Context, g *sheets.Guard, data ...sheets.
 		}
 	}
 	if g != nil {
-		rows, err := m.Read(ctx, g.Range)
-		if err != nil {
+		if err := m.checkGuard(ctx, g); err != nil {
 			return err
-		}
-		if !g.Holds(firstRow(rows[0])) {
-			return sheets.ErrRowMoved
 		}
 	}
 	m.mu.Lock()
@@ -118,8 +120,36 @@ func (m *memSheets) Update(ctx context.Context, g *sheets.Guard, data ...sheets.
 		}
 		for i, cells := range d.Rows {
 			for j, v := range cells {
-				m.set(r.Sheet, r.StartRow+i, r.StartCol+j, v)
+				if v != nil { // JSON null: the cell is left as it is
+					m.set(r.Sheet, r.StartRow+i, r.StartCol+j, v)
+				}
 			}
+		}
+	}
+	return nil
+}
+
+// checkGuard reads a guard's ranges and judges them as the transport does:
+// the header row first (ErrColumnsMoved), then the key cells (ErrRowMoved).
+func (m *memSheets) checkGuard(ctx context.Context, g *sheets.Guard) error {
+	m.guardReads++
+	if g.Header != nil {
+		rows, err := m.Read(ctx, g.Header.Range)
+		if err != nil {
+			return err
+		}
+		if !guardHolds(*g.Header, rows[0]) {
+			return sheets.ErrColumnsMoved
+		}
+	}
+	keys := append([]sheets.GuardRange{{Range: g.Range, Holds: g.Holds}}, g.More...)
+	for _, k := range keys {
+		rows, err := m.Read(ctx, k.Range)
+		if err != nil {
+			return err
+		}
+		if !guardHolds(k, rows[0]) {
+			return sheets.ErrRowMoved
 		}
 	}
 	return nil
@@ -191,4 +221,96 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// insertColumn inserts an empty column before column at (0-based) with a
+// header, as a person inserting a column does: every cell from at on moves
+// one to the right.
+func (m *memSheets) insertColumn(sheet string, at int, header string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rows := m.sheets[sheet]
+	for i, r := range rows {
+		if len(r) < at {
+			continue
+		}
+		var v any = ""
+		if i == 0 {
+			v = header
+		}
+		rows[i] = slices.Insert(slices.Clone(r), at, v)
+	}
+}
+
+// setRows replaces a sheet.
+func (m *memSheets) setRows(sheet string, rows [][]any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sheets[sheet] = rows
+}
+
+func testutilCounter(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+var _ Structure = (*memSheets)(nil)
+
+// Sheets lists the sheets in title order, each with a 1000×cols grid
+// (grid[title], default 26).
+func (m *memSheets) Sheets(context.Context) ([]sheets.SheetInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []sheets.SheetInfo
+	for title := range m.sheets {
+		cols := 26
+		if c, ok := m.grid[title]; ok {
+			cols = c
+		}
+		out = append(out, sheets.SheetInfo{ID: int64(crc32.ChecksumIEEE([]byte(title))), Title: title, Rows: 1000, Columns: cols})
+	}
+	slices.SortFunc(out, func(a, b sheets.SheetInfo) int { return strings.Compare(a.Title, b.Title) })
+	return out, nil
+}
+
+func (m *memSheets) AddSheets(_ context.Context, titles ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.structural++
+	for _, t := range titles {
+		if _, ok := m.sheets[t]; ok {
+			return fmt.Errorf("A sheet with the name %q already exists", t)
+		}
+		m.sheets[t] = nil
+	}
+	return nil
+}
+
+func (m *memSheets) AppendColumns(_ context.Context, id int64, n int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.structural++
+	for title := range m.sheets {
+		if int64(crc32.ChecksumIEEE([]byte(title))) == id {
+			if m.grid == nil {
+				m.grid = map[string]int{}
+			}
+			if _, ok := m.grid[title]; !ok {
+				m.grid[title] = 26
+			}
+			m.grid[title] += n
+		}
+	}
+	return nil
+}
+
+func guardHolds(g sheets.GuardRange, rows [][]any) bool {
+	if g.HoldsRows != nil {
+		return g.HoldsRows(rows)
+	}
+	return g.Holds(firstRow(rows))
 }

@@ -5,23 +5,20 @@ import (
 	"fmt"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
-	"marketingbot/pkg/sheets/a1"
 )
 
 const idxQueue = "queue_ids"
 
 // Requests reads the whole Queue sheet (one read) and refreshes the id index.
 func (s *Spreadsheet) Requests(ctx context.Context) ([]domain.AnalyticsRequest, error) {
-	t := s.o.Titles.Queue
-	rows, err := s.t.Read(ctx, dataRange(t, queueWidth))
+	l, data, err := s.readSheet(ctx, SheetQueue)
 	if err != nil {
-		return nil, fmt.Errorf("store: read %s: %w", t, err)
+		return nil, err
 	}
 	var out []domain.AnalyticsRequest
 	entries := map[string]indexEntry{}
-	for i, row := range rows[0] {
-		r := s.requestFromRow(row, firstDataRow+i)
+	for i, row := range data {
+		r := s.requestFrom(record{l, row}, firstDataRow+i)
 		if r.ID == "" {
 			continue
 		}
@@ -34,19 +31,19 @@ func (s *Spreadsheet) Requests(ctx context.Context) ([]domain.AnalyticsRequest, 
 	return out, nil
 }
 
-// Request reads one Queue row by id (index hint, verified by column A).
+// Request reads one Queue row by id (index hint, verified by the id cell).
 func (s *Spreadsheet) Request(ctx context.Context, id string) (domain.AnalyticsRequest, error) {
 	e, ok, err := s.idx.get(ctx, idxQueue, id)
 	if err != nil {
 		return domain.AnalyticsRequest{}, err
 	}
 	if ok {
-		rows, err := s.t.Read(ctx, rowRange(s.o.Titles.Queue, queueWidth, e.Row))
+		r, err := s.readRow(ctx, SheetQueue, e.Row)
 		if err != nil {
 			return domain.AnalyticsRequest{}, fmt.Errorf("store: read request %s: %w", id, err)
 		}
-		if row := firstRow(rows[0]); cell(row, 0) == id {
-			return s.requestFromRow(row, e.Row), nil
+		if r.str(fID) == id {
+			return s.requestFrom(r, e.Row), nil
 		}
 	}
 	all, err := s.Requests(ctx)
@@ -82,7 +79,7 @@ func (s *Spreadsheet) AppendRequest(ctx context.Context, r domain.AnalyticsReque
 		}
 		return found, nil
 	}
-	row, err := s.t.Append(ctx, s.o.Titles.Queue, [][]any{s.requestRow(r)}, r.ID, verify)
+	row, err := s.appendRow(ctx, SheetQueue, s.requestPuts(r), r.ID, verify)
 	if err != nil {
 		return r, fmt.Errorf("store: append request %s: %w", r.ID, err)
 	}
@@ -93,14 +90,12 @@ func (s *Spreadsheet) AppendRequest(ctx context.Context, r domain.AnalyticsReque
 	return r, nil
 }
 
-// UpdateRequest writes the given fields (and G updated_at) of r's row after
-// verifying its id; a moved row is found again by id.
+// UpdateRequest writes the given fields (and updated_at) of r's row after
+// verifying its id and the header cells; a moved row is found again by id,
+// a moved column by its header.
 func (s *Spreadsheet) UpdateRequest(ctx context.Context, r domain.AnalyticsRequest, fields ...domain.RequestField) (domain.AnalyticsRequest, error) {
-	t := s.o.Titles.Queue
 	werr, rerr := retryMoved(ctx, func() error {
-		id := r.ID
-		gd := &sheets.Guard{Sheet: t, Range: a1.Cell(t, 0, r.Row), Holds: func(row []any) bool { return cell(row, 0) == id }}
-		return s.t.Update(ctx, gd, s.requestCells(r, fields)...)
+		return s.writeRow(ctx, SheetQueue, r.Row, []key{{fID, cellIs(r.ID)}}, s.requestCells(r, fields))
 	}, func() error {
 		fresh, err := s.Request(ctx, r.ID)
 		if err == nil {
@@ -117,23 +112,22 @@ func (s *Spreadsheet) UpdateRequest(ctx context.Context, r domain.AnalyticsReque
 	return r, nil
 }
 
-// requestCells are the cells of r.Row that UpdateRequest writes.
-func (s *Spreadsheet) requestCells(r domain.AnalyticsRequest, fields []domain.RequestField) []sheets.Values {
-	t, n := s.o.Titles.Queue, r.Row
-	data := []sheets.Values{valueRange(a1.Cell(t, 6, n), s.fmtTime(r.UpdatedAt))}
+// requestCells are the cells of r's row that UpdateRequest writes.
+func (s *Spreadsheet) requestCells(r domain.AnalyticsRequest, fields []domain.RequestField) []put {
+	cells := []put{{fUpdatedAt, s.fmtTime(r.UpdatedAt)}}
 	for _, f := range fields {
 		switch f {
 		case domain.RequestFieldStatus:
-			data = append(data, valueRange(a1.Cell(t, 5, n), string(r.Status)))
+			cells = append(cells, put{fStatus, string(r.Status)})
 		case domain.RequestFieldReportURL:
-			data = append(data, valueRange(a1.Cell(t, 7, n), r.ReportURL))
+			cells = append(cells, put{fReportURL, r.ReportURL})
 		case domain.RequestFieldError:
-			data = append(data, valueRange(a1.Cell(t, 8, n), r.Error))
+			cells = append(cells, put{fError, r.Error})
 		case domain.RequestFieldDeliveredAt:
-			data = append(data, valueRange(a1.Cell(t, 9, n), s.fmtTime(r.DeliveredAt)))
+			cells = append(cells, put{fDeliveredAt, s.fmtTime(r.DeliveredAt)})
 		case domain.RequestFieldResultText:
-			data = append(data, valueRange(a1.Cell(t, 10, n), r.ResultText))
+			cells = append(cells, put{fResultText, r.ResultText})
 		}
 	}
-	return data
+	return cells
 }

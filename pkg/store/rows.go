@@ -9,33 +9,29 @@ import (
 	"time"
 
 	"marketingbot/pkg/domain"
-	"marketingbot/pkg/sheets"
-	"marketingbot/pkg/sheets/a1"
 )
 
-// Column layouts (the spreadsheet contract in docs/ARCHITECTURE.md). The
-// letters are fixed: people and the Python original rely on them. Row 1 is a
-// header row and data starts at row 2.
-const (
-	authWidth       = 7  // A partner code · B phone · C full name · D STATUS · E Telegram ID · F authorized_at · G bot_blocked_at
-	appealsWidth    = 8  // A created_at · B user name · C partner code · D Telegram ID · E history · F status · G updated_at · H operator
-	queueWidth      = 11 // A id · B created_at · C object_code · D telegram_id · E requester · F status · G updated_at · H report_url · I error · J delivered_at · K result_text
-	listingsWidth   = 13 // A code … M sold_price_rub
-	promotionsWidth = 11 // A id · B title · C text · D image_url · E starts_at · F audience · G status · H sent · I failed · J blocked · K finished_at
-	knowledgeWidth  = 3  // A topic · B question · C answer
-	firstDataRow    = 2
-)
+// Row 1 of every sheet is its header row and data starts at row 2. Where
+// a field stands comes from the header row (layout.go); the conversions
+// below read and write fields, never column letters.
+const firstDataRow = 2
 
-// Headers are the header rows written when a sheet is created (sandbox, tests).
-var Headers = struct {
-	Auth, Appeals, Queue, Listings, Promotions, Knowledge []any
-}{
-	Auth:       []any{"Код партнера", "Телефон", "ФИО", "STATUS", "Telegram ID", "authorized_at", "bot_blocked_at"},
-	Appeals:    []any{"created_at", "Пользователь", "Код партнера", "Telegram ID", "текст_обращений", "Статус", "updated_at", "Оператор"},
-	Queue:      []any{"id", "created_at", "object_code", "telegram_id", "requester", "status", "updated_at", "report_url", "error", "delivered_at", "result_text"},
-	Listings:   []any{"code", "type", "city", "district", "address", "rooms", "area_m2", "floor", "price_rub", "listed_at", "status", "closed_at", "sold_price_rub"},
-	Promotions: []any{"id", "title", "text", "image_url", "starts_at", "audience", "status", "sent", "failed", "blocked", "finished_at"},
-	Knowledge:  []any{"Тема", "Вопрос / ключевые слова", "Ответ"},
+// Record is a row's cells by field key (Schema), as written into a sheet;
+// fixtures place it under a layout's headers.
+type Record map[string]any
+
+// DefaultRow places a record in the column order of DefaultHeaders.
+func DefaultRow(k SheetKey, r Record) []any {
+	fields := defaultSchema[k]
+	row := make([]any, len(fields))
+	for i, f := range fields {
+		if v, ok := r[f.Key]; ok {
+			row[i] = v
+		} else {
+			row[i] = ""
+		}
+	}
+	return row
 }
 
 func (s *Spreadsheet) fmtTime(t time.Time) string { return domain.FormatSheetTime(t, s.loc) }
@@ -54,105 +50,125 @@ func idString(id int64) string {
 
 // ---- Auth ----
 
-func (s *Spreadsheet) partnerFromRow(row []any, n int) domain.Partner {
-	phone, ok := domain.NormalizePhone(cell(row, 1))
+func (s *Spreadsheet) partnerFrom(r record, n int) domain.Partner {
+	phone, ok := domain.NormalizePhone(r.str(fPhone))
 	if !ok {
-		phone = cell(row, 1)
+		phone = r.str(fPhone)
 	}
 	return domain.Partner{
-		Row: n, Code: cell(row, 0), Phone: phone, FullName: cell(row, 2), Status: cell(row, 3),
-		TelegramID: cellInt(row, 4), AuthorizedAt: s.parseTime(cell(row, 5)), BotBlockedAt: s.parseTime(cell(row, 6)),
+		Row: n, Code: r.str(fPartnerCode), Phone: phone, FullName: r.str(fFullName), Status: r.str(fStatus),
+		TelegramID: r.num(fTelegramID), AuthorizedAt: s.parseTime(r.str(fAuthorizedAt)), BotBlockedAt: s.parseTime(r.str(fBotBlockedAt)),
 	}
 }
 
-// PartnerRow renders a partner as an Auth row.
+// PartnerRecord renders a partner as an Auth record.
+func PartnerRecord(p domain.Partner, loc *time.Location) Record {
+	return Record{fPartnerCode: p.Code, fPhone: p.Phone, fFullName: p.FullName, fStatus: p.Status,
+		fTelegramID: idString(p.TelegramID), fAuthorizedAt: domain.FormatSheetTime(p.AuthorizedAt, loc),
+		fBotBlockedAt: domain.FormatSheetTime(p.BotBlockedAt, loc)}
+}
+
+// PartnerRow renders a partner as an Auth row of the default layout.
 func PartnerRow(p domain.Partner, loc *time.Location) []any {
-	return []any{p.Code, p.Phone, p.FullName, p.Status, idString(p.TelegramID),
-		domain.FormatSheetTime(p.AuthorizedAt, loc), domain.FormatSheetTime(p.BotBlockedAt, loc)}
+	return DefaultRow(SheetAuth, PartnerRecord(p, loc))
 }
 
 // ---- Appeals ----
 
-func (s *Spreadsheet) appealFromRow(row []any, n int) domain.Appeal {
+func (s *Spreadsheet) appealFrom(r record, n int) domain.Appeal {
 	return domain.Appeal{
-		Row: n, CreatedAt: s.parseTime(cell(row, 0)), UserName: cell(row, 1), PartnerCode: cell(row, 2),
-		TelegramID: cellInt(row, 3), History: rawCell(row, 4), Status: domain.ParseAppealStatus(cell(row, 5)),
-		UpdatedAt: s.parseTime(cell(row, 6)), Operator: cell(row, 7),
+		Row: n, CreatedAt: s.parseTime(r.str(fCreatedAt)), UserName: r.str(fUserName), PartnerCode: r.str(fPartnerCode),
+		TelegramID: r.num(fTelegramID), History: r.raw(fHistory), Status: domain.ParseAppealStatus(r.str(fStatus)),
+		UpdatedAt: s.parseTime(r.str(fUpdatedAt)), Operator: r.str(fOperator),
 	}
 }
 
-func (s *Spreadsheet) appealRow(a domain.Appeal) []any {
-	return []any{s.fmtTime(a.CreatedAt), a.UserName, a.PartnerCode, idString(a.TelegramID), a.History,
-		string(a.Status), s.fmtTime(a.UpdatedAt), a.Operator}
+func (s *Spreadsheet) appealPuts(a domain.Appeal) []put {
+	return []put{{fCreatedAt, s.fmtTime(a.CreatedAt)}, {fUserName, a.UserName}, {fPartnerCode, a.PartnerCode},
+		{fTelegramID, idString(a.TelegramID)}, {fHistory, a.History}, {fStatus, string(a.Status)},
+		{fUpdatedAt, s.fmtTime(a.UpdatedAt)}, {fOperator, a.Operator}}
 }
 
 // ---- Queue ----
 
-func (s *Spreadsheet) requestFromRow(row []any, n int) domain.AnalyticsRequest {
+func (s *Spreadsheet) requestFrom(r record, n int) domain.AnalyticsRequest {
 	return domain.AnalyticsRequest{
-		Row: n, ID: cell(row, 0), CreatedAt: s.parseTime(cell(row, 1)), ObjectCode: cell(row, 2),
-		TelegramID: cellInt(row, 3), Requester: cell(row, 4), Status: domain.ParseRequestStatus(cell(row, 5)),
-		UpdatedAt: s.parseTime(cell(row, 6)), ReportURL: cell(row, 7), Error: cell(row, 8),
-		DeliveredAt: s.parseTime(cell(row, 9)), ResultText: rawCell(row, 10),
+		Row: n, ID: r.str(fID), CreatedAt: s.parseTime(r.str(fCreatedAt)), ObjectCode: r.str(fObjectCode),
+		TelegramID: r.num(fTelegramID), Requester: r.str(fRequester), Status: domain.ParseRequestStatus(r.str(fStatus)),
+		UpdatedAt: s.parseTime(r.str(fUpdatedAt)), ReportURL: r.str(fReportURL), Error: r.str(fError),
+		DeliveredAt: s.parseTime(r.str(fDeliveredAt)), ResultText: r.raw(fResultText),
 	}
 }
 
-func (s *Spreadsheet) requestRow(r domain.AnalyticsRequest) []any {
-	return []any{r.ID, s.fmtTime(r.CreatedAt), r.ObjectCode, idString(r.TelegramID), r.Requester, string(r.Status),
-		s.fmtTime(r.UpdatedAt), r.ReportURL, r.Error, s.fmtTime(r.DeliveredAt), r.ResultText}
+func (s *Spreadsheet) requestPuts(r domain.AnalyticsRequest) []put {
+	return []put{{fID, r.ID}, {fCreatedAt, s.fmtTime(r.CreatedAt)}, {fObjectCode, r.ObjectCode},
+		{fTelegramID, idString(r.TelegramID)}, {fRequester, r.Requester}, {fStatus, string(r.Status)},
+		{fUpdatedAt, s.fmtTime(r.UpdatedAt)}, {fReportURL, r.ReportURL}, {fError, r.Error},
+		{fDeliveredAt, s.fmtTime(r.DeliveredAt)}, {fResultText, r.ResultText}}
 }
 
 // ---- Listings ----
 
-func (s *Spreadsheet) listingFromRow(row []any) domain.Listing {
+func (s *Spreadsheet) listingFrom(r record) domain.Listing {
 	return domain.Listing{
-		Code: cell(row, 0), Type: cell(row, 1), City: cell(row, 2), District: cell(row, 3), Address: cell(row, 4),
-		Rooms: int(cellInt(row, 5)), AreaM2: cellFloat(row, 6), Floor: int(cellInt(row, 7)), PriceRub: cellInt(row, 8),
-		ListedAt: s.parseTime(cell(row, 9)), Status: domain.ListingStatus(strings.ToLower(cell(row, 10))),
-		ClosedAt: s.parseTime(cell(row, 11)), SoldPriceRub: cellInt(row, 12),
+		Code: r.str(fCode), Type: r.str(fType), City: r.str(fCity), District: r.str(fDistrict), Address: r.str(fAddress),
+		Rooms: int(r.num(fRooms)), AreaM2: r.float(fAreaM2), Floor: int(r.num(fFloor)), PriceRub: r.num(fPriceRub),
+		ListedAt: s.parseTime(r.str(fListedAt)), Status: domain.ListingStatus(strings.ToLower(r.str(fStatus))),
+		ClosedAt: s.parseTime(r.str(fClosedAt)), SoldPriceRub: r.num(fSoldPriceRub),
 	}
 }
 
-// ListingRow renders a listing as a Listings row (numbers as numbers).
-func ListingRow(l domain.Listing, loc *time.Location) []any {
+// ListingRecord renders a listing as a Listings record (numbers as numbers).
+func ListingRecord(l domain.Listing, loc *time.Location) Record {
 	var sold any = ""
 	if l.SoldPriceRub > 0 {
 		sold = l.SoldPriceRub
 	}
-	return []any{l.Code, l.Type, l.City, l.District, l.Address, l.Rooms, l.AreaM2, l.Floor, l.PriceRub,
-		domain.FormatSheetTime(l.ListedAt, loc), string(l.Status), domain.FormatSheetTime(l.ClosedAt, loc), sold}
+	return Record{fCode: l.Code, fType: l.Type, fCity: l.City, fDistrict: l.District, fAddress: l.Address, fRooms: l.Rooms,
+		fAreaM2: l.AreaM2, fFloor: l.Floor, fPriceRub: l.PriceRub, fListedAt: domain.FormatSheetTime(l.ListedAt, loc),
+		fStatus: string(l.Status), fClosedAt: domain.FormatSheetTime(l.ClosedAt, loc), fSoldPriceRub: sold}
+}
+
+// ListingRow renders a listing as a Listings row of the default layout.
+func ListingRow(l domain.Listing, loc *time.Location) []any {
+	return DefaultRow(SheetListings, ListingRecord(l, loc))
 }
 
 // ---- Promotions ----
 
-func (s *Spreadsheet) promotionFromRow(row []any, n int) domain.Promotion {
+func (s *Spreadsheet) promotionFrom(r record, n int) domain.Promotion {
 	return domain.Promotion{
-		Row: n, ID: cell(row, 0), Title: cell(row, 1), Text: rawCell(row, 2), ImageURL: cell(row, 3),
-		StartsAt: s.parseTime(cell(row, 4)), Audience: cell(row, 5), Status: domain.ParsePromotionStatus(cell(row, 6)),
-		Sent: int(cellInt(row, 7)), Failed: int(cellInt(row, 8)), Blocked: int(cellInt(row, 9)), FinishedAt: s.parseTime(cell(row, 10)),
+		Row: n, ID: r.str(fID), Title: r.str(fTitle), Text: r.raw(fText), ImageURL: r.str(fImageURL),
+		StartsAt: s.parseTime(r.str(fStartsAt)), Audience: r.str(fAudience), Status: domain.ParsePromotionStatus(r.str(fStatus)),
+		Sent: int(r.num(fSent)), Failed: int(r.num(fFailed)), Blocked: int(r.num(fBlocked)), FinishedAt: s.parseTime(r.str(fFinishedAt)),
 	}
 }
 
-// PromotionRow renders a promotion as a Promotions row.
+// PromotionRecord renders a promotion as a Promotions record.
+func PromotionRecord(p domain.Promotion, loc *time.Location) Record {
+	return Record{fID: p.ID, fTitle: p.Title, fText: p.Text, fImageURL: p.ImageURL,
+		fStartsAt: domain.FormatSheetTime(p.StartsAt, loc), fAudience: p.Audience, fStatus: string(p.Status),
+		fSent: p.Sent, fFailed: p.Failed, fBlocked: p.Blocked, fFinishedAt: domain.FormatSheetTime(p.FinishedAt, loc)}
+}
+
+// PromotionRow renders a promotion as a Promotions row of the default layout.
 func PromotionRow(p domain.Promotion, loc *time.Location) []any {
-	return []any{p.ID, p.Title, p.Text, p.ImageURL, domain.FormatSheetTime(p.StartsAt, loc), p.Audience, string(p.Status),
-		p.Sent, p.Failed, p.Blocked, domain.FormatSheetTime(p.FinishedAt, loc)}
+	return DefaultRow(SheetPromotions, PromotionRecord(p, loc))
 }
 
 // ---- Knowledge ----
 
-// KnowledgeRow renders a knowledge entry.
-func KnowledgeRow(k domain.KnowledgeEntry) []any { return []any{k.Topic, k.Question, k.Answer} }
+// KnowledgeRecord renders a knowledge entry.
+func KnowledgeRecord(k domain.KnowledgeEntry) Record {
+	return Record{fTopic: k.Topic, fQuestion: k.Question, fAnswer: k.Answer}
+}
+
+// KnowledgeRow renders a knowledge entry in the default layout.
+func KnowledgeRow(k domain.KnowledgeEntry) []any {
+	return DefaultRow(SheetKnowledge, KnowledgeRecord(k))
+}
 
 // ---- cells and ranges ----
-
-// rowRange is 'Sheet'!A5:H5.
-func rowRange(sheet string, width, row int) string { return a1.Row(sheet, 0, width-1, row) }
-
-// dataRange is every data row of a sheet, columns A to width.
-func dataRange(sheet string, width int) string {
-	return a1.Range{Sheet: sheet, StartCol: 0, StartRow: firstDataRow, EndCol: width - 1, EndRow: a1.Unbounded}.String()
-}
 
 // cellString renders a cell read with UNFORMATTED_VALUE as text: integral
 // numbers without a fraction (Telegram IDs typed by hand come back as numbers).
@@ -180,7 +196,7 @@ func cellString(v any) string {
 }
 
 func cell(row []any, i int) string {
-	if i < len(row) {
+	if i >= 0 && i < len(row) {
 		return strings.TrimSpace(cellString(row[i]))
 	}
 	return ""
@@ -188,7 +204,7 @@ func cell(row []any, i int) string {
 
 // rawCell keeps the text exactly (history cells keep their indentation).
 func rawCell(row []any, i int) string {
-	if i < len(row) {
+	if i >= 0 && i < len(row) {
 		return cellString(row[i])
 	}
 	return ""
@@ -228,9 +244,4 @@ func firstRow(rows [][]any) []any {
 		return nil
 	}
 	return rows[0]
-}
-
-// valueRange is one row of cells written at rng.
-func valueRange(rng string, cells ...any) sheets.Values {
-	return sheets.Values{Range: rng, Rows: [][]any{cells}}
 }

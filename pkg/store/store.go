@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +43,8 @@ var _ Transport = (*sheets.Client)(nil)
 // configuration onto them).
 type Options struct {
 	Titles       Titles
+	Headers      Headers       // header names by sheet and field; missing: the defaults (Schema)
+	HeaderTTL    time.Duration // how long a sheet's header row is trusted for writes (0: 1 minute)
 	AuthTTL      time.Duration // Auth sheet cache
 	KnowledgeTTL time.Duration
 	ListingsTTL  time.Duration
@@ -58,13 +59,15 @@ type Options struct {
 // Spreadsheet is the typed access to the team's spreadsheet. It does not own
 // its transport: whoever built the *sheets.Client closes it.
 type Spreadsheet struct {
-	o     Options
-	t     Transport
-	m     *metrics
-	log   *slog.Logger
-	loc   *time.Location
-	idx   *rowIndex
-	cache *caches
+	o       Options
+	t       Transport
+	m       *metrics
+	log     *slog.Logger
+	loc     *time.Location
+	idx     *rowIndex
+	cache   *caches
+	schema  map[SheetKey][]Field // the contract with the configured headers
+	layouts layouts              // where the fields stand, by sheet
 }
 
 // New builds the repositories on t. It makes no request; Check does.
@@ -78,13 +81,25 @@ func New(t Transport, o Options) (*Spreadsheet, error) {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
+	if o.HeaderTTL <= 0 {
+		o.HeaderTTL = time.Minute
+	}
 	if o.Redis == nil {
 		return nil, errors.New("store: a Redis client is required (row index)")
 	}
+	schema, err := resolveSchema(o.Headers)
+	if err != nil {
+		return nil, err
+	}
 	prefix := o.KeyPrefix + "sheets:" + t.SpreadsheetID() + ":idx:"
 	return &Spreadsheet{o: o, t: t, m: newMetrics(o.Registry), log: o.Logger, loc: o.Location,
-		idx: &rowIndex{rdb: o.Redis, prefix: prefix}, cache: newCaches()}, nil
+		idx: &rowIndex{rdb: o.Redis, prefix: prefix}, cache: newCaches(), schema: schema,
+		layouts: layouts{m: map[SheetKey]layoutItem{}}}, nil
 }
+
+// Schema is the sheet's contract as configured: its fields with the
+// headers they are found by.
+func (s *Spreadsheet) Schema(k SheetKey) []Field { return append([]Field(nil), s.schema[k]...) }
 
 // Location is the time zone timestamps are written in.
 func (s *Spreadsheet) Location() *time.Location { return s.loc }
@@ -92,26 +107,17 @@ func (s *Spreadsheet) Location() *time.Location { return s.loc }
 // Titles returns the configured sheet titles.
 func (s *Spreadsheet) Titles() Titles { return s.o.Titles }
 
-// Check verifies that the spreadsheet answers and has every configured
-// sheet; missing ones are named. It costs one read request.
+// Check verifies that the spreadsheet answers, has every configured sheet
+// and every header of the contract exactly once; the problems are named in
+// one line ("sheets: Обращения: missing "Статус"; Auth: "Telegram ID"
+// appears twice (E, K)"). It costs two read requests.
 func (s *Spreadsheet) Check(ctx context.Context) error {
-	titles, err := s.t.SheetTitles(ctx)
+	problems, err := s.Problems(ctx)
 	if err != nil {
 		return err
 	}
-	have := map[string]bool{}
-	for _, title := range titles {
-		have[title] = true
-	}
-	var missing []string
-	t := s.o.Titles
-	for _, title := range []string{t.Auth, t.Appeals, t.Queue, t.Listings, t.Promotions, t.Knowledge} {
-		if !have[title] {
-			missing = append(missing, strconv.Quote(title))
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("store: spreadsheet %s has no sheet %s", s.t.SpreadsheetID(), strings.Join(missing, ", "))
+	if len(problems) > 0 {
+		return fmt.Errorf("sheets: %s", strings.Join(problems, "; "))
 	}
 	return nil
 }
@@ -154,6 +160,7 @@ func retryMoved(ctx context.Context, write, relocate func() error) (werr, rerr e
 type metrics struct {
 	indexRebuilds *prometheus.CounterVec
 	cacheHits     *prometheus.CounterVec
+	headerChanges *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -162,7 +169,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Row index rebuilds by sheet (rows moved or unknown keys)."}, []string{"sheet"}),
 		cacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "cache_total",
 			Help: "Sheet cache lookups by sheet and result (hit, miss)."}, []string{"sheet", "result"}),
+		headerChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "header_changes_total",
+			Help: "Header rows found changed (columns inserted, moved or renamed) by sheet."}, []string{"sheet"}),
 	}
-	reg.MustRegister(m.indexRebuilds, m.cacheHits)
+	reg.MustRegister(m.indexRebuilds, m.cacheHits, m.headerChanges)
 	return m
 }

@@ -309,24 +309,34 @@ func TestCells(t *testing.T) {
 	}
 }
 
+// defaultLayout is the layout of a sheet created with the default headers.
+func defaultLayout(s *Spreadsheet, k SheetKey) *layout {
+	return parseLayout(k, s.title(k), s.schema[k], DefaultHeaders(k))
+}
+
 func TestRowsRoundTrip(t *testing.T) {
 	s := newTestStore(t, newMemSheets(), nil)
 	at := time.Date(2026, 11, 25, 12, 30, 0, 0, msk)
 	p := domain.Partner{Row: 5, Code: "P-1", Phone: "79123456789", FullName: "Анна", Status: "authorized", TelegramID: 42, AuthorizedAt: at}
-	if got := s.partnerFromRow(PartnerRow(p, msk), 5); got != p {
+	if got := s.partnerFrom(record{defaultLayout(s, SheetAuth), PartnerRow(p, msk)}, 5); got != p {
 		t.Errorf("partner: %+v", got)
 	}
 	pr := domain.Promotion{Row: 3, ID: "promo-1", Title: "T", Text: "  text", Status: domain.PromotionSent, Sent: 4, StartsAt: at, FinishedAt: at}
-	if got := s.promotionFromRow(PromotionRow(pr, msk), 3); got != pr {
+	if got := s.promotionFrom(record{defaultLayout(s, SheetPromotions), PromotionRow(pr, msk)}, 3); got != pr {
 		t.Errorf("promotion: %+v", got)
 	}
 	l := domain.Listing{Code: "MSK-1", Type: "flat", City: "Москва", Rooms: 2, AreaM2: 54.5, Floor: 3, PriceRub: 12000000,
 		ListedAt: at, Status: domain.ListingSold, ClosedAt: at, SoldPriceRub: 11500000}
-	if got := s.listingFromRow(ListingRow(l, msk)); got != l {
+	if got := s.listingFrom(record{defaultLayout(s, SheetListings), ListingRow(l, msk)}); got != l {
 		t.Errorf("listing: %+v", got)
 	}
 	r := domain.AnalyticsRequest{Row: 2, ID: "id-1", CreatedAt: at, ObjectCode: "MSK-1", TelegramID: 5, Status: domain.RequestStatusDone, ResultText: " x"}
-	if got := s.requestFromRow(s.requestRow(r), 2); got != r {
+	ql := defaultLayout(s, SheetQueue)
+	row, err := newRow(ql, s.requestPuts(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.requestFrom(record{ql, row}, 2); got != r {
 		t.Errorf("request: %+v", got)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"marketingbot/pkg/app"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
+	"marketingbot/pkg/store"
 	"marketingbot/sim/demo"
 	gememu "marketingbot/sim/emulator/gemini"
 	sheetsemu "marketingbot/sim/emulator/sheets"
@@ -140,11 +141,11 @@ func (s *Sandbox) start(ctx context.Context) error {
 	if w.adminPassword, err = s.adminPassword(); err != nil {
 		return err
 	}
-	titles, err := s.startRoles(ctx, s.roleEnv(w))
+	sheetsCfg, err := s.startRoles(ctx, s.roleEnv(w))
 	if err != nil {
 		return err
 	}
-	return s.serveUI(ctx, w, titles)
+	return s.serveUI(ctx, w, sheetsCfg)
 }
 
 // prepareDataDir creates DIR, emptied of the saved state with --reset.
@@ -275,37 +276,38 @@ func (s *Sandbox) roleEnv(w wiring) map[string]string {
 }
 
 // startRoles starts worker, poller and bot in-process, configured from env
-// as in production, and returns the sheet titles they use.
-func (s *Sandbox) startRoles(ctx context.Context, env map[string]string) (config.SheetTitles, error) {
-	var titles config.SheetTitles
+// as in production, and returns the spreadsheet settings they use (sheet
+// titles and headers).
+func (s *Sandbox) startRoles(ctx context.Context, env map[string]string) (config.Sheets, error) {
+	var sc config.Sheets
 	for _, role := range []config.Role{config.RoleWorker, config.RolePoller, config.RoleBot} {
 		cfg, err := config.LoadFor(role, config.Options{Env: env})
 		if err != nil {
-			return titles, err
+			return sc, err
 		}
-		titles = cfg.Sheets.Titles
+		sc = cfg.Sheets
 		if role == config.RoleWorker {
 			// Before any role runs: the demo promotion goes to every
 			// authorized partner, and each must have a chat to receive it.
-			if err := s.putPartnerUsers(titles.Auth); err != nil {
-				return titles, err
+			if err := s.putPartnerUsers(sc); err != nil {
+				return sc, err
 			}
 		}
 		r, err := app.NewRole(role, cfg, s.log.With("role", string(role)))
 		if err != nil {
-			return titles, err
+			return sc, err
 		}
 		if err := r.Start(ctx); err != nil {
-			return titles, err
+			return sc, err
 		}
 		s.roles = append(s.roles, r)
 	}
-	return titles, nil
+	return sc, nil
 }
 
 // serveUI serves the page on its listener, waits for the bot and writes
 // DIR/endpoints.json.
-func (s *Sandbox) serveUI(ctx context.Context, w wiring, titles config.SheetTitles) error {
+func (s *Sandbox) serveUI(ctx context.Context, w wiring, sc config.Sheets) error {
 	bot := "http://" + w.botAddr
 	s.Endpoints = ui.Endpoints{
 		UI: "http://" + s.uiLn.Addr().String() + "/", TelegramAPI: w.tgURL, TelegramControl: w.tgURL + "/_emulator",
@@ -314,7 +316,9 @@ func (s *Sandbox) serveUI(ctx context.Context, w wiring, titles config.SheetTitl
 		Metrics: ui.Metrics{Bot: bot + "/metrics", Worker: "http://" + w.workerAddr + "/metrics", Poller: "http://" + w.pollerAddr + "/metrics"},
 		Token:   s.tg.Token(), SpreadsheetID: spreadsheetID, OperatorsChatID: OperatorsChatID,
 		Operator:    ui.Operator{ID: Operator.ID, FirstName: Operator.FirstName, LastName: Operator.LastName, Username: Operator.Username},
-		SheetTitles: ui.SheetTitles(titles),
+		SheetTitles: ui.SheetTitles(sc.Titles),
+		AuthHeaders: ui.AuthHeaders{PartnerCode: sc.Headers.Auth.PartnerCode, Phone: sc.Headers.Auth.Phone,
+			FullName: sc.Headers.Auth.FullName, Status: sc.Headers.Auth.Status, TelegramID: sc.Headers.Auth.TelegramID},
 	}
 	h, err := ui.NewHandler(s.Endpoints)
 	if err != nil {
@@ -370,12 +374,13 @@ func (s *Sandbox) seed(ctx context.Context) error {
 }
 
 // putPartnerUsers gives every partner who already has a Telegram ID in the
-// Auth sheet (column E) a simulated Telegram account with the sheet's name
-// and phone, as the page would create it on choosing the partner. Without
-// it a broadcast to authorized partners, like the demo promotion, fails
-// with "chat not found" for each of them. Accounts the emulator already
-// knows are left as they are.
-func (s *Sandbox) putPartnerUsers(authTitle string) error {
+// Auth sheet a simulated Telegram account with the sheet's name and phone,
+// as the page would create it on choosing the partner. Without it a
+// broadcast to authorized partners, like the demo promotion, fails with
+// "chat not found" for each of them. Accounts the emulator already knows
+// are left as they are. The columns are found by their headers, as the
+// bot finds them.
+func (s *Sandbox) putPartnerUsers(sc config.Sheets) error {
 	snap, err := s.sheets.Snapshot(spreadsheetID)
 	if err != nil {
 		return fmt.Errorf("sandbox: read the spreadsheet: %w", err)
@@ -384,27 +389,41 @@ func (s *Sandbox) putPartnerUsers(authTitle string) error {
 	for _, u := range s.tg.Users() {
 		known[u.ID] = true
 	}
+	headers := store.Headers{}
+	for sheet, fields := range sc.Headers.Map() {
+		headers[store.SheetKey(sheet)] = fields
+	}
 	var add []tgemu.User
 	for _, sh := range snap.Sheets {
-		if sh.Title != authTitle {
+		if sh.Title != sc.Titles.Auth || len(sh.Rows) == 0 {
 			continue
 		}
-		for _, row := range sh.Rows {
-			phone, ok := domain.NormalizePhone(cellText(row, 1))
-			id, err := strconv.ParseInt(strings.TrimSuffix(cellText(row, 4), ".0"), 10, 64)
+		cols, _, err := store.Columns(store.SheetAuth, sh.Title, headers, sh.Rows[0])
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		at := func(row []any, field string) string {
+			if c, ok := cols[field]; ok {
+				return cellText(row, c)
+			}
+			return ""
+		}
+		for _, row := range sh.Rows[1:] {
+			phone, ok := domain.NormalizePhone(at(row, "phone"))
+			id, err := strconv.ParseInt(strings.TrimSuffix(at(row, "telegram_id"), ".0"), 10, 64)
 			if !ok || err != nil || id <= 0 || known[id] {
 				continue
 			}
 			known[id] = true
 			// The sheet has «Фамилия Имя Отчество»; the page reads it the same way.
 			u := tgemu.User{ID: id, Phone: phone, LanguageCode: "ru"}
-			switch parts := strings.Fields(cellText(row, 2)); {
+			switch parts := strings.Fields(at(row, "full_name")); {
 			case len(parts) >= 2:
 				u.FirstName, u.LastName = parts[1], parts[0]
 			case len(parts) == 1:
 				u.FirstName = parts[0]
 			default:
-				u.FirstName = "Партнёр " + cellText(row, 0)
+				u.FirstName = "Партнёр " + at(row, "partner_code")
 			}
 			add = append(add, u)
 		}

@@ -30,7 +30,8 @@
 // The control APIs must answer CORS requests from the page's origin; the
 // emulators do.
 //
-// A partner's simulated Telegram user has the id in column E, or else
+// A partner's simulated Telegram user has the id of the Auth sheet's
+// Telegram ID column (found by its header, as the bot finds it), or else
 // 7000000000 + the last nine digits of the normalized phone, and that phone,
 // so "share contact" sends it. The choice is kept in localStorage.
 //

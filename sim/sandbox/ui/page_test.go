@@ -627,3 +627,34 @@ func (s *sandbox) checkInitData(t *testing.T, hash string, uid int64, firstName 
 		t.Errorf("tgWebAppThemeParams = %q (%v)", q.Get("tgWebAppThemeParams"), err)
 	}
 }
+
+// TestPartnersFoundByHeader: the page lists the partners of an Auth sheet
+// laid out like a team's own by its headers, as the bot reads it.
+func TestPartnersFoundByHeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	s := startSandbox(t)
+	ctx := s.openPage(t)
+	type partner struct {
+		Code       string `json:"code"`
+		Phone      string `json:"phone"`
+		FirstName  string `json:"first_name"`
+		ID         int64  `json:"id"`
+		Authorized bool   `json:"authorized"`
+	}
+	got, err := runAwait[[]partner](ctx, `import('./ui.js').then((m) => m.partnersFromSnapshot({sheets: [{title: 'Auth', rows: [
+		['Регион', ' telegram id ', 'Код партнера', 'STATUS', 'ФИО', 'Телефон'],
+		['Москва', 4242, 'P-7', 'authorized', 'Иванова Мария', '+7 (912) 345-67-89'],
+		['Казань', '', 'P-8', '', 'Петров', '8 913 000 11 22'],
+		['=SUM(1)', '', '', '', '', ''],
+	]}]}))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []partner{{Code: "P-7", Phone: "79123456789", FirstName: "Мария", ID: 4242, Authorized: true},
+		{Code: "P-8", Phone: "79130001122", FirstName: "Петров", ID: 7000000000 + 130001122}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("partners %+v, want %+v", got, want)
+	}
+}

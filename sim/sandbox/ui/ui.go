@@ -40,6 +40,19 @@ type Endpoints struct {
 	OperatorsChatID int64       `json:"operators_chat_id"`
 	Operator        Operator    `json:"operator"`
 	SheetTitles     SheetTitles `json:"sheet_titles"`
+	// AuthHeaders are the headers the page finds the Auth columns by
+	// (config sheets.headers.auth); empty ones take the defaults.
+	AuthHeaders AuthHeaders `json:"auth_headers"`
+}
+
+// AuthHeaders name the Auth sheet's columns the page reads to list the
+// partners.
+type AuthHeaders struct {
+	PartnerCode string `json:"partner_code"`
+	Phone       string `json:"phone"`
+	FullName    string `json:"full_name"`
+	Status      string `json:"status"`
+	TelegramID  string `json:"telegram_id"`
 }
 
 // Metrics are the Prometheus endpoints of the three roles.

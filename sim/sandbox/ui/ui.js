@@ -964,27 +964,46 @@ const ATTACHMENTS = {
 // ---------------------------------------------------------------------------
 // Choosing the simulated user
 
-function partnerFromRow(row, n) {
-  const phone = normalizePhone(row[1]);
-  if (!phone) return null; // the header row, or a cell nobody can log in with
-  const fullName = String(row[2] ?? '').trim();
+// The Auth columns are found by their headers in row 1, wherever they stand
+// (the spreadsheet contract); matching ignores case and surrounding spaces.
+const AUTH_DEFAULTS = { partner_code: 'Код партнера', phone: 'Телефон', full_name: 'ФИО', status: 'STATUS', telegram_id: 'Telegram ID' };
+
+function authColumns(header) {
+  const norm = (v) => String(v ?? '').trim().toLowerCase();
+  const cols = {};
+  for (const [field, def] of Object.entries(AUTH_DEFAULTS)) {
+    const want = norm(state.ep.auth_headers?.[field] || def);
+    const at = (header || []).map(norm).reduce((acc, h, i) => (h === want ? [...acc, i] : acc), []);
+    cols[field] = at.length === 1 ? at[0] : -1; // missing or ambiguous: unusable, as for the bot
+  }
+  return cols;
+}
+
+function partnerFromRow(row, n, cols) {
+  const at = (field) => (cols[field] >= 0 ? row[cols[field]] : undefined);
+  const phone = normalizePhone(at('phone'));
+  if (!phone) return null; // a cell nobody can log in with
+  const fullName = String(at('full_name') ?? '').trim();
   const parts = fullName.split(/\s+/).filter(Boolean);
   // Russian order in the sheet: Фамилия Имя Отчество.
-  const first = parts.length >= 2 ? parts[1] : (parts[0] || `Партнёр ${row[0] || n}`);
+  const code = String(at('partner_code') ?? '').trim();
+  const first = parts.length >= 2 ? parts[1] : (parts[0] || `Партнёр ${code || n}`);
   const last = parts.length >= 2 ? parts[0] : '';
-  const tid = parseTelegramID(row[4]);
-  const status = String(row[3] ?? '').trim();
+  const tid = parseTelegramID(at('telegram_id'));
+  const status = String(at('status') ?? '').trim();
   return {
-    id: tid || userIdForPhone(phone), phone, code: String(row[0] ?? '').trim(), full_name: fullName,
+    id: tid || userIdForPhone(phone), phone, code, full_name: fullName,
     first_name: first, last_name: last, status, row: n,
     authorized: status === 'authorized' || status === 'avtorizovan',
   };
 }
 
-function partnersFromSnapshot(snap) {
+export function partnersFromSnapshot(snap) {
   const sheet = snap?.sheets?.find((s) => s.title === state.ep.sheet_titles.auth);
   if (!sheet) return [];
-  return (sheet.rows || []).map((r, i) => partnerFromRow(r || [], i + 1)).filter(Boolean);
+  const rows = sheet.rows || [];
+  const cols = authColumns(rows[0]);
+  return rows.slice(1).map((r, i) => partnerFromRow(r || [], i + 2, cols)).filter(Boolean);
 }
 
 // renderPicker redraws the partner list only when it changed: it is
