@@ -272,7 +272,9 @@ func TestSendTextTooLongFromTelegram(t *testing.T) {
 		checkDelivered(t, msgs, tghtml.Plain(body), 4096)
 	})
 	t.Run("bounded", func(t *testing.T) {
-		f := &fakeTelegram{fail: func(int, fakeMsg) error { return fmt.Errorf("%w: Bad Request: message is too long", telegram.ErrTooLong) }}
+		f := &fakeTelegram{fail: func(int, fakeMsg) error {
+			return fmt.Errorf("%w: Bad Request: message is too long", telegram.ErrTooLong)
+		}}
 		_, err := telegram.SendText(context.Background(), f, telegram.Text{ChatID: 7, Body: "короткий текст"}, telegram.Options{})
 		if !errors.Is(err, telegram.ErrTooLong) {
 			t.Fatalf("err = %v, want ErrTooLong", err)
