@@ -89,9 +89,9 @@ const (
 type generateResponse struct {
 	Candidates     []candidate     `json:"candidates,omitempty"`
 	PromptFeedback *promptFeedback `json:"promptFeedback,omitempty"`
-	UsageMetadata usageMetadata `json:"usageMetadata"`
-	ModelVersion  string        `json:"modelVersion"`
-	ResponseID    string        `json:"responseId"`
+	UsageMetadata  usageMetadata   `json:"usageMetadata"`
+	ModelVersion   string          `json:"modelVersion"`
+	ResponseID     string          `json:"responseId"`
 }
 
 type candidate struct {
