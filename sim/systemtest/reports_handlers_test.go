@@ -281,14 +281,14 @@ type reportsPolisher struct {
 
 var _ reports.Polisher = (*reportsPolisher)(nil)
 
-func (p *reportsPolisher) Generate(ctx context.Context, req ai.Request) (string, error) {
+func (p *reportsPolisher) Generate(ctx context.Context, req ai.Request) (ai.Answer, error) {
 	p.mu.Lock()
 	p.calls = append(p.calls, req)
 	p.mu.Unlock()
 	if p.answer == nil {
-		return "", ai.ErrUnavailable
+		return ai.Answer{}, ai.ErrUnavailable
 	}
-	return p.answer(req.Turns[len(req.Turns)-1].Text), nil
+	return ai.Answer{Text: p.answer(req.Turns[len(req.Turns)-1].Text), FinishReason: "STOP"}, nil
 }
 
 func TestReportsPolish(t *testing.T) {
