@@ -2,7 +2,10 @@
 // backend): one call with the system instruction and the conversation, retried
 // within a time budget — a 429 waits the server's retry delay, 5xx and
 // timeouts back off — after which the caller gets ErrUnavailable and answers
-// the user with a fallback. The system prompt file is re-read when it changes.
+// the user with a fallback. An answer comes back with its finish reason
+// (Answer, Outcome: complete, truncated by the output cap, blocked, empty)
+// and is never retried because of what it says. The system prompt file is
+// re-read when it changes.
 package ai
 
 import (
