@@ -215,7 +215,7 @@ func (s *Server) outcomeRoutes(mux *http.ServeMux) {
 			controlError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		id, err := s.AddOutcome(Outcome{FinishReason: oj.FinishReason, Empty: oj.Empty, BlockReason: oj.BlockReason, Count: oj.Count, Models: oj.Models})
+		id, err := s.AddOutcome(Outcome(oj))
 		if err != nil {
 			controlError(w, http.StatusBadRequest, err.Error())
 			return
