@@ -250,7 +250,7 @@ func (s *Service) sendPhoto(ctx context.Context, api *paced, uid int64, st state
 
 // sendText sends the text in as many messages as it takes.
 func (s *Service) sendText(ctx context.Context, api *paced, id string, uid int64, st state, plain bool) (telegram.Sent, error) {
-	t := telegram.Text{ChatID: uid, Body: promoBody(st.Text, plain), Plain: plain, Markup: s.button()}
+	t := telegram.Text{ChatID: uid, Body: promoBody(st.Text, plain), Plain: plain, Markup: s.button(), LinkPreviews: true}
 	if st.Image != "" {
 		// Too long for a caption (or the photo was refused): show the image
 		// as the link preview above the text.

@@ -73,8 +73,11 @@ type Text struct {
 	ReplyTo int
 	// Markup goes with the last part: buttons belong under the whole text.
 	Markup telego.ReplyMarkup
-	// Preview is the first part's link preview; nil disables previews.
-	Preview *telego.LinkPreviewOptions
+	// Preview is the first part's link preview. Without it link previews
+	// are disabled, unless LinkPreviews leaves them to Telegram's default
+	// (a promotion as authored).
+	Preview      *telego.LinkPreviewOptions
+	LinkPreviews bool
 	// Trim keeps the text one message, cut at a boundary and ended with
 	// Marker, where splitting makes no sense (an operators' card: its
 	// buttons and later edits belong to one message).
@@ -106,10 +109,18 @@ func (s Sent) First() int {
 }
 
 // PlanText returns the parts t is sent as (HTML, even for plain text) and
-// whether it was trimmed. The plan depends on the text alone, so a re-run
-// plans the same parts.
+// whether it was trimmed. A text that fits one message goes as it is (its
+// markup as written, for Telegram to judge); a longer one is cut by
+// tghtml, which re-spells each part as valid HTML. The plan depends on the
+// text alone, so a re-run plans the same parts.
 func PlanText(t Text) (parts []string, trimmed bool) {
 	body := t.body()
+	if isBlank(body) {
+		return nil, false
+	}
+	if tghtml.VisibleLen(body) <= MaxTextLen {
+		return []string{body}, false
+	}
 	if t.Trim {
 		out, cut := tghtml.Trim(body, MaxTextLen, t.marker())
 		if tghtml.VisibleLen(out) == 0 || isBlank(out) {
@@ -226,8 +237,10 @@ func sendFitted(ctx context.Context, api MessageAPI, t Text, part string, pos po
 }
 
 func messageParams(t Text, part string, pos position, plain bool) *telego.SendMessageParams {
-	p := &telego.SendMessageParams{ChatID: telego.ChatID{ID: t.ChatID}, MessageThreadID: t.ThreadID, Text: part, ParseMode: telego.ModeHTML,
-		LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true}}
+	p := &telego.SendMessageParams{ChatID: telego.ChatID{ID: t.ChatID}, MessageThreadID: t.ThreadID, Text: part, ParseMode: telego.ModeHTML}
+	if !t.LinkPreviews {
+		p.LinkPreviewOptions = &telego.LinkPreviewOptions{IsDisabled: true}
+	}
 	if plain {
 		p.Text, p.ParseMode = tghtml.Plain(part), ""
 	}

@@ -174,7 +174,9 @@ func TestReportsDeliverResumesAfterCrash(t *testing.T) {
 			}
 		}, 1, 1},
 		{"PDF upload fails", func(e *reportsEnv) {
-			if err := e.tg.AddFault(tgemu.Fault{Method: "sendDocument", Status: 400, Description: "Bad Request: simulated outage", Count: 1}); err != nil {
+			// An outage outlasting the sender's five quick attempts (a 400
+			// would be Telegram refusing the request for good: not retried).
+			if err := e.tg.AddFault(tgemu.Fault{Method: "sendDocument", Status: 502, Description: "Bad Gateway", Count: 5}); err != nil {
 				e.t.Fatal(err)
 			}
 		}, 1, 0},
