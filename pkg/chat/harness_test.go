@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
@@ -22,7 +21,6 @@ import (
 	"marketingbot/pkg/history"
 	"marketingbot/pkg/projection"
 	"marketingbot/pkg/telegram"
-	"marketingbot/pkg/telegram/tghtml"
 	"marketingbot/pkg/texts"
 )
 
@@ -266,23 +264,6 @@ func (f *fakeSender) EditMessageText(_ context.Context, p *telego.EditMessageTex
 		return err
 	}
 	f.edits = append(f.edits, *p)
-	return nil
-}
-
-// telegramLimits answers like Telegram (as *telegram.Sender classifies it)
-// for a text over limit UTF-16 code units of visible text, or one with
-// nothing visible.
-func telegramLimits(text, mode string, limit int) error {
-	visible := text
-	if mode == telego.ModeHTML {
-		visible = tghtml.Plain(text)
-	}
-	switch {
-	case strings.TrimSpace(visible) == "":
-		return fmt.Errorf("%w: Bad Request: message text is empty", telegram.ErrRejected)
-	case len(utf16.Encode([]rune(visible))) > limit:
-		return fmt.Errorf("%w: Bad Request: message is too long", telegram.ErrTooLong)
-	}
 	return nil
 }
 

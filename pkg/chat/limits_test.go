@@ -361,3 +361,20 @@ func TestLimitsCardFitsAndLongRequestFollows(t *testing.T) {
 		t.Fatalf("card edit %+v", edits)
 	}
 }
+
+// telegramLimits answers like Telegram (as *telegram.Sender classifies it)
+// for a text over limit UTF-16 code units of visible text, or one with
+// nothing visible.
+func telegramLimits(text, mode string, limit int) error {
+	visible := text
+	if mode == telego.ModeHTML {
+		visible = tghtml.Plain(text)
+	}
+	switch {
+	case strings.TrimSpace(visible) == "":
+		return fmt.Errorf("%w: Bad Request: message text is empty", telegram.ErrRejected)
+	case len(utf16.Encode([]rune(visible))) > limit:
+		return fmt.Errorf("%w: Bad Request: message is too long", telegram.ErrTooLong)
+	}
+	return nil
+}

@@ -79,17 +79,17 @@
 //	       answer; "empty" with no text (STOP or MAX_TOKENS); block_reason
 //	       with no candidates and promptFeedback.blockReason. See Outcome.
 //	GET    /_emulator/outcomes   rules still in force
-//	DELETE /_emulator/outcomes   remove all → 204
+//	DELETE /_emulator/outcomes   remove all → 204 (reset removes them too;
+//	       Go: AddOutcome, Outcomes, ClearOutcomes)
 //	POST   /_emulator/latency    {"ms":800,"jitter_ms":100} → added before
 //	       each generate call (not embeddings); uniformly random in
 //	       [ms-jitter_ms, ms+jitter_ms]. A cancelled client ends the wait.
 //	GET    /_emulator/latency    current setting
-//	POST   /_emulator/reset      clear log, stats, faults and outcomes; latency back to
+//	POST   /_emulator/reset      clear log, stats and faults; latency back to
 //	       Options → 204
 //
 // The same operations are methods on Server (Requests, Stats, InjectFault,
-// ClearFaults, Faults, AddOutcome, ClearOutcomes, Outcomes, SetLatency,
-// Reset) for tests in the same process.
+// ClearFaults, Faults, SetLatency, Reset) for tests in the same process.
 //
 // The server is safe for concurrent use and never serializes calls: each
 // waits out its own latency, so hundreds of concurrent slow calls overlap.
