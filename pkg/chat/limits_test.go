@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,6 +190,28 @@ func TestLimitsRefusedOperatorReplyToldInTheGroup(t *testing.T) {
 		t.Fatalf("last line %+v", last)
 	}
 	noApology(t, b)
+}
+
+// The partner blocked the bot: the relay's 403 marks them blocked and the
+// operator is told why, in a reply to their message.
+func TestLimitsOperatorReplyToBlockedPartner(t *testing.T) {
+	b := authorizedBench(t, nil)
+	card := escalated(t, b)
+	b.sender.SendMessageFn = func(p *telego.SendMessageParams) error {
+		if p.ChatID.ID == partnerUID {
+			return fmt.Errorf("%w: Forbidden: bot was blocked by the user", telegram.ErrBlocked)
+		}
+		return nil
+	}
+	b.handle(b.operatorReply(card.id, "Ответ заблокировавшему"))
+	if blocked, _ := b.s.isBlocked(context.Background(), partnerUID); !blocked {
+		t.Fatal("the partner is not marked blocked")
+	}
+	group := b.sender.to(operatorsChat)
+	if notice := group[len(group)-1]; !strings.Contains(notice.text, b.tx.OperatorBlockedReason) || notice.replyTo != b.message {
+		t.Fatalf("group %+v", group)
+	}
+	historyHas(t, b, "Ответ заблокировавшему")
 }
 
 // A unit of an operator's reply given up after repeated failures is

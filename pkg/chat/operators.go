@@ -140,6 +140,11 @@ func (s *Service) givenUp(ctx context.Context, uid int64, u unit) {
 	}
 }
 
+func (s *Service) isBlocked(ctx context.Context, uid int64) (bool, error) {
+	p, found, err := s.d.Store.PartnerByTelegramID(ctx, uid)
+	return found && p.Blocked(), err
+}
+
 func (s *Service) copyToUser(ctx context.Context, uid, updateID int64, m *telego.Message) error {
 	step := stepRef{uid, updateID, "relay"}
 	if _, done, err := s.ib.stepDone(ctx, step); err != nil || done {
