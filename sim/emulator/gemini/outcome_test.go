@@ -12,7 +12,7 @@ import (
 // Each unusual ending a real model produces can be asked for, and genai
 // reads it as it would read Google's answer.
 func TestOutcomes(t *testing.T) {
-	s, ts := startEmulator(t, Options{APIKey: testKey})
+	s, ts := startEmulator(t, Options{APIKey: testKey, Models: []string{testModel}})
 	client := newClient(t, ts.URL, testKey)
 	ctx := context.Background()
 	question := []*genai.Content{genai.NewContentFromText("Добрый день! Расскажите, что вы умеете и как с вами работать.", genai.RoleUser)}
@@ -73,7 +73,8 @@ func TestOutcomes(t *testing.T) {
 }
 
 func TestOutcomesControlAPI(t *testing.T) {
-	s, ts := startEmulator(t, Options{APIKey: testKey})
+	const other = "gemini-3.1-pro-preview"
+	s, ts := startEmulator(t, Options{APIKey: testKey, Models: []string{testModel, other}})
 	var created struct{ ID int }
 	if code := doJSON(t, http.MethodPost, ts.URL+"/_emulator/outcomes", nil,
 		map[string]any{"finish_reason": "SAFETY", "models": []string{"models/" + testModel}}, &created); code != http.StatusCreated || created.ID == 0 {
@@ -103,7 +104,7 @@ func TestOutcomesControlAPI(t *testing.T) {
 			t.Fatalf("%v %+v", err, r)
 		}
 	}
-	if r, _ := client.Models.GenerateContent(context.Background(), "gemini-2.5-pro", q, nil); r.Candidates[0].FinishReason != genai.FinishReasonStop {
+	if r, err := client.Models.GenerateContent(context.Background(), other, q, nil); err != nil || r.Candidates[0].FinishReason != genai.FinishReasonStop {
 		t.Fatal("an outcome for one model shaped another's answer")
 	}
 	s.Reset()
