@@ -237,6 +237,20 @@ func TestLimitsGivenUpOperatorReplyToldInTheGroup(t *testing.T) {
 	historyHas(t, b, "Ответ при сбое сети")
 }
 
+// A command's answer (texts an operator may have made long) goes in parts,
+// the menu under the last.
+func TestLimitsCommandAnswerInParts(t *testing.T) {
+	b := authorizedBench(t, nil)
+	help := tghtml.Escape(unitsText(6000, "Справка"))
+	b.s.tx.Help = help
+	b.handle(b.text(partnerUID, "/help"))
+	msgs := b.sender.to(partnerUID)
+	if len(msgs) != 2 || msgs[0].markup != nil || msgs[1].markup == nil {
+		t.Fatalf("%d messages, markups %v / %v: want two, the menu under the last", len(msgs), msgs[0].markup, msgs[len(msgs)-1].markup)
+	}
+	carries(t, msgs, tghtml.Plain(help))
+}
+
 // limitsAnswer is Markdown of about n characters with bold, links and code
 // throughout, and the text a reader sees of it.
 func limitsAnswer(n int) (md, seen string) {
