@@ -2,7 +2,10 @@
 // backend): one call with the system instruction and the conversation, retried
 // within a time budget — a 429 waits the server's retry delay, 5xx and
 // timeouts back off — after which the caller gets ErrUnavailable and answers
-// the user with a fallback. The system prompt file is re-read when it changes.
+// the user with a fallback. An answer comes back with its finish reason
+// (Answer, Outcome: complete, truncated by the output cap, blocked, empty)
+// and is never retried because of what it says. The system prompt file is
+// re-read when it changes.
 package ai
 
 import (
@@ -88,7 +91,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	}
 	c := &Client{g: g, o: o, log: o.Logger, firstBackoff: 500 * time.Millisecond,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "gemini", Name: "calls_total",
-			Help: "Gemini generateContent calls by model and result (ok, 429, 5xx, timeout, model_not_found, error)."}, []string{"model", "result"}),
+			Help: "Gemini generateContent calls by model and result (ok, truncated, blocked, empty, 429, 5xx, timeout, model_not_found, error)."}, []string{"model", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "gemini", Name: "call_duration_seconds",
 			Help: "Gemini call latency by model.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}, []string{"model"}),
 	}
@@ -97,8 +100,11 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	return c, nil
 }
 
-// Generate returns the model's text, retrying within Options.RetryBudget.
-func (c *Client) Generate(ctx context.Context, req Request) (string, error) {
+// Generate returns the model's answer with its finish reason, retrying
+// failures (429, 5xx, timeouts) within Options.RetryBudget. An answer is
+// never retried, whatever its Outcome: an empty, blocked or truncated one
+// is returned as it is, for the caller to say so.
+func (c *Client) Generate(ctx context.Context, req Request) (Answer, error) {
 	g := &generation{c: c, model: req.Model, cfg: c.contentConfig(req.System),
 		contents: make([]*genai.Content, 0, len(req.Turns))}
 	if g.model == "" {
@@ -115,11 +121,11 @@ func (c *Client) Generate(ctx context.Context, req Request) (string, error) {
 	switch {
 	case g.answered:
 		c.answered(g.model)
-		return g.text, nil // even if ctx ended meanwhile
+		return g.answer, nil // even if ctx ended meanwhile
 	case ctx.Err() != nil:
-		return "", ctx.Err()
+		return Answer{}, ctx.Err()
 	}
-	return "", c.failure(g.model, unwrapLater(err)) // models.go
+	return Answer{}, c.failure(g.model, unwrapLater(err)) // models.go
 }
 
 func (c *Client) contentConfig(system string) *genai.GenerateContentConfig {
@@ -139,7 +145,7 @@ type generation struct {
 	cfg      *genai.GenerateContentConfig
 
 	answered bool
-	text     string
+	answer   Answer
 }
 
 // policy retries a failure that says when to try again (retryLater) as long
@@ -175,12 +181,10 @@ func (g *generation) attempt(ctx context.Context, n int) (string, error) {
 	cancel()
 	g.c.latency.WithLabelValues(g.model).Observe(time.Since(start).Seconds())
 	if err == nil {
-		if text := strings.TrimSpace(resp.Text()); text != "" {
-			g.c.calls.WithLabelValues(g.model, "ok").Inc()
-			g.answered, g.text = true, text
-			return text, nil
-		}
-		err = errors.New("empty answer")
+		g.answered, g.answer = true, answerOf(resp)
+		g.c.calls.WithLabelValues(g.model, answerLabel(g.answer)).Inc()
+		g.c.logAnswer(g.model, g.answer)
+		return g.answer.Text, nil
 	}
 	if ctx.Err() != nil {
 		return "", ctx.Err()
@@ -214,8 +218,8 @@ func (c *Client) backoff(n int) time.Duration {
 	return min(c.firstBackoff<<min(max(n-1, 0), 8), 8*time.Second)
 }
 
-// retryDelay: 429 waits the server's RetryInfo delay; 5xx, timeouts and
-// empty answers back off with jitter (±50 %); other 4xx are not retried.
+// retryDelay: 429 waits the server's RetryInfo delay; 5xx and timeouts back
+// off with jitter (±50 %); other 4xx are not retried.
 func retryDelay(err error, backoff time.Duration) (time.Duration, bool) {
 	jittered := backoff/2 + time.Duration(rand.Int64N(int64(backoff)))
 	var apiErr genai.APIError

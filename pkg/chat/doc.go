@@ -29,7 +29,20 @@
 // line, so a re-run skips what was done: a user gets exactly one answer per
 // message and the history never has a duplicate line. A unit that keeps
 // failing is given up after a few attempts with an apology, so one poisoned
-// message cannot block a user's inbox forever.
+// message cannot block a user's inbox forever (an operator's reply given up
+// is told to the operator in the group, never to the user).
+//
+// # Nothing lost at Telegram's limits
+//
+// Every text goes out through telegram.SendText (send.go): long ones in
+// parts, each part a recorded step; the card trimmed with a marker. What the
+// partner and the operator wrote is written to the history before it is
+// relayed, so a relay Telegram refuses for good (telegram.Permanent) loses
+// nothing: it is not retried, the history says it did not get through, and
+// an operator whose reply did not reach the partner is told in a reply to
+// their message. The model's answer comes with its finish reason
+// (answer.go): one cut by the output cap ends at its last sentence with a
+// note, an empty or refused one gets a defined reply and a history line.
 //
 // # Seams and layout
 //

@@ -226,7 +226,7 @@ func (s *Service) unitFailed(ctx context.Context, uid int64, u unit, err error) 
 	}
 	s.log.Error("giving up on a chat unit after repeated failures", "telegram_id", uid, "update_id", u.lastID(), "attempts", n, "err", err)
 	s.metrics.turns.WithLabelValues("given_up").Inc()
-	_, _ = s.sendText(ctx, uid, s.tx.ProcessingFailed, nil)
+	s.givenUp(ctx, uid, u)
 	return nil
 }
 

@@ -44,22 +44,25 @@ func (s *Service) userOfGroupMessage(ctx context.Context, messageID int) (int64,
 	return v, true, nil
 }
 
-// sendGroup posts to the operators' group (the group limit applies).
+// sendGroup posts to the operators' group (the group limit applies), in
+// parts when long; every part is mapped to the step's user.
 func (s *Service) sendGroup(ctx context.Context, step stepRef, text string, markup telego.ReplyMarkup) (int, error) {
-	if v, done, err := s.ib.stepDone(ctx, step); err != nil {
-		return 0, err
-	} else if done {
-		id, _ := strconv.Atoi(v)
-		return id, nil
-	}
-	msg, err := s.sendText(ctx, s.o.OperatorsChatID, text, markup)
+	sent, err := s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, body: text, markup: markup})
 	if err != nil {
 		return 0, fmt.Errorf("chat: post to the operators' group: %w", err)
 	}
-	if err := s.rememberGroupMessage(ctx, msg.MessageID, step.uid); err != nil {
-		return 0, err
+	return sent.First(), nil
+}
+
+// sendCard posts the escalation card: one message (its buttons and the
+// status lines edited in later belong to it), trimmed with a marker should
+// it still be too long after cardText fitted it.
+func (s *Service) sendCard(ctx context.Context, step stepRef, text string, markup telego.ReplyMarkup) (int, error) {
+	sent, err := s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, body: text, markup: markup, trim: true})
+	if err != nil {
+		return 0, fmt.Errorf("chat: post the card to the operators' group: %w", err)
 	}
-	return msg.MessageID, s.ib.markStep(ctx, step, strconv.Itoa(msg.MessageID))
+	return sent.First(), nil
 }
 
 func (s *Service) cardButtons(uid int64, taken bool) *telego.InlineKeyboardMarkup {
@@ -71,11 +74,19 @@ func (s *Service) cardButtons(uid int64, taken bool) *telego.InlineKeyboardMarku
 	return &telego.InlineKeyboardMarkup{InlineKeyboard: [][]telego.InlineKeyboardButton{row}}
 }
 
-// cardText renders the escalation card: who, how to reach, recent turns.
+// cardExcerpt is how many characters of each recent turn the card shows
+// (the partner's own long messages follow the card in full).
+const cardExcerpt = 300
+
+// cardRoom is what the card may take of a message: the status lines the
+// buttons append later ("В работе: …", "Решено: …") must still fit.
+const cardRoom = telegram.MaxTextLen - 300
+
+// cardText renders the escalation card: who, how to reach, recent turns —
+// as many of the most recent as fit one message.
 func (s *Service) cardText(p domain.Partner, user *telego.User, cell string) string {
-	turns := history.Recent(history.Parse(cell, s.loc), 1500)
-	var b strings.Builder
-	for _, t := range turns {
+	var lines []string
+	for _, t := range history.Recent(history.Parse(cell, s.loc), 1500) {
 		who := map[history.Role]string{history.RoleUser: "Партнёр", history.RoleAI: "ИИ", history.RoleOperator: "Оператор", history.RoleSystem: "Система"}[t.Role]
 		if who == "" {
 			who = "—"
@@ -85,10 +96,10 @@ func (s *Service) cardText(p domain.Partner, user *telego.User, cell string) str
 			// The model writes Markdown; the card shows what the partner saw.
 			text = strings.TrimSpace(tghtml.Plain(tghtml.FromMarkdown(text)))
 		}
-		if len([]rune(text)) > 300 {
-			text = string([]rune(text)[:300]) + "…"
+		if len([]rune(text)) > cardExcerpt {
+			text = string([]rune(text)[:cardExcerpt]) + "…"
 		}
-		fmt.Fprintf(&b, "<i>%s:</i> %s\n", who, tghtml.Escape(text))
+		lines = append(lines, fmt.Sprintf("<i>%s:</i> %s", who, tghtml.Escape(text)))
 	}
 	username := ""
 	if user != nil {
@@ -98,10 +109,18 @@ func (s *Service) cardText(p domain.Partner, user *telego.User, cell string) str
 	if phone != "" {
 		phone = "+" + phone
 	}
-	return s.tx.Render(s.tx.OperatorCard, map[string]any{
+	data := map[string]any{
 		"Name": tghtml.Escape(p.FullName), "Username": tghtml.Escape(username), "Code": tghtml.Escape(p.Code),
-		"Phone": tghtml.Escape(phone), "UserID": p.TelegramID, "History": strings.TrimSpace(b.String()),
-	})
+		"Phone": tghtml.Escape(phone), "UserID": p.TelegramID,
+	}
+	for {
+		data["History"] = strings.Join(lines, "\n")
+		card := s.tx.Render(s.tx.OperatorCard, data)
+		if len(lines) == 0 || tghtml.VisibleLen(card) <= cardRoom {
+			return card
+		}
+		lines = lines[1:] // the oldest turn goes first
+	}
 }
 
 // escalate hands the appeal to a human: status В работе, AI off, the user is
@@ -147,11 +166,24 @@ func (s *Service) escalate(ctx context.Context, uid int64, p domain.Partner, u u
 		return err
 	}
 	cell, _ := history.Append(ap.a.History, turns, s.loc)
-	cardID, err := s.sendGroup(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, user, cell), s.cardButtons(uid, false))
+	cardID, err := s.sendCard(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, user, cell), s.cardButtons(uid, false))
 	if err != nil {
 		return err
 	}
-	return s.d.Redis.Set(ctx, s.cardKey(uid), cardID, 90*24*time.Hour).Err()
+	if err := s.d.Redis.Set(ctx, s.cardKey(uid), cardID, 90*24*time.Hour).Err(); err != nil {
+		return err
+	}
+	// The card shows excerpts: a long message that asked for a human
+	// follows it in full.
+	for i, t := range userTurns {
+		if len([]rune(t.Text)) <= cardExcerpt {
+			continue
+		}
+		if err := s.forwardText(ctx, stepRef{uid, u.lastID(), "full" + strconv.Itoa(i)}, p, t.Text); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // forward is a unit of a user whose appeal an operator has: the messages
@@ -165,44 +197,76 @@ type forward struct {
 }
 
 // forwardToOperators: while an operator has the appeal, the user's messages
-// go to the group (as replies can be answered) and into the history.
+// go to the group (as replies can be answered) and into the history. The
+// history is written first: a relay that fails for good loses nothing of
+// what the partner wrote (and leaves a line saying so).
 func (s *Service) forwardToOperators(ctx context.Context, f forward) error {
 	s.metrics.turns.WithLabelValues("forwarded").Inc()
 	uid, p, u := f.uid, f.p, f.u
-	name := tghtml.Escape(p.FullName)
+	if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: f.ap, turns: f.turns, status: f.ap.a.Status}); err != nil {
+		return err
+	}
+	var failed []history.Turn
 	for i := range u.items {
-		m := u.message(i)
-		step := stepRef{uid, u.lastID(), "fwd" + strconv.Itoa(i)}
-		if m.Text != "" {
-			text := m.Text
-			if u.upd[i].EditedMessage != nil {
-				text = s.tx.EditedPrefix + text
-			}
-			if _, err := s.sendGroup(ctx, step, s.tx.Render(s.tx.OperatorUserMessage, map[string]any{"Name": name, "Code": tghtml.Escape(p.Code), "Text": tghtml.Escape(text)}), nil); err != nil {
+		err := s.forwardItem(ctx, f, i)
+		if !undeliverable(err) {
+			if err != nil {
 				return err
 			}
 			continue
 		}
-		what := s.tx.Media(mediaKind(m))
-		if _, err := s.sendGroup(ctx, step, s.tx.Render(s.tx.OperatorUserMedia, map[string]any{"Name": name, "Code": tghtml.Escape(p.Code), "What": tghtml.Escape(what)}), nil); err != nil {
-			return err
-		}
-		copyStep := step
-		copyStep.name += "copy"
-		if err := s.copyToGroup(ctx, copyStep, m); err != nil {
-			return err
-		}
+		s.log.Error("partner's message not forwarded to the operators' group: Telegram refused it for good", "telegram_id", uid,
+			"update_id", u.items[i].Payload.UpdateID, "err", err)
+		s.metrics.turns.WithLabelValues("forward_failed").Inc()
+		failed = append(failed, history.Turn{ID: "s-nf-" + strconv.FormatInt(u.items[i].Payload.UpdateID, 10), Role: history.RoleSystem,
+			Time: s.now().Truncate(time.Second), Text: s.tx.Render(s.tx.HistoryNotForwarded, map[string]any{"Reason": s.reason(err)})})
 	}
 	if _, err := s.d.Redis.Get(ctx, s.cardKey(uid)).Result(); errors.Is(err, redis.Nil) {
 		// Escalated by hand in the sheet: there is no card yet.
 		cell, _ := history.Append(f.ap.a.History, f.turns, s.loc)
-		id, err := s.sendGroup(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, u.message(0).From, cell), s.cardButtons(uid, false))
+		id, err := s.sendCard(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, u.message(0).From, cell), s.cardButtons(uid, false))
 		if err != nil {
 			return err
 		}
 		s.d.Redis.Set(ctx, s.cardKey(uid), id, 90*24*time.Hour)
 	}
-	return s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: f.ap, turns: f.turns, status: f.ap.a.Status})
+	if len(failed) == 0 {
+		return nil
+	}
+	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: f.turns[0].Time})
+	if err != nil {
+		return err
+	}
+	return s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: failed, status: ap.a.Status})
+}
+
+// forwardItem relays the i-th message of a forward to the group: a text
+// with the partner's name before it (in parts when long), anything else as
+// a line saying what came and a copy of it.
+func (s *Service) forwardItem(ctx context.Context, f forward, i int) error {
+	uid, p, u := f.uid, f.p, f.u
+	m := u.message(i)
+	step := stepRef{uid, u.lastID(), "fwd" + strconv.Itoa(i)}
+	if m.Text != "" {
+		text := m.Text
+		if u.upd[i].EditedMessage != nil {
+			text = s.tx.EditedPrefix + text
+		}
+		return s.forwardText(ctx, step, p, text)
+	}
+	what := s.tx.Media(mediaKind(m))
+	if _, err := s.sendGroup(ctx, step, s.tx.Render(s.tx.OperatorUserMedia, map[string]any{"Name": tghtml.Escape(p.FullName), "Code": tghtml.Escape(p.Code), "What": tghtml.Escape(what)}), nil); err != nil {
+		return err
+	}
+	copyStep := step
+	copyStep.name += "copy"
+	return s.copyToGroup(ctx, copyStep, m)
+}
+
+// forwardText relays a partner's text to the group under their name.
+func (s *Service) forwardText(ctx context.Context, step stepRef, p domain.Partner, text string) error {
+	_, err := s.sendGroup(ctx, step, s.tx.Render(s.tx.OperatorUserMessage, map[string]any{"Name": tghtml.Escape(p.FullName), "Code": tghtml.Escape(p.Code), "Text": tghtml.Escape(text)}), nil)
+	return err
 }
 
 // copyToGroup copies a user's non-text message to the operators' group.

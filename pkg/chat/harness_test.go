@@ -253,6 +253,9 @@ func (f *fakeSender) SendMessage(ctx context.Context, p *telego.SendMessageParam
 			return nil, err
 		}
 	}
+	if err := telegramLimits(p.Text, p.ParseMode, telegram.MaxTextLen); err != nil {
+		return nil, err
+	}
 	f.next++
 	m := sent{chatID: p.ChatID.ID, id: 1000 + f.next, text: p.Text, markup: p.ReplyMarkup}
 	if p.ReplyParameters != nil {
@@ -273,6 +276,9 @@ func (f *fakeSender) CopyMessage(_ context.Context, p *telego.CopyMessageParams,
 func (f *fakeSender) EditMessageText(_ context.Context, p *telego.EditMessageTextParams) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := telegramLimits(p.Text, p.ParseMode, telegram.MaxTextLen); err != nil {
+		return err
+	}
 	f.edits = append(f.edits, *p)
 	return nil
 }
@@ -304,18 +310,28 @@ type fakeGen struct {
 	mu   sync.Mutex
 	reqs []ai.Request
 
-	// Optional: the answer; by default "Ответ: " and the question.
+	// Optional: the answer's text (finished with STOP); by default
+	// "Ответ: " and the question.
 	GenerateFn func(req ai.Request) (string, error)
+	// Optional, before GenerateFn: the whole answer, finish reason and all.
+	AnswerFn func(req ai.Request) (ai.Answer, error)
 }
 
-func (f *fakeGen) Generate(_ context.Context, req ai.Request) (string, error) {
+func (f *fakeGen) Generate(_ context.Context, req ai.Request) (ai.Answer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reqs = append(f.reqs, req)
-	if f.GenerateFn != nil {
-		return f.GenerateFn(req)
+	if f.AnswerFn != nil {
+		return f.AnswerFn(req)
 	}
-	return "Ответ: " + req.Turns[len(req.Turns)-1].Text, nil
+	text := "Ответ: " + req.Turns[len(req.Turns)-1].Text
+	if f.GenerateFn != nil {
+		var err error
+		if text, err = f.GenerateFn(req); err != nil {
+			return ai.Answer{}, err
+		}
+	}
+	return ai.Answer{Text: text, FinishReason: "STOP"}, nil
 }
 
 func (f *fakeGen) calls() []ai.Request {

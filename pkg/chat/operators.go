@@ -44,30 +44,22 @@ func operatorName(u *telego.User) string {
 	return n
 }
 
-// operatorReply relays an operator's reply to the user and records it.
+// operatorReply records an operator's reply in the history, then relays it
+// to the user (in parts when long). A relay Telegram refuses for good, or a
+// user who blocked the bot, is answered in the group — a reply to the
+// operator's message — and noted in the history; the user is never told
+// that their own message failed.
 func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner, u unit) error {
 	m := u.upd[0].Message
 	op := operatorName(m.From)
 	s.metrics.escalation.WithLabelValues("operator_reply").Inc()
 	s.metrics.turns.WithLabelValues("operator_reply").Inc()
-	var text string
-	var delivered error
-	if m.Text != "" {
-		text = m.Text
-		_, delivered = s.sendOnce(ctx, stepRef{uid, u.lastID(), "relay"}, s.tx.Render(s.tx.OperatorReply, map[string]any{"Operator": tghtml.Escape(op), "Text": tghtml.Escape(m.Text)}), nil)
-	} else {
+	text := m.Text
+	if text == "" {
 		text = s.tx.Media(mediaKind(m))
 		if m.Caption != "" {
 			text += " " + m.Caption
 		}
-		delivered = s.copyToUser(ctx, uid, u.lastID(), m)
-	}
-	if delivered != nil {
-		return delivered
-	}
-	if blocked, _ := s.isBlocked(ctx, uid); blocked {
-		_, _ = s.sendGroup(ctx, stepRef{uid, u.lastID(), "undelivered"}, s.tx.Render(s.tx.OperatorDeliveryFailed,
-			map[string]any{"Name": tghtml.Escape(p.FullName), "Reason": s.tx.OperatorBlockedReason}), nil)
 	}
 	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: msgTime(m)})
 	if err != nil {
@@ -79,7 +71,73 @@ func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner
 		status = domain.AppealStatusEscalated
 	}
 	turn := history.Turn{ID: "o" + strconv.Itoa(m.MessageID), Role: history.RoleOperator, Author: op, Time: msgTime(m), Text: text}
-	return s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: status, operator: &op})
+	if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: status, operator: &op}); err != nil {
+		return err
+	}
+	var relay error
+	if m.Text != "" {
+		_, relay = s.post(ctx, outgoing{step: stepRef{uid, u.lastID(), "relay"},
+			body: s.tx.Render(s.tx.OperatorReply, map[string]any{"Operator": tghtml.Escape(op), "Text": tghtml.Escape(m.Text)})})
+	} else {
+		relay = s.copyToUser(ctx, uid, u.lastID(), m)
+	}
+	switch {
+	case errors.Is(relay, errUserBlocked):
+		return s.undelivered(ctx, uid, p, u, s.tx.OperatorBlockedReason)
+	case undeliverable(relay):
+		s.log.Error("operator's reply not delivered: Telegram refused it for good", "telegram_id", uid, "message_id", m.MessageID, "err", relay)
+		return s.undelivered(ctx, uid, p, u, s.reason(relay))
+	}
+	return relay // nil, or transient: the unit is retried; the history line is written already
+}
+
+// undelivered tells the operator, in a reply to their message, that it did
+// not reach the user and why, and notes it in the history.
+func (s *Service) undelivered(ctx context.Context, uid int64, p domain.Partner, u unit, reason string) error {
+	m := u.upd[0].Message
+	s.metrics.escalation.WithLabelValues("undelivered").Inc()
+	if err := s.noticeOperator(ctx, stepRef{uid, u.lastID(), "undelivered"}, m.MessageID, p, reason); err != nil {
+		return err
+	}
+	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: msgTime(m)})
+	if err != nil {
+		return err
+	}
+	turn := history.Turn{ID: "s-nd-" + strconv.Itoa(m.MessageID), Role: history.RoleSystem, Time: s.now().Truncate(time.Second),
+		Text: s.tx.Render(s.tx.HistoryUndelivered, map[string]any{"Reason": reason})}
+	return s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: ap.a.Status})
+}
+
+// noticeOperator replies in the group to the operator's message replyTo:
+// it did not reach the partner, and why. A notice the group itself refuses
+// is only logged.
+func (s *Service) noticeOperator(ctx context.Context, step stepRef, replyTo int, p domain.Partner, reason string) error {
+	_, err := s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, replyTo: replyTo,
+		body: s.tx.Render(s.tx.OperatorDeliveryFailed, map[string]any{"Name": tghtml.Escape(p.FullName), "Reason": tghtml.Escape(reason)})})
+	if undeliverable(err) {
+		s.log.Error("notice to the operators' group refused", "telegram_id", step.uid, "err", err)
+		return nil
+	}
+	return err
+}
+
+// givenUp tells whom it concerns that a unit was given up after repeated
+// failures: the operator whose reply it was (in the group), or the user
+// whose message it was — never the user for an operator's failure.
+func (s *Service) givenUp(ctx context.Context, uid int64, u unit) {
+	switch u.kind {
+	case unitOperatorReply:
+		p, _, _ := s.d.Store.PartnerByTelegramID(ctx, uid)
+		if err := s.noticeOperator(ctx, stepRef{uid, u.lastID(), "given-up"}, u.upd[0].Message.MessageID, p, s.tx.DeliveryReasonRepeatedFails); err != nil {
+			s.log.Error("notice to the operators' group failed", "telegram_id", uid, "err", err)
+		}
+	case unitOperatorAction:
+		// An operator's button: the card simply keeps its state.
+	default:
+		if _, err := s.post(ctx, outgoing{step: stepRef{uid, u.lastID(), "given-up"}, body: s.tx.ProcessingFailed}); err != nil {
+			s.log.Warn("apology not sent", "telegram_id", uid, "err", err)
+		}
+	}
 }
 
 func (s *Service) isBlocked(ctx context.Context, uid int64) (bool, error) {
@@ -93,9 +151,12 @@ func (s *Service) copyToUser(ctx context.Context, uid, updateID int64, m *telego
 		return err
 	}
 	_, err := s.d.Sender.CopyMessage(ctx, &telego.CopyMessageParams{ChatID: telego.ChatID{ID: uid},
-		FromChatID: telego.ChatID{ID: m.Chat.ID}, MessageID: m.MessageID}, telegram.Options{Priority: telegram.PriorityChat})
+		FromChatID: telego.ChatID{ID: m.Chat.ID}, MessageID: m.MessageID}, chatSend)
 	if errors.Is(err, telegram.ErrBlocked) {
-		return s.blocked(ctx, uid)
+		if err := s.blocked(ctx, uid); err != nil {
+			return err
+		}
+		return errUserBlocked
 	}
 	if err != nil {
 		return err
@@ -150,19 +211,21 @@ func (s *Service) operatorAction(ctx context.Context, uid int64, p domain.Partne
 	return nil
 }
 
-// updateCard appends a status line to the card and swaps its buttons.
+// updateCard appends a status line to the card and swaps its buttons. The
+// card's text is trimmed (with the marker) so that the status line fits.
 func (s *Service) updateCard(ctx context.Context, q *telego.CallbackQuery, cardID int, suffix string, kb *telego.InlineKeyboardMarkup) error {
 	m := q.Message.Message()
 	if m == nil || cardID == 0 {
 		return nil
 	}
-	text := messageHTML(m) + suffix
-	params := &telego.EditMessageTextParams{ChatID: telego.ChatID{ID: s.o.OperatorsChatID}, MessageID: cardID, Text: text, ParseMode: telego.ModeHTML}
-	if kb != nil {
-		params.ReplyMarkup = kb
-	}
-	err := s.d.Sender.EditMessageText(ctx, params)
-	if errors.Is(err, telegram.ErrNotModified) || errors.Is(err, telegram.ErrMessageGone) || errors.Is(err, telegram.ErrBadEntities) {
+	body, _ := tghtml.Trim(messageHTML(m), telegram.MaxTextLen-tghtml.VisibleLen(suffix), s.tx.TrimmedMarker)
+	err := telegram.EditText(ctx, s.d.Sender, telegram.Edit{ChatID: s.o.OperatorsChatID, MessageID: cardID, Body: body + suffix,
+		Markup: kb, Marker: s.tx.TrimmedMarker})
+	switch {
+	case errors.Is(err, telegram.ErrNotModified) || errors.Is(err, telegram.ErrMessageGone):
+		return nil
+	case undeliverable(err):
+		s.log.Error("card not updated: Telegram refused the edit for good", "telegram_id", q.From.ID, "card_id", cardID, "err", err)
 		return nil
 	}
 	return err

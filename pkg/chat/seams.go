@@ -46,10 +46,11 @@ type Sender interface {
 	Typing(ctx context.Context, chatID int64)
 }
 
-// Generator produces AI answers (*ai.Client); ai.ErrUnavailable means the
-// model is out of reach and the user gets the fallback.
+// Generator produces AI answers (*ai.Client) with their finish reason;
+// ai.ErrUnavailable means the model is out of reach and the user gets the
+// fallback.
 type Generator interface {
-	Generate(ctx context.Context, req ai.Request) (string, error)
+	Generate(ctx context.Context, req ai.Request) (ai.Answer, error)
 }
 
 // Enqueuer puts tasks on the bus (*asynq.Client); the sweeper enqueues drains.

@@ -25,9 +25,15 @@ import (
 // generated is the outcome of the "gen" step, kept in Redis so a re-run
 // sends exactly what was generated before.
 type generated struct {
-	Kind string    `json:"kind"` // ai, fallback, throttled, forwarded
+	Kind string    `json:"kind"` // ai, fallback, throttled, no_answer
 	Text string    `json:"text,omitempty"`
 	Time time.Time `json:"time"`
+	// Truncated: the model hit its output cap; Text ends at a sentence with the note.
+	Truncated bool `json:"truncated,omitempty"`
+	// Blocked: the model refused (safety, recitation, a blocked request…).
+	Blocked bool `json:"blocked,omitempty"`
+	// Reason is why there is no answer (a finish reason, "пустой ответ"…).
+	Reason string `json:"reason,omitempty"`
 }
 
 // userTurns are the unit's messages as history lines (id "u<update id>"),
@@ -116,46 +122,85 @@ func aiID(u unit) string { return "a" + strconv.FormatInt(u.lastID(), 10) }
 
 // deliver sends the generated outcome to the user and fills in what the
 // unit's write adds to the history (job.turns) and the status it sets:
-// an answer — the user's lines and the AI's, Ответ ИИ; the fallback — the
-// user's lines and a system line, the status as it was (Новое for a new
-// appeal, so operators see it); throttled — the user's lines and a system
-// line, one notice a minute.
+// an answer — the user's lines and the AI's (and a system line if it was
+// cut), Ответ ИИ; the fallback or no answer — the user's lines and a system
+// line, the status as it was (Новое for a new appeal, so operators see it);
+// throttled — the user's lines and a system line, one notice a minute.
 func (s *Service) deliver(ctx context.Context, uid int64, gen generated, job *saveJob, userTurns []history.Turn) error {
 	u := job.u
 	job.turns = append([]history.Turn(nil), userTurns...)
 	job.status = func(ap appealState) domain.AppealStatus { return ap.a.Status }
+	unanswered := func(ap appealState) domain.AppealStatus {
+		if !ap.exists {
+			return domain.AppealStatusNew
+		}
+		return ap.a.Status
+	}
 	reply := stepRef{uid, u.lastID(), "reply"}
+	system := func(prefix, text string) history.Turn {
+		return history.Turn{ID: prefix + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: gen.Time, Text: text}
+	}
 	switch gen.Kind {
 	case "ai":
-		t2 := time.Now()
-		if err := s.sendReply(ctx, uid, u, gen.Text); err != nil {
-			return err
-		}
-		s.metrics.stage.WithLabelValues("send").Observe(time.Since(t2).Seconds())
-		job.turns = append(job.turns, history.Turn{ID: aiID(u), Role: history.RoleAI, Time: gen.Time, Text: gen.Text})
-		job.status = func(appealState) domain.AppealStatus { return domain.AppealStatusAIAnswered }
-		s.metrics.merged.Observe(float64(len(u.items)))
-		s.metrics.replyDelay.Observe(time.Since(userTurns[len(userTurns)-1].Time).Seconds())
+		return s.deliverAnswer(ctx, uid, gen, job, userTurns)
 	case "fallback":
-		if _, err := s.sendOnce(ctx, reply, s.tx.AIFallback, nil); err != nil && !errors.Is(err, errUserBlocked) {
+		if _, err := s.sendOnce(ctx, reply, s.tx.AIFallback, nil); err != nil {
 			return err
 		}
 		// The appeal stays unanswered (Новое) so operators see it.
-		job.turns = append(job.turns, history.Turn{ID: "s-ai-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: gen.Time, Text: s.tx.HistoryAIUnavailable})
+		job.turns = append(job.turns, system("s-ai-", s.tx.HistoryAIUnavailable))
+		job.status = unanswered
+	case kindNoAnswer:
+		text := s.tx.AIEmpty
+		if gen.Blocked {
+			text = s.tx.AIBlocked
+		}
+		if _, err := s.sendOnce(ctx, reply, text, nil); err != nil {
+			return err
+		}
+		job.turns = append(job.turns, system("s-na-", s.tx.Render(s.tx.HistoryAINoAnswer, map[string]any{"Reason": gen.Reason})))
+		job.status = unanswered
+	case "throttled":
+		if ok, _ := s.d.Redis.SetNX(ctx, s.keys.Key("chat", "throttle_notice", uidStr(uid)), 1, time.Minute).Result(); ok {
+			if _, err := s.sendOnce(ctx, reply, s.tx.Throttled, nil); err != nil {
+				return err
+			}
+		}
+		job.turns = append(job.turns, system("s-th-", s.tx.HistoryThrottled))
+	}
+	return nil
+}
+
+// deliverAnswer sends the model's answer (in parts when long). Should
+// Telegram refuse it for good, the history keeps the answer with a line
+// saying it did not reach the partner, and the appeal stays unanswered.
+func (s *Service) deliverAnswer(ctx context.Context, uid int64, gen generated, job *saveJob, userTurns []history.Turn) error {
+	u := job.u
+	t2 := time.Now()
+	err := s.sendReply(ctx, uid, u, gen.Text)
+	if err != nil && !undeliverable(err) {
+		return err
+	}
+	s.metrics.stage.WithLabelValues("send").Observe(time.Since(t2).Seconds())
+	job.turns = append(job.turns, history.Turn{ID: aiID(u), Role: history.RoleAI, Time: gen.Time, Text: gen.Text})
+	if gen.Truncated {
+		job.turns = append(job.turns, history.Turn{ID: "s-cut-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: gen.Time, Text: s.tx.HistoryAITruncated})
+	}
+	if err != nil {
+		s.log.Error("AI answer not delivered: Telegram refused it for good", "telegram_id", uid, "update_id", u.lastID(), "err", err)
+		job.turns = append(job.turns, history.Turn{ID: "s-nd-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: gen.Time,
+			Text: s.tx.Render(s.tx.HistoryUndelivered, map[string]any{"Reason": s.reason(err)})})
 		job.status = func(ap appealState) domain.AppealStatus {
 			if !ap.exists {
 				return domain.AppealStatusNew
 			}
 			return ap.a.Status
 		}
-	case "throttled":
-		if ok, _ := s.d.Redis.SetNX(ctx, s.keys.Key("chat", "throttle_notice", uidStr(uid)), 1, time.Minute).Result(); ok {
-			if _, err := s.sendOnce(ctx, reply, s.tx.Throttled, nil); err != nil && !errors.Is(err, errUserBlocked) {
-				return err
-			}
-		}
-		job.turns = append(job.turns, history.Turn{ID: "s-th-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: gen.Time, Text: s.tx.HistoryThrottled})
+		return nil
 	}
+	job.status = func(appealState) domain.AppealStatus { return domain.AppealStatusAIAnswered }
+	s.metrics.merged.Observe(float64(len(u.items)))
+	s.metrics.replyDelay.Observe(time.Since(userTurns[len(userTurns)-1].Time).Seconds())
 	return nil
 }
 
@@ -187,11 +232,11 @@ func (s *Service) generate(ctx context.Context, uid int64, p domain.Partner, u u
 			stopTyping()
 			return g, err
 		}
-		text, err := s.d.AI.Generate(ctx, req)
+		ans, err := s.d.AI.Generate(ctx, req)
 		stopTyping()
 		switch {
 		case err == nil:
-			g.Kind, g.Text = "ai", text
+			g = s.fromAnswer(g, ans)
 		case errors.Is(err, ai.ErrUnavailable):
 			s.log.Warn("AI unavailable; fallback sent", "telegram_id", uid, "err", err)
 			g.Kind = "fallback"

@@ -11,7 +11,7 @@
 //	Запланировано ──starts_at has come──▶ Отправляется ──all processed──▶ Отправлено
 //	Черновик/Запланировано ──/promo + confirm──▶ Отправляется
 //	Отправляется ──row set back to Черновик──▶ Черновик (cancelled, counters kept)
-//	cannot start (no text and no image, text over 4096, sheet errors) ──▶ Ошибка
+//	cannot start (no text and no image, sheet errors) ──▶ Ошибка
 //
 // A Запланировано row without starts_at is due at once. The sheet has no
 // column for a failure reason: Ошибка is written, the reason is logged and
@@ -79,6 +79,20 @@
 // by asynq and count as failed after the last retry. Telegram rejecting the
 // HTML switches the whole broadcast to plain text (the text is the same for
 // everyone); a rejected image switches it to text messages.
+//
+// # Long promotions
+//
+// A promotion of any length is sent (telegram.SendText): a text that fits
+// a caption (1,024 units) goes as the image's caption; a longer one as text
+// with the image as the first message's link preview, in as many messages
+// as it takes (split at paragraphs and sentences, each under 4,096 units),
+// the button under the last. Every part after the first waits for a
+// limiter slot of its own; the parts a recipient got are recorded in a
+// per-promotion hash, so a send rescheduled mid-way (no slot within
+// sendMaxWait) goes on with the rest. The claim covers the whole send: an
+// attempt that died during a call counts the recipient as sent, and the
+// parts after the one in flight are then not sent (never twice over
+// complete).
 //
 // # Progress and the end
 //

@@ -57,16 +57,16 @@ func (s *Service) HandleOperatorCommand(ctx context.Context, msg *telego.Message
 	if err != nil {
 		return true, err
 	}
-	reply := &telego.SendMessageParams{
-		ChatID: telego.ChatID{ID: group}, MessageThreadID: msg.MessageThreadID, Text: text,
-		ReplyParameters: &telego.ReplyParameters{MessageID: msg.MessageID, AllowSendingWithoutReply: true},
-	}
+	// Plain text through the text path: an answer quoting a long argument
+	// goes in parts, the buttons under the last.
+	reply := telegram.Text{ChatID: group, ThreadID: msg.MessageThreadID, Body: text, Plain: true, ReplyTo: msg.MessageID}
 	if kb != nil { // a nil *InlineKeyboardMarkup in the interface would go out as "null"
-		reply.ReplyMarkup = kb
+		reply.Markup = kb
 	}
-	_, err = s.d.Sender.SendMessage(ctx, reply, telegram.Options{Priority: telegram.PriorityChat})
+	_, err = telegram.SendText(ctx, s.d.Sender, reply, telegram.Options{Priority: telegram.PriorityChat})
 	if err != nil {
-		if permanent(err) {
+		if permanent(err) || telegram.Permanent(err) {
+			s.d.Log.Error("promo: dry run reply refused by Telegram; not retried", "err", err)
 			return true, fmt.Errorf("promo: dry run reply: %w: %w", err, asynq.SkipRetry)
 		}
 		return true, fmt.Errorf("promo: dry run reply: %w", err)
@@ -136,9 +136,7 @@ func (s *Service) HandleOperatorCallback(ctx context.Context, q *telego.Callback
 	if err != nil {
 		return true, err
 	}
-	err = s.d.Sender.EditMessageText(ctx, &telego.EditMessageTextParams{
-		ChatID: telego.ChatID{ID: group}, MessageID: q.Message.GetMessageID(), Text: text,
-	})
+	err = telegram.EditText(ctx, s.d.Sender, telegram.Edit{ChatID: group, MessageID: q.Message.GetMessageID(), Body: text, Plain: true})
 	if err != nil && !errors.Is(err, telegram.ErrNotModified) && !errors.Is(err, telegram.ErrMessageGone) {
 		return true, fmt.Errorf("promo: edit dry run: %w", err)
 	}

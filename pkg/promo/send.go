@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/hibiken/asynq"
 	"github.com/mymmrac/telego"
 	ta "github.com/mymmrac/telego/telegoapi"
+	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
@@ -186,18 +186,33 @@ func (s *Service) markBlocked(ctx context.Context, id string, uid int64) error {
 }
 
 // deliver sends the promotion: a photo with the text as caption when there
-// is an image and the text fits a caption, else a text message; HTML unless
-// Telegram rejected it for this broadcast. The button opens the Mini App's
-// promotions screen.
+// is an image and the text fits a caption, else the text — in several
+// messages when it is longer than one may be (split at paragraphs and
+// sentences by the text path, the image as the first one's link preview,
+// the button under the last); HTML unless Telegram rejected it for this
+// broadcast. The button opens the Mini App's promotions screen. A
+// recipient's parts that left are recorded, so a retry (after a flood wait,
+// say) sends only the rest.
 func (s *Service) deliver(ctx context.Context, id string, uid int64, st state) error {
+	api := &paced{s: s, uid: uid}
 	plain, noPhoto := st.Plain, st.NoPhoto
 	for {
 		photo := st.Image != "" && !noPhoto && tghtml.VisibleLen(st.Text) <= maxCaption
-		err := s.sendOnce(ctx, uid, st, plain, photo)
+		var err error
+		if photo {
+			err = s.sendPhoto(ctx, api, uid, st, plain)
+		} else {
+			var sent telegram.Sent
+			sent, err = s.sendText(ctx, api, id, uid, st, plain)
+			if sent.Plain && !plain {
+				// The text is the same for everyone: switch the broadcast to plain text.
+				s.flag(ctx, id, "plain")
+				s.d.Log.Warn("promo: Telegram rejected the promotion's HTML; sending plain text", "promotion_id", id)
+			}
+		}
 		var apiErr *ta.Error
 		switch {
 		case errors.Is(err, telegram.ErrBadEntities) && !plain:
-			// The text is the same for everyone: switch the broadcast to plain text.
 			plain = true
 			s.flag(ctx, id, "plain")
 			s.d.Log.Warn("promo: Telegram rejected the promotion's HTML; sending plain text", "promotion_id", id, "err", err)
@@ -209,16 +224,6 @@ func (s *Service) deliver(ctx context.Context, id string, uid int64, st state) e
 		default:
 			return err
 		}
-		// The rejected call took a limiter slot; the resend needs its own.
-		if lim := s.d.Limiter; lim != nil {
-			d, err := lim.Wait(ctx, uid, telegram.PriorityBroadcast, sendMaxWait)
-			if err != nil {
-				return err
-			}
-			if d > 0 {
-				return &telegram.FloodError{RetryAfter: d}
-			}
-		}
 	}
 }
 
@@ -228,33 +233,118 @@ func (s *Service) flag(ctx context.Context, id, field string) {
 	}
 }
 
-func (s *Service) sendOnce(ctx context.Context, uid int64, st state, plain, photo bool) error {
-	text, mode := st.Text, telego.ModeHTML
-	if plain {
-		text, mode = tghtml.Plain(st.Text), ""
-	}
-	kb := &telego.InlineKeyboardMarkup{InlineKeyboard: [][]telego.InlineKeyboardButton{{
+func (s *Service) button() *telego.InlineKeyboardMarkup {
+	return &telego.InlineKeyboardMarkup{InlineKeyboard: [][]telego.InlineKeyboardButton{{
 		{Text: s.d.Texts.PromoOpenButton, WebApp: &telego.WebAppInfo{URL: s.appURL}},
 	}}}
-	chat := telego.ChatID{ID: uid}
-	o := telegram.Options{Priority: telegram.PriorityBroadcast, MaxWait: sendMaxWait}
-	if photo {
-		if strings.TrimSpace(text) == "" {
-			mode = ""
-		}
-		_, err := s.d.Direct.SendPhoto(ctx, &telego.SendPhotoParams{
-			ChatID: chat, Photo: telego.InputFile{URL: st.Image}, Caption: text, ParseMode: mode, ReplyMarkup: kb,
-		}, o)
-		return err
-	}
-	p := &telego.SendMessageParams{ChatID: chat, Text: text, ParseMode: mode, ReplyMarkup: kb}
+}
+
+var broadcastSend = telegram.Options{Priority: telegram.PriorityBroadcast, MaxWait: sendMaxWait}
+
+// sendPhoto sends the image with the whole text as its caption (it fits).
+func (s *Service) sendPhoto(ctx context.Context, api *paced, uid int64, st state, plain bool) error {
+	_, err := telegram.SendMedia(ctx, api, telegram.Media{ChatID: uid, Kind: telegram.MediaPhoto, File: telego.InputFile{URL: st.Image},
+		Caption: promoBody(st.Text, plain), Plain: plain, Markup: s.button()}, broadcastSend)
+	return err
+}
+
+// sendText sends the text in as many messages as it takes.
+func (s *Service) sendText(ctx context.Context, api *paced, id string, uid int64, st state, plain bool) (telegram.Sent, error) {
+	t := telegram.Text{ChatID: uid, Body: promoBody(st.Text, plain), Plain: plain, Markup: s.button(), LinkPreviews: true}
 	if st.Image != "" {
 		// Too long for a caption (or the photo was refused): show the image
 		// as the link preview above the text.
-		p.LinkPreviewOptions = &telego.LinkPreviewOptions{URL: st.Image, PreferLargeMedia: true, ShowAboveText: true}
+		t.Preview = &telego.LinkPreviewOptions{URL: st.Image, PreferLargeMedia: true, ShowAboveText: true}
 	}
-	_, err := s.d.Direct.SendMessage(ctx, p, o)
-	return err
+	if parts, _ := telegram.PlanText(t); len(parts) > 1 {
+		t.Steps = promoParts{s: s, id: id, uid: uid}
+	}
+	return telegram.SendText(ctx, api, t, broadcastSend)
+}
+
+// promoBody is the promotion's text as the path takes it: Telegram HTML as
+// authored, or its visible text once the broadcast went plain.
+func promoBody(html string, plain bool) string {
+	if plain {
+		return tghtml.Plain(html)
+	}
+	return html
+}
+
+// promoParts records which parts of a long promotion reached a recipient
+// (a hash per promotion: recipient → parts sent).
+type promoParts struct {
+	s   *Service
+	id  string
+	uid int64
+}
+
+func (p promoParts) PartSent(ctx context.Context, part int) (int, bool, error) {
+	n, err := p.s.d.Redis.HGet(ctx, p.s.partsKey(p.id), strconv.FormatInt(p.uid, 10)).Int()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, promoErr("read parts sent", p.id, err)
+	}
+	return 0, part < n, nil
+}
+
+func (p promoParts) PartDone(ctx context.Context, part, _ int) error {
+	ctx = context.WithoutCancel(ctx) // the part left: record it even if the task's context ends
+	pipe := p.s.d.Redis.TxPipeline()
+	pipe.HSet(ctx, p.s.partsKey(p.id), strconv.FormatInt(p.uid, 10), part+1)
+	pipe.Expire(ctx, p.s.partsKey(p.id), stateTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return promoErr("record part sent", p.id, err)
+	}
+	return nil
+}
+
+// paced is Deps.Direct for one recipient: HandleSend reserved the shared
+// limiter for the first call; every further call (the next part of a long
+// promotion, the resend after a fallback) waits for a slot of its own, and
+// one further away than sendMaxWait ends the send with a FloodError (the
+// task is rescheduled and goes on with the parts not sent).
+type paced struct {
+	s     *Service
+	uid   int64
+	calls int
+}
+
+func (p *paced) wait(ctx context.Context) error {
+	p.calls++
+	lim := p.s.d.Limiter
+	if p.calls == 1 || lim == nil {
+		return nil
+	}
+	d, err := lim.Wait(ctx, p.uid, telegram.PriorityBroadcast, sendMaxWait)
+	if err != nil {
+		return err
+	}
+	if d > 0 {
+		return &telegram.FloodError{RetryAfter: d}
+	}
+	return nil
+}
+
+func (p *paced) SendMessage(ctx context.Context, m *telego.SendMessageParams, o telegram.Options) (*telego.Message, error) {
+	if err := p.wait(ctx); err != nil {
+		return nil, err
+	}
+	return p.s.d.Direct.SendMessage(ctx, m, o)
+}
+
+func (p *paced) SendPhoto(ctx context.Context, m *telego.SendPhotoParams, o telegram.Options) (*telego.Message, error) {
+	if err := p.wait(ctx); err != nil {
+		return nil, err
+	}
+	return p.s.d.Direct.SendPhoto(ctx, m, o)
+}
+
+// SendDocument: promotions send no documents.
+func (p *paced) SendDocument(context.Context, *telego.SendDocumentParams, telegram.Options) (*telego.Message, error) {
+	return nil, errors.New("promo: promotions send no documents")
 }
 
 // permanent reports Bot API errors that no retry can fix: the chat does not

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mymmrac/telego"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"marketingbot/pkg/domain"
@@ -102,14 +101,11 @@ func selectRecipients(p domain.Promotion, partners []domain.Partner) []int64 {
 	return out
 }
 
-// checkContent says why a promotion cannot be sent ("" when it can).
+// checkContent says why a promotion cannot be sent ("" when it can). A
+// text of any length can: a long one goes in several messages.
 func (s *Service) checkContent(p domain.Promotion) string {
-	text := strings.TrimSpace(p.Text)
-	switch {
-	case text == "" && strings.TrimSpace(p.ImageURL) == "":
+	if strings.TrimSpace(tghtml.Plain(p.Text)) == "" && strings.TrimSpace(p.ImageURL) == "" {
 		return s.d.Texts.PromoReasonEmpty
-	case tghtml.VisibleLen(text) > tghtml.MaxMessageLen:
-		return s.d.Texts.PromoReasonTooLong
 	}
 	return ""
 }
@@ -128,16 +124,14 @@ func (s *Service) render(msg string, data map[string]any) string {
 	return s.d.Texts.Render(msg, data)
 }
 
-// notifyOperators posts a note to the operators' group; best effort, the
-// sheet is the record.
+// notifyOperators posts a note to the operators' group (plain text, in
+// parts when long); best effort, the sheet is the record.
 func (s *Service) notifyOperators(ctx context.Context, text string) {
 	chat := s.o.OperatorsChatID
 	if chat == 0 {
 		return
 	}
-	_, err := s.d.Sender.SendMessage(ctx, &telego.SendMessageParams{
-		ChatID: telego.ChatID{ID: chat}, Text: text,
-	}, telegram.Options{Priority: telegram.PriorityChat})
+	_, err := telegram.SendText(ctx, s.d.Sender, telegram.Text{ChatID: chat, Body: text, Plain: true}, telegram.Options{Priority: telegram.PriorityChat})
 	if err != nil {
 		s.d.Log.Warn("promo: note to the operators' group failed", "err", err)
 	}

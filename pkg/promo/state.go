@@ -34,10 +34,11 @@ func (s *Service) claimsKey(id string) string     { return s.keys.Key("promo", "
 func (s *Service) blockedKey(id string) string    { return s.keys.Key("promo", "blocked", id) }
 func (s *Service) lockKey(id string) string       { return s.keys.Key("promo", "lock", id) }
 func (s *Service) activeKey() string              { return s.keys.Key("promo", "active") }
+func (s *Service) partsKey(id string) string      { return s.keys.Key("promo", "parts", id) }
 
 // perPromoKeys are every key of one promotion (for a restart after an abort).
 func (s *Service) perPromoKeys(id string) []string {
-	return []string{s.stateKey(id), s.recipientsKey(id), s.processedKey(id), s.claimsKey(id), s.blockedKey(id)}
+	return []string{s.stateKey(id), s.recipientsKey(id), s.processedKey(id), s.claimsKey(id), s.blockedKey(id), s.partsKey(id)}
 }
 
 // state is the hash at stateKey.

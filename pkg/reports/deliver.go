@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/mymmrac/telego"
-	tu "github.com/mymmrac/telego/telegoutil"
+	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/reportlink"
@@ -110,35 +109,15 @@ func (s *Service) markerKey(requestID string) string {
 // deliver runs the steps not yet marked done. It returns the outcome for the
 // metric, or an error to retry.
 func (s *Service) deliver(ctx context.Context, r domain.AnalyticsRequest) (outcome string, err error) {
-	key := s.markerKey(r.ID)
-	marks, err := s.d.Redis.HGetAll(ctx, key).Result()
-	if err != nil {
-		return "", fmt.Errorf("reports: deliver %s: read markers: %w", r.ID, err)
+	o := telegram.Options{Priority: telegram.PriorityChat, MaxWait: sendMaxWait}
+	api := mediaSender{s.d.Sender}
+	text := telegram.Text{ChatID: r.TelegramID, Body: s.message(r), Steps: s.marks(r.ID, markText)}
+	if _, err := telegram.SendText(ctx, api, text, o); err != nil {
+		return s.sendFailed(ctx, r, err)
 	}
-	sent, _ := strconv.Atoi(marks[markText])
-	mark := func(field string, val any) error {
-		pipe := s.d.Redis.TxPipeline()
-		pipe.HSet(ctx, key, field, val)
-		pipe.Expire(ctx, key, markerTTL)
-		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("reports: deliver %s: write marker: %w", r.ID, err)
-		}
-		return nil
-	}
-
-	parts := s.messages(r)
-	for i := sent; i < len(parts); i++ {
-		if err := s.sendText(ctx, r.TelegramID, parts[i]); err != nil {
-			return s.sendFailed(ctx, r, err)
-		}
-		if err := mark(markText, i+1); err != nil {
-			return "", err
-		}
-	}
-	if r.Status != domain.RequestStatusDone || marks[markFile] != "" {
+	if r.Status != domain.RequestStatusDone {
 		return "ok", nil
 	}
-
 	pdf, stored, err := s.d.Projection.Report(ctx, r.ID)
 	if err != nil {
 		return "", fmt.Errorf("reports: deliver %s: %w", r.ID, err)
@@ -146,14 +125,14 @@ func (s *Service) deliver(ctx context.Context, r domain.AnalyticsRequest) (outco
 	caption := s.tx.Render(s.tx.AnalyticsReportCaption, map[string]any{"Code": tghtml.Escape(r.ObjectCode)})
 	switch {
 	case stored:
-		_, err = s.d.Sender.SendDocument(ctx, &telego.SendDocumentParams{
-			ChatID:    tu.ID(r.TelegramID),
-			Document:  telego.InputFile{File: &replayableFile{name: reportlink.FileName(r.ObjectCode), data: pdf}},
-			Caption:   caption,
-			ParseMode: telego.ModeHTML,
-		}, telegram.Options{Priority: telegram.PriorityChat, MaxWait: sendMaxWait})
+		// The caption's beginning goes with the PDF, the rest (a hand-edited
+		// template or object code can make it long) right after it.
+		_, err = telegram.SendMedia(ctx, api, telegram.Media{ChatID: r.TelegramID, Kind: telegram.MediaDocument,
+			File:    telego.InputFile{File: &replayableFile{name: reportlink.FileName(r.ObjectCode), data: pdf}},
+			Caption: caption, Steps: s.marks(r.ID, markFile)}, o)
 	case externalURL(r) != "":
-		err = s.sendText(ctx, r.TelegramID, `<a href="`+tghtml.Escape(externalURL(r))+`">`+caption+`</a>`)
+		_, err = telegram.SendText(ctx, api, telegram.Text{ChatID: r.TelegramID, Steps: s.marks(r.ID, markFile),
+			Body: `<a href="` + tghtml.Escape(externalURL(r)) + `">` + caption + `</a>`}, o)
 	case r.ReportURL != "":
 		// Our own PDF is gone from Redis (expired or lost): the link would
 		// answer 404, so the partner gets the text only.
@@ -162,48 +141,73 @@ func (s *Service) deliver(ctx context.Context, r domain.AnalyticsRequest) (outco
 	if err != nil {
 		return s.sendFailed(ctx, r, err)
 	}
-	if err := mark(markFile, 1); err != nil {
-		return "", err
-	}
 	return "ok", nil
 }
 
-// messages renders what the partner reads, split into parts Telegram
-// accepts. The summary is plain text from the engine (or the polished one),
-// so it is escaped; the header is ours.
-func (s *Service) messages(r domain.AnalyticsRequest) []string {
+// marks records the parts of one step of a delivery in the marker hash:
+// field holds how many parts left.
+func (s *Service) marks(requestID, field string) telegram.Steps {
+	return deliveryMarks{rdb: s.d.Redis, key: s.markerKey(requestID), field: field}
+}
+
+type deliveryMarks struct {
+	rdb   redis.UniversalClient
+	key   string
+	field string
+}
+
+func (m deliveryMarks) PartSent(ctx context.Context, part int) (int, bool, error) {
+	n, err := m.rdb.HGet(ctx, m.key, m.field).Int()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("reports: read delivery marker: %w", err)
+	}
+	return 0, part < n, nil
+}
+
+func (m deliveryMarks) PartDone(ctx context.Context, part, _ int) error {
+	ctx = context.WithoutCancel(ctx) // the part left: record it even if the task's context ends
+	pipe := m.rdb.TxPipeline()
+	pipe.HSet(ctx, m.key, m.field, part+1)
+	pipe.Expire(ctx, m.key, markerTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("reports: write delivery marker: %w", err)
+	}
+	return nil
+}
+
+// mediaSender is the Sender as the text path's MediaAPI: deliveries send
+// documents, never photos.
+type mediaSender struct{ Sender }
+
+func (mediaSender) SendPhoto(context.Context, *telego.SendPhotoParams, telegram.Options) (*telego.Message, error) {
+	return nil, errors.New("reports: deliveries send no photos")
+}
+
+// message renders what the partner reads (the text path splits it under
+// Telegram's limit). The summary is plain text from the engine (or the
+// polished one), so it is escaped; the header is ours.
+func (s *Service) message(r domain.AnalyticsRequest) string {
 	code := tghtml.Escape(r.ObjectCode)
 	if r.Status == domain.RequestStatusError {
 		reason := r.Error
 		if reason == "" {
 			reason = s.tx.AnalyticsFailed
 		}
-		return []string{s.tx.Render(s.tx.AnalyticsError, map[string]any{"Code": code, "Reason": tghtml.Escape(reason)})}
+		return s.tx.Render(s.tx.AnalyticsError, map[string]any{"Code": code, "Reason": tghtml.Escape(reason)})
 	}
 	text := s.tx.Render(s.tx.AnalyticsResultHeader, map[string]any{"Code": code})
 	if r.ResultText != "" {
 		text += "\n\n" + tghtml.Escape(r.ResultText)
 	}
-	return tghtml.Split(text, tghtml.MaxMessageLen)
-}
-
-func (s *Service) sendText(ctx context.Context, chatID int64, html string) error {
-	o := telegram.Options{Priority: telegram.PriorityChat, MaxWait: sendMaxWait}
-	params := &telego.SendMessageParams{ChatID: tu.ID(chatID), Text: html, ParseMode: telego.ModeHTML,
-		LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true}}
-	_, err := s.d.Sender.SendMessage(ctx, params, o)
-	if errors.Is(err, telegram.ErrBadEntities) {
-		// Telegram rejected the markup (a hand-edited template): the words
-		// matter more than the bold.
-		_, err = s.d.Sender.SendMessage(ctx, &telego.SendMessageParams{ChatID: tu.ID(chatID), Text: tghtml.Plain(html),
-			LinkPreviewOptions: &telego.LinkPreviewOptions{IsDisabled: true}}, o)
-	}
-	return err
+	return text
 }
 
 // sendFailed classifies a failed send: permanent failures end the delivery
-// (delivered_at is still written: nothing more can be done), the rest are
-// retried.
+// (delivered_at is still written: nothing more can be done, and the same
+// request would be refused again), the rest are retried.
 func (s *Service) sendFailed(ctx context.Context, r domain.AnalyticsRequest, err error) (string, error) {
 	var flood *telegram.FloodError
 	switch {
@@ -218,6 +222,10 @@ func (s *Service) sendFailed(ctx context.Context, r domain.AnalyticsRequest, err
 		return "failed", nil
 	case errors.As(err, &flood):
 		return "", tasks.RetryAfter(flood.RetryAfter, "telegram flood control")
+	case telegram.Permanent(err):
+		s.log.Error("analytics result not delivered: Telegram refused it for good; not retried", "request_id", r.ID,
+			"telegram_id", r.TelegramID, "err", err)
+		return "failed", nil
 	}
 	return "", fmt.Errorf("reports: deliver %s: %w", r.ID, err)
 }

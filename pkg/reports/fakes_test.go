@@ -233,24 +233,29 @@ func (f *fakeSender) all() []sent {
 	return append([]sent(nil), f.sent...)
 }
 
-// fakePolisher answers with answer(the block it was given); nil answer
-// means the model is unavailable.
+// fakePolisher answers with answer(the block it was given) and finish ("":
+// STOP); nil answer means the model is unavailable.
 type fakePolisher struct {
 	mu     sync.Mutex
 	calls  []ai.Request
 	answer func(block string) string
+	finish string
 }
 
 var _ reports.Polisher = (*fakePolisher)(nil)
 
-func (p *fakePolisher) Generate(_ context.Context, req ai.Request) (string, error) {
+func (p *fakePolisher) Generate(_ context.Context, req ai.Request) (ai.Answer, error) {
 	p.mu.Lock()
 	p.calls = append(p.calls, req)
 	p.mu.Unlock()
 	if p.answer == nil {
-		return "", ai.ErrUnavailable
+		return ai.Answer{}, ai.ErrUnavailable
 	}
-	return p.answer(req.Turns[len(req.Turns)-1].Text), nil
+	finish := p.finish
+	if finish == "" {
+		finish = "STOP"
+	}
+	return ai.Answer{Text: p.answer(req.Turns[len(req.Turns)-1].Text), FinishReason: finish}, nil
 }
 
 // clock is a settable time.

@@ -174,7 +174,13 @@ func (s *Service) polish(ctx context.Context, requestID, summary string) string 
 		s.log.Warn("analytics summary not polished", "request_id", requestID, "err", err)
 		return summary
 	}
-	polished, ok := acceptPolished(summary, out)
+	if o := out.Outcome(); o != ai.OutcomeComplete {
+		// A cut, empty or blocked rewrite would lose part of the summary.
+		s.log.Warn("analytics summary not polished: the model's answer is not complete", "request_id", requestID,
+			"outcome", string(o), "finish_reason", out.FinishReason, "block_reason", out.BlockReason)
+		return summary
+	}
+	polished, ok := acceptPolished(summary, out.Text)
 	if !ok {
 		s.log.Warn("analytics polish rejected: the numbers changed", "request_id", requestID)
 		return summary

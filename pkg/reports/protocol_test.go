@@ -184,20 +184,25 @@ func TestPolish(t *testing.T) {
 		answer   func(string) string
 		calls    int
 		polished bool
+		finish   string
 	}{
 		{"rephrased, numbers kept", true, func(s string) string {
 			return strings.ReplaceAll(block(s), "Цена:", "Стоимость объекта:")
-		}, 1, true},
+		}, 1, true, ""},
 		{"a number changed", true, func(s string) string {
 			return strings.Replace(strings.ReplaceAll(block(s), "Цена:", "Стоимость объекта:"), "000", "999", 1)
-		}, 1, false},
-		{"a number invented", true, func(s string) string { return block(s) + "\nСпрос вырос в 2 раза." }, 1, false},
-		{"model unavailable", true, nil, 1, false},
-		{"polishing off", false, func(s string) string { return "Стоимость объекта:" }, 0, false},
+		}, 1, false, ""},
+		{"a number invented", true, func(s string) string { return block(s) + "\nСпрос вырос в 2 раза." }, 1, false, ""},
+		{"model unavailable", true, nil, 1, false, ""},
+		{"polishing off", false, func(s string) string { return "Стоимость объекта:" }, 0, false, ""},
+		// A rewrite cut by the token cap would lose the end of the summary.
+		{"cut by the token cap", true, func(s string) string {
+			return strings.ReplaceAll(block(s), "Цена:", "Стоимость объекта:")
+		}, 1, false, "MAX_TOKENS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &fakePolisher{answer: tt.answer}
+			p := &fakePolisher{answer: tt.answer, finish: tt.finish}
 			store := newFakeStore(unitListings())
 			u := newUnit(t, store, func(o *reports.Options, d *reports.Deps) { o.Polish, d.AI = tt.polish, p })
 			if err := u.request("req-1", "MSK-100001"); err != nil {

@@ -71,7 +71,7 @@ type Projection interface {
 // Polisher rephrases a summary; *ai.Client implements it. A nil Polisher
 // (or Options.Polish false) keeps the engine's wording.
 type Polisher interface {
-	Generate(ctx context.Context, req ai.Request) (string, error)
+	Generate(ctx context.Context, req ai.Request) (ai.Answer, error)
 }
 
 // Deps are the adapters the service uses. Sender is used by HandleDeliver

@@ -29,7 +29,28 @@ var (
 	ErrNotModified = errors.New("telegram: message is not modified")
 	// ErrMessageGone: the message to edit/delete/copy does not exist.
 	ErrMessageGone = errors.New("telegram: message not found")
+	// ErrTooLong: the text, caption or notification is over Telegram's
+	// limit. The text path (SendText) splits or trims and never sends the
+	// same text again.
+	ErrTooLong = errors.New("telegram: text is too long")
+	// ErrRejected: any other 400 — the request is wrong for this chat and
+	// the same request will be refused again.
+	ErrRejected = errors.New("telegram: request rejected")
 )
+
+// Permanent reports whether err is an answer of Telegram that no retry of
+// the same request can change (blocked, chat not found, bad entities, too
+// long, another 400, message gone or not modified). Callers act on it —
+// resend as plain text, split, tell someone, give up — and never retry it
+// blindly.
+func Permanent(err error) bool {
+	for _, p := range []error{ErrBlocked, ErrChatNotFound, ErrBadEntities, ErrNotModified, ErrMessageGone, ErrTooLong, ErrRejected, ErrEmptyText} {
+		if errors.Is(err, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // FloodError is a 429 that could not be waited out within the caller's budget.
 type FloodError struct{ RetryAfter time.Duration }
@@ -225,6 +246,12 @@ func classify(err error) error {
 	case strings.Contains(d, "message to edit not found") || strings.Contains(d, "message to delete not found") ||
 		strings.Contains(d, "message to copy not found") || strings.Contains(d, "message can't be"):
 		return fmt.Errorf("%w: %w", ErrMessageGone, apiErr)
+	case apiErr.ErrorCode == 400 && (strings.Contains(d, "too long") || strings.Contains(d, "message_too_long")):
+		// "message is too long", "message caption is too long", "text is
+		// too long", "MESSAGE_TOO_LONG" (answerCallbackQuery).
+		return fmt.Errorf("%w: %w", ErrTooLong, apiErr)
+	case apiErr.ErrorCode == 400:
+		return fmt.Errorf("%w: %w", ErrRejected, apiErr)
 	}
 	return err
 }
@@ -232,10 +259,8 @@ func classify(err error) error {
 // transient: worth a quick retry — 5xx and network failures, not the
 // classified permanent answers or other 4xx.
 func transient(err error) bool {
-	for _, permanent := range []error{ErrBlocked, ErrChatNotFound, ErrBadEntities, ErrNotModified, ErrMessageGone, context.Canceled, context.DeadlineExceeded} {
-		if errors.Is(err, permanent) {
-			return false
-		}
+	if Permanent(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
 	}
 	var apiErr *ta.Error
 	if errors.As(err, &apiErr) {
@@ -259,6 +284,10 @@ func result(err error) string {
 		return "bad_entities"
 	case errors.Is(err, ErrNotModified):
 		return "not_modified"
+	case errors.Is(err, ErrTooLong):
+		return "too_long"
+	case errors.Is(err, ErrRejected):
+		return "rejected"
 	default:
 		return "error"
 	}
@@ -330,8 +359,15 @@ func (s *Sender) EditMessageReplyMarkup(ctx context.Context, p *telego.EditMessa
 	})
 }
 
-// AnswerCallbackQuery acknowledges a button press.
+// AnswerCallbackQuery acknowledges a button press. Its notification text is
+// fitted to Telegram's 200 characters first (cut at a word with "…").
 func (s *Sender) AnswerCallbackQuery(ctx context.Context, p *telego.AnswerCallbackQueryParams) error {
+	if fitted := FitCallbackText(p.Text); fitted != p.Text {
+		s.log.Warn("callback answer trimmed to Telegram's limit", "chars", utf16Len(p.Text), "limit", MaxCallbackTextLen)
+		q := *p
+		q.Text = fitted
+		p = &q
+	}
 	return s.do(ctx, "answerCallbackQuery", 0, Options{}, func(ctx context.Context) error {
 		return s.Bot.AnswerCallbackQuery(ctx, p)
 	})

@@ -111,7 +111,21 @@ type Texts struct {
 	PromoFailed        string `yaml:"promo_failed"`
 	PromoRepeated      string `yaml:"promo_repeated"`
 	PromoReasonEmpty   string `yaml:"promo_reason_empty"`
-	PromoReasonTooLong string `yaml:"promo_reason_too_long"`
+
+	// Telegram's limits and the AI's unusual answers.
+	TrimmedMarker               string `yaml:"trimmed_marker"`
+	AITruncatedNote             string `yaml:"ai_truncated_note"`
+	AIBlocked                   string `yaml:"ai_blocked"`
+	AIEmpty                     string `yaml:"ai_empty"`
+	AIReasonEmpty               string `yaml:"ai_reason_empty"`
+	AIReasonPromptBlocked       string `yaml:"ai_reason_prompt_blocked"`
+	HistoryAITruncated          string `yaml:"history_ai_truncated"`
+	HistoryAINoAnswer           string `yaml:"history_ai_no_answer"`
+	HistoryUndelivered          string `yaml:"history_undelivered"`
+	HistoryNotForwarded         string `yaml:"history_not_forwarded"`
+	DeliveryReasonRejected      string `yaml:"delivery_reason_rejected"`
+	DeliveryReasonChatNotFound  string `yaml:"delivery_reason_chat_not_found"`
+	DeliveryReasonRepeatedFails string `yaml:"delivery_reason_repeated_failures"`
 
 	MediaLabels map[string]string `yaml:"media_labels"`
 

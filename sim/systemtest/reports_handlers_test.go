@@ -174,7 +174,9 @@ func TestReportsDeliverResumesAfterCrash(t *testing.T) {
 			}
 		}, 1, 1},
 		{"PDF upload fails", func(e *reportsEnv) {
-			if err := e.tg.AddFault(tgemu.Fault{Method: "sendDocument", Status: 400, Description: "Bad Request: simulated outage", Count: 1}); err != nil {
+			// An outage outlasting the sender's five quick attempts (a 400
+			// would be Telegram refusing the request for good: not retried).
+			if err := e.tg.AddFault(tgemu.Fault{Method: "sendDocument", Status: 502, Description: "Bad Gateway", Count: 5}); err != nil {
 				e.t.Fatal(err)
 			}
 		}, 1, 0},
@@ -281,14 +283,14 @@ type reportsPolisher struct {
 
 var _ reports.Polisher = (*reportsPolisher)(nil)
 
-func (p *reportsPolisher) Generate(ctx context.Context, req ai.Request) (string, error) {
+func (p *reportsPolisher) Generate(ctx context.Context, req ai.Request) (ai.Answer, error) {
 	p.mu.Lock()
 	p.calls = append(p.calls, req)
 	p.mu.Unlock()
 	if p.answer == nil {
-		return "", ai.ErrUnavailable
+		return ai.Answer{}, ai.ErrUnavailable
 	}
-	return p.answer(req.Turns[len(req.Turns)-1].Text), nil
+	return ai.Answer{Text: p.answer(req.Turns[len(req.Turns)-1].Text), FinishReason: "STOP"}, nil
 }
 
 func TestReportsPolish(t *testing.T) {

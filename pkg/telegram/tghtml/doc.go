@@ -36,6 +36,10 @@
 //
 // Split cuts a message at paragraph, line, sentence or word boundaries,
 // closing the elements open at a cut and reopening them in the next part.
+// Cut takes one head off a message that way (a caption and the rest of it),
+// Trim keeps the head of a message that must stay one message and ends it
+// with a visible marker, TrimPlain does the same for plain text. They are
+// the cutting half of the outgoing-text path, pkg/telegram's SendText.
 // VisibleLen measures a message as Telegram does, and Plain extracts the
 // visible text: the fallback to send without parse_mode when Telegram still
 // rejects the entities.

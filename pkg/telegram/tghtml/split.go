@@ -29,13 +29,23 @@ func Split(html string, limit int) []string {
 		limit = MaxMessageLen
 	}
 	limit = max(limit, 2)
+	return split(html, limit, limit)
+}
+
+// split cuts html into a first part of at most head units and further parts
+// of at most limit units (both at least 2).
+func split(html string, head, limit int) []string {
 	items, tags := flatten(tokenize(html))
 	var (
 		parts []string
 		stack []token // start tags open at pos
 	)
 	for pos := 0; pos < len(items); {
-		cut := findCut(items, tags, pos, limit)
+		room := limit
+		if len(parts) == 0 {
+			room = head
+		}
+		cut := findCut(items, tags, pos, room)
 		if part := buildPart(stack, items[pos:cut], tags); part != "" {
 			parts = append(parts, part)
 		}

@@ -111,6 +111,8 @@ type state struct {
 	latency, jitter time.Duration
 	faults          []*faultRule
 	nextFaultID     int
+	outcomes        []*outcomeRule
+	nextOutcomeID   int
 	log             []LoggedRequest
 	nextRequestID   int64
 	requests        int64
@@ -332,8 +334,9 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	next := s.state.nextRequestID
 	nextFault := s.state.nextFaultID
+	nextOutcome := s.state.nextOutcomeID
 	s.state = newState(s.baseLatency, s.baseJitter)
-	s.state.nextRequestID, s.state.nextFaultID = next, nextFault
+	s.state.nextRequestID, s.state.nextFaultID, s.state.nextOutcomeID = next, nextFault, nextOutcome
 	s.mu.Unlock()
 	s.models.set(s.models.base)
 	s.logger.Info("gemini emulator reset")
@@ -429,6 +432,7 @@ func (s *Server) controlMux() *http.ServeMux {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	s.outcomeRoutes(mux)
 	mux.HandleFunc("/_emulator/", func(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusNotFound, "unknown control endpoint "+r.Method+" "+r.URL.Path)
 	})

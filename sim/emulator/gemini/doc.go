@@ -72,6 +72,20 @@
 //	       model listing, and are checked after request validation.
 //	GET    /_emulator/faults     rules still in force
 //	DELETE /_emulator/faults     remove all rules → 204
+//	POST   /_emulator/outcomes
+//	       {"finish_reason":"MAX_TOKENS"|"SAFETY"|"RECITATION"|"OTHER"|
+//	         "PROHIBITED_CONTENT"|"BLOCKLIST"|"SPII"|"LANGUAGE"|"STOP",
+//	        "empty":bool,"block_reason":"SAFETY"|…,"count":N,"models":[…]}
+//	       → 201 {"id"}. The next N matching generate calls (0: until
+//	       cleared) end that way, with HTTP 200 as the API does: MAX_TOKENS
+//	       with the first half of the answer cut mid-sentence; SAFETY,
+//	       PROHIBITED_CONTENT, BLOCKLIST, SPII with a candidate without
+//	       content; RECITATION, OTHER, LANGUAGE with the beginning of the
+//	       answer; "empty" with no text (STOP or MAX_TOKENS); block_reason
+//	       with no candidates and promptFeedback.blockReason. See Outcome.
+//	GET    /_emulator/outcomes   rules still in force
+//	DELETE /_emulator/outcomes   remove all → 204 (reset removes them too;
+//	       Go: AddOutcome, Outcomes, ClearOutcomes)
 //	POST   /_emulator/latency    {"ms":800,"jitter_ms":100} → added before
 //	       each generate call (not embeddings); uniformly random in
 //	       [ms-jitter_ms, ms+jitter_ms]. A cancelled client ends the wait.

@@ -384,6 +384,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, c *call, strea
 	}
 
 	text, finish := shapeAnswer(req.GenerationConfig, Respond(req))
+	sh := s.takeOutcome(c.model).shape(text, finish)
+	text = sh.text
 	c.responseText = text
 	n := 1
 	if req.GenerationConfig != nil && req.GenerationConfig.CandidateCount > 1 {
@@ -395,19 +397,18 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, c *call, strea
 	}
 	responseID := rand.Text()
 	build := func(text, finish string) generateResponse {
-		resp := generateResponse{ModelVersion: c.model, ResponseID: responseID}
+		resp := generateResponse{ModelVersion: c.model, ResponseID: responseID, PromptFeedback: feedbackFor(sh)}
+		if sh.blockReason != "" {
+			return resp // a blocked prompt gets no candidates
+		}
 		for i := range n {
-			resp.Candidates = append(resp.Candidates, candidate{
-				Content:      Content{Role: roleModel, Parts: []Part{{Text: text}}},
-				FinishReason: finish,
-				Index:        i,
-			})
+			resp.Candidates = append(resp.Candidates, candidateFor(shaped{text: text, finish: finish, noContent: sh.noContent}, i))
 		}
 		return resp
 	}
 
 	if !stream {
-		resp := build(text, finish)
+		resp := build(text, sh.finish)
 		resp.UsageMetadata = usage(promptTokens, n*estimateTokens(text))
 		writeJSON(w, http.StatusOK, resp)
 		return
@@ -420,7 +421,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, c *call, strea
 		sent.WriteString(chunk)
 		chunkFinish := ""
 		if i == len(chunks)-1 {
-			chunkFinish = finish
+			chunkFinish = sh.finish
 		}
 		responses[i] = build(chunk, chunkFinish)
 		responses[i].UsageMetadata = usage(promptTokens, n*estimateTokens(sent.String()))

@@ -21,7 +21,7 @@ type GenerateRequest struct {
 // Content is one turn of a conversation (or the system instruction).
 type Content struct {
 	Role  string `json:"role,omitempty"`
-	Parts []Part `json:"parts"`
+	Parts []Part `json:"parts,omitempty"`
 }
 
 // Part is one piece of a turn. Only text is interpreted; other kinds
@@ -87,16 +87,18 @@ const (
 // genai decodes; they are unexported because callers use genai to read them.
 
 type generateResponse struct {
-	Candidates    []candidate   `json:"candidates"`
-	UsageMetadata usageMetadata `json:"usageMetadata"`
-	ModelVersion  string        `json:"modelVersion"`
-	ResponseID    string        `json:"responseId"`
+	Candidates     []candidate     `json:"candidates,omitempty"`
+	PromptFeedback *promptFeedback `json:"promptFeedback,omitempty"`
+	UsageMetadata  usageMetadata   `json:"usageMetadata"`
+	ModelVersion   string          `json:"modelVersion"`
+	ResponseID     string          `json:"responseId"`
 }
 
 type candidate struct {
-	Content      Content `json:"content"`
-	FinishReason string  `json:"finishReason,omitempty"`
-	Index        int     `json:"index"`
+	Content       *Content       `json:"content,omitempty"`
+	FinishReason  string         `json:"finishReason,omitempty"`
+	SafetyRatings []safetyRating `json:"safetyRatings,omitempty"`
+	Index         int            `json:"index"`
 }
 
 type usageMetadata struct {

@@ -20,6 +20,9 @@ const (
 	maxTextLen     = 4096
 	maxCaptionLen  = 1024
 	maxCallbackLen = 64 // bytes of callback_data
+	// maxCallbackTextLen bounds answerCallbackQuery's text ("0-200
+	// characters"); Telegram answers "MESSAGE_TOO_LONG" beyond it.
+	maxCallbackTextLen = 200
 )
 
 type methodSpec struct {

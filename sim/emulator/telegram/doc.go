@@ -38,7 +38,10 @@
 //   - Text is 1–4096 and captions 0–1024 units after entity parsing,
 //     counted in UTF-16 code units (the unit of entity offsets; it never
 //     undercounts what Telegram counts): "message text is empty",
-//     "message is too long", "message caption is too long".
+//     "message is too long", "message caption is too long" (sendMessage,
+//     editMessageText, sendPhoto, sendDocument, copyMessage's caption). A
+//     callback notification (answerCallbackQuery's text) is 0–200 units:
+//     "MESSAGE_TOO_LONG".
 //   - parse_mode HTML is parsed as Telegram does (see ValidateHTML); the
 //     returned Message has the visible text and its entities. Markdown and
 //     MarkdownV2 are accepted without validation and stored unparsed.

@@ -380,6 +380,9 @@ func (s *Server) sendChatAction(_ context.Context, p *params) (any, *apiError) {
 }
 
 func (s *Server) answerCallbackQuery(_ context.Context, p *params) (any, *apiError) {
+	if utf16Len(p.str("text")) > maxCallbackTextLen {
+		return nil, badRequest("MESSAGE_TOO_LONG")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cb := s.callbacks[p.str("callback_query_id")]
