@@ -3,6 +3,9 @@ GO      ?= go
 BIN     ?= bin
 PKGS    ?= ./...
 TIMEOUT ?= 40m
+# Whole-system tests mostly wait (timers, emulated latency, quotas): six
+# worlds at a time keep two cores busy without starving any of them.
+PARALLEL ?= 6
 
 .PHONY: all build test test-short lint fmt vet tidy staticcheck fuzz sandbox clean
 
@@ -18,7 +21,7 @@ build:
 
 ## test: the whole suite with the race detector (needs redis-server, pdftotext, chromium — .ci/run installs them)
 test:
-	$(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+	$(GO) test -race -count=1 -parallel $(PARALLEL) -timeout $(TIMEOUT) $(PKGS)
 
 ## test-short: unit tests only (whole-system tests under sim/ skip themselves)
 test-short:

@@ -42,6 +42,7 @@ func TestChatAuthorizationByOwnContact(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{})
 	e.StartAll()
 	u := e.AddUser(7001, "Мария", "+79123456789") // P-0001's phone, typed differently in the sheet
@@ -92,6 +93,7 @@ func TestChatUnknownPhoneRefusedAndRateLimited(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{Settings: map[string]string{"MARKETINGBOT_CHAT_AUTH_FAILURES_PER_HOUR": "2", "MARKETINGBOT_CHAT_SUPPORT_CONTACT": "@support_desk"}})
 	e.StartAll()
 	u := e.AddUser(7002, "Незнакомец", "+79990001122")
@@ -114,6 +116,7 @@ func TestChatQuickMessagesKeepOrderPerUser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const users = 50
 	var ids []int64
 	for i := 0; i < users; i++ {
@@ -206,6 +209,7 @@ func TestChatPromptCarriesSystemHistoryAndKnowledge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{Data: chatAuthorizedData(9001)})
 	e.StartAll()
 	e.AddUser(9001, "П", "")

@@ -68,6 +68,7 @@ func TestChatEscalationRoundTrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9101
 	e := world.New(t, world.Options{Data: chatAuthorizedData(uid)})
 	e.StartAll()
@@ -180,6 +181,7 @@ func TestChatResolvedInSheetReenablesAI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9102
 	e := world.New(t, world.Options{Data: chatAuthorizedData(uid)})
 	e.StartAll()

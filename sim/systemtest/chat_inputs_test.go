@@ -39,6 +39,7 @@ func TestChatBadInputs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	long := strings.Repeat("Длинный вопрос про комиссию. ", 160)[:4096]
 	type input struct {
 		name   string
@@ -117,6 +118,7 @@ func TestChatEditedMessageAnsweredAndRecorded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9401
 	e := world.New(t, world.Options{Data: chatAuthorizedData(uid)})
 	e.StartAll()
@@ -140,6 +142,7 @@ func TestChatFloodThrottledWithoutAI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9501
 	e := world.New(t, world.Options{Data: chatAuthorizedData(uid), Settings: map[string]string{"MARKETINGBOT_CHAT_USER_MESSAGES_PER_MINUTE": "3"}})
 	e.Gemini.SetLatency(300*time.Millisecond, 0)
@@ -177,6 +180,7 @@ func TestChatUserWhoBlockedTheBotIsMarkedNotRetried(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9601
 	e := world.New(t, world.Options{Data: chatAuthorizedData(uid)})
 	e.Gemini.SetLatency(time.Second, 0)

@@ -17,6 +17,7 @@ func TestChatWorkerKilledMidAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process fault test")
 	}
+	t.Parallel()
 	const users = 10
 	var ids []int64
 	for i := 0; i < users; i++ {

@@ -46,6 +46,7 @@ func TestChatstatePersonUnbindsAnAccount(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9501
 	d := &fixtures.Data{Knowledge: demo.Knowledge(), Partners: []domain.Partner{
 		{Code: "P-0001", Phone: "+7 900 000-00-01", FullName: "Партнёров Партнёр Иванович"}}}
@@ -73,6 +74,7 @@ func TestChatstateRowReboundToANewAccount(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const oldA, newA, oldB, newB = 9601, 9602, 9603, 9604
 	d := &fixtures.Data{Knowledge: demo.Knowledge(), Partners: []domain.Partner{
 		{Code: "P-0001", Phone: "+7 900 000-00-01", FullName: "Первый Партнёр"},

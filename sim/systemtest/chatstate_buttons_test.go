@@ -22,6 +22,7 @@ func TestChatstateForgedButtonDoesNotHoldTheNextMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9301
 	d := &fixtures.Data{Knowledge: demo.Knowledge(), Partners: []domain.Partner{{Code: "P-0001", Phone: "+7 900 000-00-01",
 		FullName: "Партнёров Партнёр Иванович", Status: domain.PartnerStatusAuthorized, TelegramID: uid}}}

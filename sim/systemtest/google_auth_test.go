@@ -49,6 +49,7 @@ func TestGoogleAuthEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{})
 	// cloud.google.com/go/auth refreshes a token 225 s before it expires:
 	// with 230 s tokens it refreshes every few seconds of work.
@@ -115,6 +116,7 @@ func TestGoogleCheckVerdicts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{})
 	ga := e.GoogleAuth(time.Hour)
 	notSA := e.WriteFile("adc.json", []byte(`{"type":"authorized_user","client_id":"x","client_secret":"y","refresh_token":"z"}`))
@@ -175,6 +177,7 @@ func TestGoogleModelDisappearsAtRunTime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{Settings: map[string]string{"MARKETINGBOT_LOG_LEVEL": "info"}})
 	var logs googleLogBuffer
 	worker := e.StartLogged(config.RoleWorker, &logs)

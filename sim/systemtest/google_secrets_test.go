@@ -28,6 +28,7 @@ func TestGoogleSecretsNeverLogged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	now := time.Now().UTC().Truncate(24 * time.Hour)
 	listings := listinggen.Generate(listinggen.Config{Seed: 7, N: 300, Now: now})
 	code := listinggen.Codes(listings, 1)[0]

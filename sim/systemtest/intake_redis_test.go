@@ -44,6 +44,7 @@ func TestIntakeLosesNothingWhileRedisIsDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{Data: &fixtures.Data{}})
 	bot := e.Start(config.RoleBot)
 	rdb := e.Redis.Client()
@@ -89,6 +90,7 @@ func TestWebhookRedeliveredAfterEnqueueFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{Data: &fixtures.Data{}})
 	port := testutil.FreePort(t)
 	e.Set("MARKETINGBOT_HTTP_BOT_ADDR", fmt.Sprintf("127.0.0.1:%d", port))

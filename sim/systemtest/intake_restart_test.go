@@ -14,6 +14,7 @@ func TestIntakeBotRestartMidStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{Data: &fixtures.Data{}})
 	rdb := e.Redis.Client()
 	for i := 0; i < 300; i++ {

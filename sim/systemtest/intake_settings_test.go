@@ -15,6 +15,7 @@ func TestMissingSettingExitCode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{Data: &fixtures.Data{}})
 	bin := world.Binaries(t)
 	cases := []struct{ role, env, key string }{

@@ -30,6 +30,7 @@ func TestLimitsAILongAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9311
 	md, visible := limitsLongAnswer(10000)
 	d := limitsData(uid)
@@ -79,6 +80,7 @@ func TestLimitsAITruncatedAnswerSaysSo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9312
 	e := limitsAIWorld(t, uid)
 	if _, err := e.Gemini.AddOutcome(gememu.Outcome{FinishReason: "MAX_TOKENS", Count: 1}); err != nil {
@@ -106,6 +108,7 @@ func TestLimitsAINoAnswerGetsDefinedReply(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9313
 	e := limitsAIWorld(t, uid)
 	cases := []struct {

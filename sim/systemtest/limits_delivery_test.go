@@ -47,6 +47,7 @@ func TestLimitsPromotions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	cases := []struct {
 		audience string
 		uid      int64
@@ -99,6 +100,7 @@ func TestLimitsAnalyticsDelivery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9331
 	e := world.New(t, world.Options{Data: limitsData(uid)})
 	e.AddUser(uid, "Партнёр", "")
@@ -170,6 +172,7 @@ func TestLimitsOperatorToldOfRefusedRelay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9341
 	e, card := limitsEscalated(t, uid)
 	if err := e.Telegram.AddFault(tgemu.Fault{Method: "sendMessage", Status: 400, Description: "Bad Request: PEER_ID_INVALID", Count: 1}); err != nil {
@@ -195,6 +198,7 @@ func TestLimitsCallbackNotification(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9351
 	e := world.New(t, world.Options{})
 	e.AddUser(uid, "Партнёр", "")

@@ -56,6 +56,7 @@ func TestLimitsPartnerLongMessageReachesOperators(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9301
 	e, card := limitsEscalated(t, uid)
 	for _, n := range []int{4096, 4070} { // both longer than a message with the prefix
@@ -82,6 +83,7 @@ func TestLimitsOperatorLongReplyReachesPartner(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9302
 	e, card := limitsEscalated(t, uid)
 	before := e.BotMessages(uid)
@@ -109,6 +111,7 @@ func TestLimitsOperatorCommandLongArgument(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := world.New(t, world.Options{Data: limitsData(9303)})
 	e.StartAll()
 	arg := strings.Join(strings.Fields(world.LimitsText(4089, "Акция")), "_") // one argument

@@ -70,6 +70,7 @@ func TestSheetsQuotaRespectedUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const users = 200
 	window := 3 * time.Second
 	q := sheetsemu.DefaultQuota()

@@ -70,6 +70,7 @@ func TestSheetsCheckNamesMissingSheets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := sheetsSetup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
 	if err := e.g.Check(sheetsCtx(t)); err != nil {
 		t.Fatalf("complete spreadsheet: %v", err)
@@ -87,6 +88,7 @@ func TestSheetsAuthorizePartner(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := sheetsSetup(t, fixtures.Data{Partners: []domain.Partner{
 		{Code: "P-0001", Phone: "+7 (912) 345-67-89", FullName: "Анна Иванова"},
 		{Code: "P-0002", Phone: "8 913 000 11 22", FullName: "Борис Петров", Status: "avtorizovan", TelegramID: 42},
@@ -120,6 +122,7 @@ func TestSheetsAppealsLifecycleAndFormulaInjection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := sheetsSetup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
 	c := sheetsCtx(t)
 	if _, found, err := e.g.CurrentAppeal(c, 7); err != nil || found {
@@ -199,6 +202,7 @@ func TestSheetsSortBetweenWritesNeverHitsWrongRow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := sheetsSetup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
 	c := sheetsCtx(t)
 	base := time.Date(2026, 11, 25, 10, 0, 0, 0, sheetsMSK)
@@ -246,6 +250,7 @@ func TestSheetsQueueRoundTrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	e := sheetsSetup(t, fixtures.Data{}, &sheetsemu.Quota{}, nil)
 	c := sheetsCtx(t)
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, sheetsMSK)
