@@ -167,7 +167,9 @@ func clip(s string, n int) string {
 // looksLike reports whether data starts with the signature of its type.
 // Types without a simple signature (text, some video containers) pass.
 func looksLike(t string, data []byte) bool {
-	has := func(off int, sig string) bool { return len(data) >= off+len(sig) && string(data[off:off+len(sig)]) == sig }
+	has := func(off int, sig string) bool {
+		return len(data) >= off+len(sig) && string(data[off:off+len(sig)]) == sig
+	}
 	switch t {
 	case "image/jpeg":
 		return has(0, "\xff\xd8\xff")

@@ -84,7 +84,9 @@ func TestMediaInlineDataIsValidatedLikeGoogle(t *testing.T) {
 
 func TestMediaInlineLimit(t *testing.T) {
 	b64 := func(n int) string { return strings.Repeat("A", (n+2)/3*4) } // n bytes, rounded up to whole groups
-	req := func(parts ...Part) GenerateRequest { return GenerateRequest{Contents: []Content{{Role: roleUser, Parts: parts}}} }
+	req := func(parts ...Part) GenerateRequest {
+		return GenerateRequest{Contents: []Content{{Role: roleUser, Parts: parts}}}
+	}
 	pdf := Part{InlineData: &Blob{MIMEType: "application/pdf", Data: b64(MaxPDFBytes + 3)}}
 	if e := validateMedia(req(pdf)); e == nil || e.Code != 400 || !strings.Contains(e.Message, "Request payload size exceeds the limit: 52428800 bytes.") {
 		t.Fatalf("a PDF over 50 MB: %+v", e)
