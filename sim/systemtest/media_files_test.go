@@ -41,7 +41,7 @@ func TestMediaPhotoAndPDFWithCaptions(t *testing.T) {
 		t.Fatalf("the photo did not go inline: %+v", req.Contents[len(req.Contents)-1])
 	}
 
-	const read = "Договор возмездного оказания услуг: комиссия и вознаграждение партнёра"
+	const read = "Расчёт комиссии: вознаграждение и процент партнёра по договору"
 	doc := e.SendMedia(tgemu.MediaMessage{UserID: uid, Kind: "document", Data: world.MediaPDF("agreement"), FileName: "договор.pdf",
 		Caption: "Проверьте, пожалуйста"}, read)
 	answer = e.MediaWaitMessage(uid, doc.MessageID, mediaWait, "the answer to the PDF", func(m tgemu.TranscriptMessage) bool { return m.FromBot })
