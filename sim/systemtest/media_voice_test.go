@@ -88,7 +88,9 @@ func TestMediaVoiceNoteAskingForAPersonEscalates(t *testing.T) {
 	e.MediaWaitMessage(e.OperatorsChat, card.MessageID, mediaWait, "the original voice note", func(m tgemu.TranscriptMessage) bool {
 		return m.FromBot && m.Kind == "voice" && m.Media != nil && m.Media.Duration == 4
 	})
-	h := e.WaitHistory(uid, mediaWait, func(h string) bool { return strings.Contains(h, "Обращение передано оператору") })
+	h := e.WaitHistory(uid, mediaWait, func(h string) bool {
+		return strings.Contains(h, "Обращение передано оператору")
+	})
 	if !strings.Contains(h, "[голосовое 0:04] "+said) {
 		t.Fatalf("history:\n%s", h)
 	}
