@@ -42,6 +42,9 @@ const (
 type Turn struct {
 	Role Role
 	Text string
+	// Media go with the text as inline parts (a voice note, a photo, a
+	// PDF), before it (media.go).
+	Media []Blob
 }
 
 // Request is one generation.
@@ -49,6 +52,11 @@ type Request struct {
 	Model  string // "" = the chat model
 	System string
 	Turns  []Turn
+	// JSONSchema, when set, asks for JSON output of that shape (a JSON
+	// Schema object; media.go); Answer.Text is then the JSON.
+	JSONSchema any
+	// MaxOutputTokens overrides Options.MaxOutputTokens (0: the default).
+	MaxOutputTokens int
 }
 
 // Options configure the client.
@@ -110,11 +118,11 @@ func (c *Client) Generate(ctx context.Context, req Request) (Answer, error) {
 	if g.model == "" {
 		g.model = c.o.ChatModel
 	}
+	outputConfig(g.cfg, req) // media.go
 	for _, t := range req.Turns {
-		if strings.TrimSpace(t.Text) == "" {
-			continue
+		if parts := partsOf(t); len(parts) > 0 {
+			g.contents = append(g.contents, &genai.Content{Role: string(t.Role), Parts: parts})
 		}
-		g.contents = append(g.contents, &genai.Content{Role: string(t.Role), Parts: []*genai.Part{{Text: t.Text}}})
 	}
 	_, err := failsafe.With(g.policy(time.Now().Add(c.o.RetryBudget))).WithContext(ctx).GetWithExecution(
 		func(e failsafe.Execution[string]) (string, error) { return g.attempt(ctx, e.Attempts()) })

@@ -53,6 +53,9 @@ func (c *Client) answered(model string) { c.models.available.WithLabelValues(mod
 // ErrModelNotFound as well when Gemini says the model does not exist — an
 // ERROR naming the model and its setting, and the model's gauge at 0.
 func (c *Client) failure(model string, err error) error {
+	if isRejected(err) { // media.go
+		return fmt.Errorf("%w: %w: %w", ErrUnavailable, ErrRejected, err)
+	}
 	if !isModelNotFound(err) {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}

@@ -19,6 +19,7 @@ var (
 	_ chat.Enqueuer   = (*asynq.Client)(nil)
 	_ chat.Projection = (*projection.Store)(nil)
 	_ chat.Prompt     = (*ai.PromptFile)(nil)
+	_ chat.Downloader = (*telegram.Downloader)(nil)
 )
 
 // ChatOptions maps the configuration onto the chat. Exported so that
@@ -36,5 +37,14 @@ func ChatOptions(cfg *config.Config) chat.Options {
 		MiniAppURL:            cfg.MiniAppURL(),
 		HistoryBudget:         cfg.Gemini.HistoryBudget,
 		KnowledgeTopK:         cfg.Gemini.KnowledgeTopK,
+		Media:                 MediaOptions(cfg.Media),
 	}
+}
+
+// MediaOptions maps the media section onto the chat's limits.
+func MediaOptions(m config.Media) chat.MediaOptions {
+	const mb = 1 << 20
+	return chat.MediaOptions{Enabled: m.Enabled, MaxBytes: int64(m.MaxFileMB) * mb, MaxDuration: m.MaxAudioDuration,
+		MaxPhotoSide: m.MaxPhotoSide, InflightBytes: int64(m.InflightMB) * mb, MaxOutputTokens: m.MaxOutputTokens,
+		KnowledgeChars: m.KnowledgeChars, TranscribeEscalated: m.TranscribeEscalated}
 }

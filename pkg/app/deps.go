@@ -106,9 +106,12 @@ func (d *deps) promoService() *promo.Service {
 // chatService builds the chat feature; in the poller only its scanners are used.
 func (d *deps) chatService(ops chat.OperatorExtension) *chat.Service {
 	var gen chat.Generator
+	var files chat.Downloader
 	if d.ai != nil {
 		gen = d.ai
+		files = telegram.NewDownloader(d.tg, telegram.DownloaderOptions{Attempts: d.cfg.Media.DownloadAttempts,
+			Timeout: d.cfg.Media.DownloadTimeout, Registry: d.reg, Logger: d.log})
 	}
 	return chat.New(chat.Deps{Store: d.sheets, AI: gen, Sender: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
-		Texts: d.texts, Prompt: d.prompt, Operators: ops, Log: d.log, Registry: d.reg, Now: time.Now}, ChatOptions(d.cfg))
+		Texts: d.texts, Prompt: d.prompt, Operators: ops, Files: files, Log: d.log, Registry: d.reg, Now: time.Now}, ChatOptions(d.cfg))
 }

@@ -126,13 +126,20 @@ func (s *Service) cardText(p domain.Partner, user *telego.User, cell string) str
 // escalate hands the appeal to a human: status В работе, AI off, the user is
 // told, and a card with buttons goes to the operators' group.
 func (s *Service) escalate(ctx context.Context, uid int64, p domain.Partner, u unit) error {
+	return s.escalateTurns(ctx, uid, p, u, nil)
+}
+
+// escalateTurns is escalate with the partner's lines given (a voice note's
+// transcript, media_relay.go); nil: the unit's texts.
+func (s *Service) escalateTurns(ctx context.Context, uid int64, p domain.Partner, u unit, userTurns []history.Turn) error {
 	var user *telego.User
-	var userTurns []history.Turn
 	first := time.Now()
 	if m := u.message(0); m != nil {
 		user = m.From
 		first = msgTime(m)
-		userTurns, _ = s.userTurns(u)
+		if userTurns == nil {
+			userTurns, _ = s.userTurns(u)
+		}
 	} else if q := u.upd[0].CallbackQuery; q != nil {
 		user = &q.From
 		first = s.now()
@@ -254,8 +261,7 @@ func (s *Service) forwardItem(ctx context.Context, f forward, i int) error {
 		}
 		return s.forwardText(ctx, step, p, text)
 	}
-	what := s.tx.Media(mediaKind(m))
-	if _, err := s.sendGroup(ctx, step, s.tx.Render(s.tx.OperatorUserMedia, map[string]any{"Name": tghtml.Escape(p.FullName), "Code": tghtml.Escape(p.Code), "What": tghtml.Escape(what)}), nil); err != nil {
+	if _, err := s.sendGroup(ctx, step, s.relayNote(f, i), nil); err != nil { // media_relay.go
 		return err
 	}
 	copyStep := step

@@ -42,6 +42,14 @@ func (s *Service) buildRequest(ctx context.Context, p domain.Partner, past []his
 		return ai.Request{}, err
 	}
 	hits := s.kindex.get(entries).Search(question, s.o.KnowledgeTopK)
+	turns := s.conversation(past)
+	turns = addTurn(turns, ai.Turn{Role: ai.RoleUser, Text: question})
+	return ai.Request{System: s.systemText(p, hits), Turns: turns}, nil
+}
+
+// systemText is the system instruction: the prompt, the knowledge block
+// and the partner.
+func (s *Service) systemText(p domain.Partner, hits []knowledge.Hit) string {
 	var sys strings.Builder
 	sys.WriteString(s.d.Prompt.Text())
 	if block := knowledge.PromptBlock(hits); block != "" {
@@ -49,29 +57,43 @@ func (s *Service) buildRequest(ctx context.Context, p domain.Partner, past []his
 		sys.WriteString(block)
 	}
 	fmt.Fprintf(&sys, "\n\n# Партнёр\nИмя: %s\nКод партнёра: %s\nСейчас: %s\n", p.FullName, p.Code, s.now().In(s.loc).Format("02.01.2006 15:04"))
+	return sys.String()
+}
 
+// conversation is the appeal's recent turns as the model's conversation,
+// opening with the user as Gemini expects.
+func (s *Service) conversation(past []history.Turn) []ai.Turn {
 	var turns []ai.Turn
-	add := func(role ai.Role, text string) {
-		if n := len(turns); n > 0 && turns[n-1].Role == role {
-			turns[n-1].Text += "\n\n" + text
-			return
-		}
-		turns = append(turns, ai.Turn{Role: role, Text: text})
-	}
 	for _, t := range history.Recent(past, s.o.HistoryBudget) {
 		switch t.Role {
 		case history.RoleUser, history.RoleLegacy:
-			add(ai.RoleUser, t.Text)
+			turns = addTurn(turns, ai.Turn{Role: ai.RoleUser, Text: t.Text})
 		case history.RoleAI:
-			add(ai.RoleModel, t.Text)
+			turns = addTurn(turns, ai.Turn{Role: ai.RoleModel, Text: t.Text})
 		case history.RoleOperator:
-			add(ai.RoleModel, "[Оператор "+t.Author+"] "+t.Text)
+			turns = addTurn(turns, ai.Turn{Role: ai.RoleModel, Text: "[Оператор " + t.Author + "] " + t.Text})
 		}
 	}
 	// Gemini expects the conversation to open with the user.
 	if len(turns) > 0 && turns[0].Role == ai.RoleModel {
 		turns = append([]ai.Turn{{Role: ai.RoleUser, Text: "(начало диалога)"}}, turns...)
 	}
-	add(ai.RoleUser, question)
-	return ai.Request{System: sys.String(), Turns: turns}, nil
+	return turns
+}
+
+// addTurn appends t, merging it into the last turn when both are the same
+// role's (Gemini wants the roles to alternate).
+func addTurn(turns []ai.Turn, t ai.Turn) []ai.Turn {
+	if n := len(turns); n > 0 && turns[n-1].Role == t.Role {
+		last := &turns[n-1]
+		if t.Text != "" {
+			if last.Text != "" {
+				last.Text += "\n\n"
+			}
+			last.Text += t.Text
+		}
+		last.Media = append(last.Media, t.Media...)
+		return turns
+	}
+	return append(turns, t)
 }

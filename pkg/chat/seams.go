@@ -53,6 +53,13 @@ type Generator interface {
 	Generate(ctx context.Context, req ai.Request) (ai.Answer, error)
 }
 
+// Downloader fetches the files users send (*telegram.Downloader): at most
+// maxBytes, classified failures (telegram.ErrFileTooBig, ErrFileGone,
+// ErrDownload); knownSize is what the message announced (0: unknown).
+type Downloader interface {
+	Download(ctx context.Context, fileID string, knownSize, maxBytes int64) (telegram.File, error)
+}
+
 // Enqueuer puts tasks on the bus (*asynq.Client); the sweeper enqueues drains.
 type Enqueuer interface {
 	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
@@ -91,6 +98,7 @@ type Deps struct {
 	Texts      *texts.Texts
 	Prompt     Prompt
 	Operators  OperatorExtension // may be nil
+	Files      Downloader        // nil: media is not taken in (media_unsupported)
 	Log        *slog.Logger
 	Registry   prometheus.Registerer
 	Now        func() time.Time // nil: time.Now
@@ -123,4 +131,6 @@ type Options struct {
 	HistoryBudget int
 	// KnowledgeTopK is how many knowledge entries go to the model.
 	KnowledgeTopK int
+	// Media says how voice notes, photos and documents are taken in (media.go).
+	Media MediaOptions
 }

@@ -27,6 +27,8 @@ type Service struct {
 	kw      []string
 	kindex  *knowledgeIndex
 	metrics *metrics
+	// mediaBudget bounds the media bytes held at once (media_turn.go).
+	mediaBudget *mediaBudget
 }
 
 type metrics struct {
@@ -53,7 +55,7 @@ func New(d Deps, o Options) *Service {
 	s := &Service{d: d, o: o, tx: d.Texts, loc: o.Location, keys: keys,
 		ib:   &inbox{rdb: d.Redis, keys: keys, ttl: 7 * 24 * time.Hour},
 		rate: redis_rate.NewLimiter(d.Redis), log: d.Log, now: d.Now, kindex: &knowledgeIndex{},
-		kw: keywords(o.EscalationKeywords), metrics: newMetrics(),
+		kw: keywords(o.EscalationKeywords), metrics: newMetrics(), mediaBudget: newMediaBudget(o.Media),
 	}
 	m := s.metrics
 	d.Registry.MustRegister(m.turns, m.merged, m.replyDelay, m.escalation, m.auth, m.stage, m.gapTimeouts)

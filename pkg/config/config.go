@@ -53,6 +53,7 @@ type Config struct {
 	Chat      Chat      `key:"chat"`
 	Analytics Analytics `key:"analytics"`
 	Promo     Promo     `key:"promo"`
+	Media     Media     `key:"media"`
 
 	// File is the config file that was read ("" when none); Dir is its folder,
 	// against which relative paths in the config are resolved.
@@ -189,6 +190,25 @@ type Promo struct {
 	ProgressEvery int `key:"progress_every"`
 }
 
+// Media is how partners' voice notes, audio, photos and documents are
+// taken in (pkg/chat media*.go): downloaded from Telegram within its 20 MB
+// bot limit and given to the chat model inline.
+type Media struct {
+	Enabled          bool          `key:"enabled"`            // false: non-text messages get media_unsupported, as before
+	MaxFileMB        int           `key:"max_file_mb"`        // largest file taken in (1..20: Telegram lets bots download at most 20 MB)
+	MaxAudioDuration time.Duration `key:"max_audio_duration"` // longest voice note, audio or video note
+	MaxPhotoSide     int           `key:"max_photo_side"`     // the largest photo size not longer than this (px) is taken
+	DownloadTimeout  time.Duration `key:"download_timeout"`   // getFile + download of one file, all attempts
+	DownloadAttempts int           `key:"download_attempts"`  // attempts for transient failures (network, 5xx)
+	InflightMB       int           `key:"inflight_mb"`        // media bytes one worker holds at once (downloads wait beyond it)
+	MaxOutputTokens  int           `key:"max_output_tokens"`  // output cap of a media turn (transcript + answer)
+	KnowledgeChars   int           `key:"knowledge_budget_chars"`
+	// TranscribeEscalated: a voice note of a partner whose appeal an
+	// operator has is transcribed (one model call without the
+	// conversation) so the relay and the history carry the text.
+	TranscribeEscalated bool `key:"transcribe_escalated"`
+}
+
 // Defaults returns the built-in defaults; every key that exists has one here,
 // which is also how environment overrides find their keys.
 func Defaults() Config {
@@ -227,6 +247,9 @@ func Defaults() Config {
 		Chat:      Chat{UserMessagesPerMinute: 20, AuthFailuresPerHour: 5, LockTTL: 30 * time.Second},
 		Analytics: Analytics{Engine: "builtin", ObjectCodePattern: `^[A-Z]{2,4}-\d{3,8}$`, RequestsPerHour: 20, InitDataMaxAge: 24 * time.Hour, ReportTTL: 7 * 24 * time.Hour},
 		Promo:     Promo{ProgressEvery: 50},
+		Media: Media{Enabled: true, MaxFileMB: 20, MaxAudioDuration: 10 * time.Minute, MaxPhotoSide: 1600,
+			DownloadTimeout: time.Minute, DownloadAttempts: 3, InflightMB: 160, MaxOutputTokens: 8192,
+			KnowledgeChars: 20000, TranscribeEscalated: true},
 	}
 }
 
@@ -630,6 +653,7 @@ func (c *Config) workerChecks() []func() error {
 		func() error { return positive("worker.concurrency", float64(c.Worker.Concurrency)) },
 		func() error { return positive("telegram.global_per_second", c.Telegram.GlobalPerSecond) },
 		func() error { return positive("telegram.chat_per_second", c.Telegram.ChatPerSecond) },
+		func() error { return c.validateMedia() },
 		func() error {
 			if _, err := regexp.Compile(c.Analytics.ObjectCodePattern); err != nil {
 				return &Error{Key: "analytics.object_code_pattern", Msg: "is not a valid regular expression: " + err.Error()}
@@ -685,6 +709,33 @@ func (c *Config) validateTitles() error {
 	} {
 		if kv[1] == "" {
 			return &Error{Key: kv[0], Msg: "is required: the title of that sheet"}
+		}
+	}
+	return nil
+}
+
+// MaxTelegramDownloadMB is the Bot API's limit on files a bot may download
+// (getFile answers "file is too big" above it).
+const MaxTelegramDownloadMB = 20
+
+func (c *Config) validateMedia() error {
+	m := c.Media
+	if m.MaxFileMB < 1 || m.MaxFileMB > MaxTelegramDownloadMB {
+		return &Error{Key: "media.max_file_mb", Msg: fmt.Sprintf("is out of range: expected 1..%d (Telegram lets bots download at most %d MB)", MaxTelegramDownloadMB, MaxTelegramDownloadMB)}
+	}
+	if m.InflightMB < m.MaxFileMB {
+		return &Error{Key: "media.inflight_mb", Msg: "must be at least media.max_file_mb: one file must fit"}
+	}
+	for _, kv := range []struct {
+		key string
+		x   float64
+	}{
+		{"media.max_audio_duration", float64(m.MaxAudioDuration)}, {"media.max_photo_side", float64(m.MaxPhotoSide)},
+		{"media.download_timeout", float64(m.DownloadTimeout)}, {"media.download_attempts", float64(m.DownloadAttempts)},
+		{"media.max_output_tokens", float64(m.MaxOutputTokens)}, {"media.knowledge_budget_chars", float64(m.KnowledgeChars)},
+	} {
+		if err := positive(kv.key, kv.x); err != nil {
+			return err
 		}
 	}
 	return nil

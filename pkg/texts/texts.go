@@ -127,6 +127,26 @@ type Texts struct {
 	DeliveryReasonChatNotFound  string `yaml:"delivery_reason_chat_not_found"`
 	DeliveryReasonRepeatedFails string `yaml:"delivery_reason_repeated_failures"`
 
+	// Media in (pkg/chat media*.go): defined replies and history lines.
+	MediaTooBig           string            `yaml:"media_too_big"`
+	MediaTooLong          string            `yaml:"media_too_long"`
+	MediaTypeUnsupported  string            `yaml:"media_type_unsupported"`
+	MediaDownloadFailed   string            `yaml:"media_download_failed"`
+	MediaRejected         string            `yaml:"media_rejected"`
+	MediaNotTranscribed   string            `yaml:"media_not_transcribed"`
+	MediaCaption          string            `yaml:"media_caption"`
+	MediaNotAccepted      string            `yaml:"media_not_accepted"`
+	MediaReasonTooBig     string            `yaml:"media_reason_too_big"`
+	MediaReasonTooLong    string            `yaml:"media_reason_too_long"`
+	MediaReasonType       string            `yaml:"media_reason_type"`
+	MediaReasonGone       string            `yaml:"media_reason_gone"`
+	MediaReasonDownload   string            `yaml:"media_reason_download"`
+	MediaReasonRejected   string            `yaml:"media_reason_rejected"`
+	MediaReasonBlocked    string            `yaml:"media_reason_blocked"`
+	HistoryMediaNoAnswer  string            `yaml:"history_media_no_answer"`
+	OperatorUserMediaText string            `yaml:"operator_user_media_text"`
+	MediaHistoryLabels    map[string]string `yaml:"media_history_labels"`
+
 	MediaLabels map[string]string `yaml:"media_labels"`
 
 	templates map[string]*template.Template
@@ -183,6 +203,16 @@ func Parse(raw []byte) (*Texts, error) {
 			return nil, fmt.Errorf("texts: media_labels.%s is missing", k)
 		}
 	}
+	for _, k := range []string{"photo", "voice", "audio", "video_note", "document"} {
+		if t.MediaHistoryLabels[k] == "" {
+			return nil, fmt.Errorf("texts: media_history_labels.%s is missing", k)
+		}
+		tpl, err := template.New(k).Option("missingkey=error").Parse(t.MediaHistoryLabels[k])
+		if err != nil {
+			return nil, fmt.Errorf("texts: media_history_labels.%s: %w", k, err)
+		}
+		t.templates[t.MediaHistoryLabels[k]] = tpl
+	}
 	return &t, nil
 }
 
@@ -202,6 +232,16 @@ func (t *Texts) Render(msg string, data any) string {
 		return msg
 	}
 	return b.String()
+}
+
+// MediaLabel names a voice note, audio, video note, photo or document for
+// the history and relays (media_history_labels; no brackets); data has
+// Duration ("0:42") and Name (the file's name, may be empty).
+func (t *Texts) MediaLabel(kind string, data map[string]any) string {
+	if s := t.MediaHistoryLabels[kind]; s != "" {
+		return strings.TrimSpace(t.Render(s, data))
+	}
+	return strings.Trim(t.Media(kind), "[]")
 }
 
 // Media returns the placeholder for a kind of non-text message.

@@ -59,11 +59,12 @@ func TestChatBadInputs(t *testing.T) {
 		}
 	}
 	text := func(s string) func(e *world.Env, uid int64) { return func(e *world.Env, uid int64) { e.Send(uid, s) } }
+	// Files the emulator never saw (injected file_ids): getFile finds none.
 	cases := []input{
-		{"photo with caption", inject(`"photo":[{"file_id":"p1","file_unique_id":"u1","width":10,"height":10}],"caption":"вот фасад"`), "понимаю только текст", []string{"[фото] вот фасад"}, 0},
-		{"voice", inject(`"voice":{"file_id":"v1","file_unique_id":"u2","duration":3}`), "понимаю только текст", []string{"[голосовое сообщение]"}, 0},
-		{"sticker", inject(`"sticker":{"file_id":"s1","file_unique_id":"u3","type":"regular","width":1,"height":1,"is_animated":false,"is_video":false}`), "понимаю только текст", []string{"[стикер]"}, 0},
-		{"document", inject(`"document":{"file_id":"d1","file_unique_id":"u4","file_name":"a.pdf"}`), "понимаю только текст", []string{"[документ]"}, 0},
+		{"photo with caption", inject(`"photo":[{"file_id":"p1","file_unique_id":"u1","width":10,"height":10}],"caption":"вот фасад"`), "Не получилось получить ваш файл", []string{"[фото — не принят: файл недоступен в Telegram]\nПодпись: вот фасад"}, 0},
+		{"voice", inject(`"voice":{"file_id":"v1","file_unique_id":"u2","duration":3}`), "Не получилось получить ваш файл", []string{"[голосовое 0:03 — не принят: файл недоступен в Telegram]"}, 0},
+		{"sticker", inject(`"sticker":{"file_id":"s1","file_unique_id":"u3","type":"regular","width":1,"height":1,"is_animated":false,"is_video":false}`), "Такие сообщения я не понимаю", []string{"[стикер]"}, 0},
+		{"document", inject(`"document":{"file_id":"d1","file_unique_id":"u4","file_name":"a.pdf"}`), "Не получилось получить ваш файл", []string{"[документ a.pdf — не принят: файл недоступен в Telegram]"}, 0},
 		{"location", inject(`"location":{"latitude":55.75,"longitude":37.61}`), "Геопозицию я сохранил", []string{"[геопозиция]"}, 0},
 		{"whitespace only", inject(`"text":"   \n\t "`), "Сообщение пустое", nil, 0},
 		{"formula", text(`=IMPORTXML("http://x","//a")`), "", []string{`=IMPORTXML("http://x","//a")`}, 1},

@@ -119,6 +119,7 @@ type state struct {
 	byStatus        map[string]int64
 	byMethod        map[string]int64
 	byModel         map[string]int64
+	media           map[string]string // what registered bytes contain, by SHA-256 (media.go)
 }
 
 func newState(latency, jitter time.Duration) state {
@@ -433,6 +434,7 @@ func (s *Server) controlMux() *http.ServeMux {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	s.outcomeRoutes(mux)
+	s.mediaRoutes(mux) // media.go
 	mux.HandleFunc("/_emulator/", func(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusNotFound, "unknown control endpoint "+r.Method+" "+r.URL.Path)
 	})

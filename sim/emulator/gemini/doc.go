@@ -25,7 +25,11 @@
 // (temperature, topP, candidateCount, stopSequences) and partly honoured:
 // candidateCount repeats the answer, stopSequences cut it, maxOutputTokens
 // truncates it with finishReason MAX_TOKENS, and responseMimeType
-// "application/json" returns the answer as a JSON string. Safety settings
+// "application/json" returns the answer as a JSON string — or, with a
+// responseJsonSchema/responseSchema of type object, as that object (see
+// media.go). Inline data parts (audio, images, video, PDFs) are validated
+// for MIME type, content and size as Google does, and what they "contain"
+// is told by the test (RegisterMedia, keyed by SHA-256). Safety settings
 // and tools are accepted and ignored. Only the camelCase JSON field names
 // genai sends are understood.
 //
@@ -92,8 +96,12 @@
 //	GET    /_emulator/latency    current setting
 //	GET    /_emulator/models     {"models":[…]} the models the API knows
 //	PUT    /_emulator/models     {"models":[…]} replace them ([] = DefaultModels)
-//	POST   /_emulator/reset      clear log, stats and faults; latency and
-//	       models back to Options → 204
+//	POST   /_emulator/media      {"sha256": hex | "data": base64, "text"} → {"sha256"}:
+//	       what those bytes contain (a transcript, a description); the
+//	       responder reads it as if the model had heard or seen it
+//	GET    /_emulator/media      {"<sha256>": "text", …}
+//	POST   /_emulator/reset      clear log, stats, faults and the media
+//	       registry; latency and models back to Options → 204
 //
 // The same operations are methods on Server (Requests, Stats, InjectFault,
 // ClearFaults, Faults, SetLatency, SetModels, Models, Reset) for tests in

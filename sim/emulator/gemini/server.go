@@ -138,8 +138,9 @@ const (
 // cancelled context) before the answer was written; nothing is sent.
 const statusClientClosed = 499
 
-// maxBodyBytes is the real API's limit on an inline request.
-const maxBodyBytes = 20 << 20
+// maxBodyBytes bounds a request body: the real API's 100 MB of inline
+// data (media.go), base64-encoded, and room for the rest.
+const maxBodyBytes = MaxInlineBytes/3*4 + 8<<20
 
 // call is one API request on its way through the emulator.
 type call struct {
@@ -370,6 +371,10 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, c *call, strea
 		c.fail(w, e)
 		return
 	}
+	if e := validateMedia(req); e != nil { // media.go
+		c.fail(w, e)
+		return
+	}
 	if e := s.takeFault(c.method, c.model); e != nil {
 		c.fail(w, e)
 		return
@@ -383,7 +388,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, c *call, strea
 		return
 	}
 
-	text, finish := shapeAnswer(req.GenerationConfig, Respond(req))
+	answer, structured := s.answer(req) // media.go: what the media holds, structured output
+	text, finish := shapeAnswer(req.GenerationConfig, answer, structured)
 	sh := s.takeOutcome(c.model).shape(text, finish)
 	text = sh.text
 	c.responseText = text
@@ -498,12 +504,12 @@ func validateGenerate(req GenerateRequest) *apiError {
 // mode wraps the answer as a JSON string, a stop sequence cuts it (finish
 // STOP), and maxOutputTokens truncates it at a word boundary (finish
 // MAX_TOKENS).
-func shapeAnswer(cfg *GenerationConfig, answer string) (string, string) {
+func shapeAnswer(cfg *GenerationConfig, answer string, structured bool) (string, string) {
 	text, finish := answer, "STOP"
 	if cfg == nil {
 		return text, finish
 	}
-	if strings.HasPrefix(cfg.ResponseMIMEType, "application/json") {
+	if strings.HasPrefix(cfg.ResponseMIMEType, "application/json") && !structured {
 		b, _ := json.Marshal(text)
 		text = string(b)
 	}

@@ -24,11 +24,14 @@ type Content struct {
 	Parts []Part `json:"parts,omitempty"`
 }
 
-// Part is one piece of a turn. Only text is interpreted; other kinds
-// (inline data, function calls) are accepted and ignored.
+// Part is one piece of a turn: text or inline data (media.go); other
+// kinds (function calls, file data) are accepted and ignored.
 type Part struct {
-	Text    string `json:"text,omitempty"`
-	Thought bool   `json:"thought,omitempty"`
+	Text       string `json:"text,omitempty"`
+	Thought    bool   `json:"thought,omitempty"`
+	InlineData *Blob  `json:"inlineData,omitempty"`
+	// InlineDataSnake is the REST API's other spelling, inline_data.
+	InlineDataSnake *Blob `json:"inline_data,omitempty"`
 }
 
 // GenerationConfig holds the generation parameters the emulator honours or
@@ -41,6 +44,9 @@ type GenerationConfig struct {
 	MaxOutputTokens  int      `json:"maxOutputTokens,omitempty"`
 	StopSequences    []string `json:"stopSequences,omitempty"`
 	ResponseMIMEType string   `json:"responseMimeType,omitempty"`
+	// ResponseJSONSchema and ResponseSchema shape JSON output (media.go).
+	ResponseJSONSchema json.RawMessage `json:"responseJsonSchema,omitempty"`
+	ResponseSchema     json.RawMessage `json:"responseSchema,omitempty"`
 }
 
 // Text joins the text parts of c, one part per line, leaving out thoughts.

@@ -35,6 +35,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	mux.HandleFunc("GET /_emulator/chats/{chat_id}", s.handleChat)
 	mux.HandleFunc("GET /_emulator/files/{file_id}", s.handleFile)
 	mux.HandleFunc("POST /_emulator/files", s.handlePutFile)
+	mux.HandleFunc("POST /_emulator/send_media", s.handleSendMedia)
 	mux.HandleFunc("GET /_emulator/initdata", s.handleInitData)
 	mux.HandleFunc("POST /_emulator/faults", s.handleAddFault)
 	mux.HandleFunc("GET /_emulator/faults", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) })
@@ -293,7 +294,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	base := baseURL(r)
 	for i := range t.Messages {
-		for _, f := range []*TranscriptFile{t.Messages[i].Document, t.Messages[i].Photo} {
+		for _, f := range []*TranscriptFile{t.Messages[i].Document, t.Messages[i].Photo, t.Messages[i].Media} {
 			if f != nil && f.URL != "" {
 				f.URL = base + f.URL
 			}

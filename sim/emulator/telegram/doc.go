@@ -65,6 +65,11 @@
 //   - Documents and photos sent by URL are recorded, never fetched (tests
 //     stay offline); their download redirects to the URL. Uploaded photos
 //     must decode as GIF, JPEG or PNG ("IMAGE_PROCESS_FAILED").
+//   - getFile refuses files over the 20 MB bot download limit ("Bad
+//     Request: file is too big"). Users' voice notes, audio, video notes,
+//     photos (with Telegram's sizes: JPEG downscales to 90, 320, 800, 1280,
+//     2560 px, the uploaded bytes as the largest) and documents carry real
+//     bytes (media.go); copyMessage and forwardMessage copy them.
 //
 // Deliberately not emulated: inline mode, payments, channels, business
 // connections, privacy mode in groups (the bot sees every group message),
@@ -124,6 +129,10 @@
 //	                             → {"file_id","file_unique_id","file_path","file_name","mime_type",
 //	                             "file_size","width","height","url"}: a file to use in injected
 //	                             updates; images become photos.                             PutFile
+//	POST /_emulator/send_media   {"user_id","kind" (voice|audio|video_note|photo|document),"data" (base64),
+//	                             "file_name","mime_type","duration","caption"} → {"update_id","message_id",
+//	                             "files":[file…]}: a user's file with its bytes; files lists what the
+//	                             message carries (a photo's sizes, smallest first).          SendMedia
 //	GET  /_emulator/initdata?user_id=N[&auth_date=unix][&start_param=x] → {"init_data"}: Mini App
 //	                             initData signed with the bot token like Telegram.WebApp.initData
 //	                             (query_id, user, auth_date, start_param, hash).            InitData

@@ -276,9 +276,11 @@ func (s *Server) copyMessage(_ context.Context, p *params) (any, *apiError) {
 		return nil, aerr
 	}
 	id, _, aerr := s.relayMessage(p, "copy", func(src *message, m *message) *apiError {
-		if src.text == "" && src.document == nil && src.photo == nil && src.contact == nil {
+		extra := relayedExtra(src) // media.go: voice notes, audio, video notes, a photo's sizes
+		if src.text == "" && src.document == nil && src.photo == nil && src.contact == nil && extra == nil {
 			return badRequest("message can't be copied")
 		}
+		m.extra = extra
 		m.text, m.rawText, m.entities = src.text, src.rawText, src.entities
 		m.caption, m.rawCaption, m.captionEntities = src.caption, src.rawCaption, src.captionEntities
 		m.parseMode, m.document, m.photo, m.contact = src.parseMode, src.document, src.photo, src.contact
@@ -296,9 +298,11 @@ func (s *Server) copyMessage(_ context.Context, p *params) (any, *apiError) {
 
 func (s *Server) forwardMessage(_ context.Context, p *params) (any, *apiError) {
 	_, out, aerr := s.relayMessage(p, "forward", func(src *message, m *message) *apiError {
-		if src.text == "" && src.document == nil && src.photo == nil && src.contact == nil {
+		extra := relayedExtra(src) // media.go: voice notes, audio, video notes, a photo's sizes
+		if src.text == "" && src.document == nil && src.photo == nil && src.contact == nil && extra == nil {
 			return badRequest("message can't be forwarded")
 		}
+		m.extra = extra
 		m.text, m.rawText, m.entities = src.text, src.rawText, src.entities
 		m.caption, m.rawCaption, m.captionEntities = src.caption, src.rawCaption, src.captionEntities
 		m.parseMode, m.document, m.photo, m.contact = src.parseMode, src.document, src.photo, src.contact
@@ -400,6 +404,9 @@ func (s *Server) getFile(_ context.Context, p *params) (any, *apiError) {
 	f := s.files[p.str("file_id")]
 	if f == nil {
 		return nil, badRequest("wrong file_id or the file is temporarily unavailable")
+	}
+	if fileTooBig(f) { // media.go: the 20 MB bot download limit
+		return nil, badRequest("file is too big")
 	}
 	return wireFile{FileID: f.ref.FileID, FileUniqueID: f.ref.FileUniqueID, FileSize: f.ref.FileSize, FilePath: f.path}, nil
 }

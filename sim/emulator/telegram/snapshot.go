@@ -93,6 +93,8 @@ type StateMessage struct {
 	// Raw is the whole Message object of an injected update, so fields the
 	// emulator does not model survive.
 	Raw map[string]json.RawMessage `json:"raw,omitempty"`
+	// Extra are a user's voice note, audio or video note, a photo's sizes.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
 
 // StateFileRef is what a message knows about its document or photo.
@@ -242,6 +244,12 @@ func (m *message) state() StateMessage {
 		sm.Raw = make(map[string]json.RawMessage, len(m.raw))
 		for k, v := range m.raw {
 			sm.Raw[k] = v
+		}
+	}
+	if m.extra != nil {
+		sm.Extra = make(map[string]json.RawMessage, len(m.extra))
+		for k, v := range m.extra {
+			sm.Extra[k] = v
 		}
 	}
 	return sm
@@ -550,6 +558,18 @@ func restoreMessage(sm StateMessage, raw rawCheck) (*message, error) {
 				b = json.RawMessage("null")
 			}
 			m.raw[k] = b
+		}
+	}
+	for k, v := range sm.Extra {
+		b, err := raw("extra."+k, v)
+		if err != nil {
+			return nil, err
+		}
+		if b != nil {
+			if m.extra == nil {
+				m.extra = make(map[string]json.RawMessage, len(sm.Extra))
+			}
+			m.extra[k] = b
 		}
 	}
 	return m, nil

@@ -77,6 +77,9 @@ type message struct {
 	// raw is the Message object of an injected update, kept whole so that
 	// fields the emulator does not model (stickers, locations, …) survive.
 	raw map[string]json.RawMessage
+	// extra are Message fields beside the modelled ones: a voice note,
+	// audio or video note, a photo's sizes (media.go).
+	extra map[string]json.RawMessage
 }
 
 // fileRef is what a message knows about its file; the bytes, if the
@@ -105,6 +108,9 @@ func (m *message) kind() string {
 	}
 	for _, k := range []string{"sticker", "voice", "audio", "video", "video_note", "animation", "location", "venue", "poll", "dice", "web_app_data"} {
 		if _, ok := m.raw[k]; ok {
+			return k
+		}
+		if _, ok := m.extra[k]; ok {
 			return k
 		}
 	}
@@ -179,7 +185,7 @@ func (m *message) wire(c *chatState, withReply bool) json.RawMessage {
 	if p := m.photo; p != nil {
 		w.Photo = []wirePhotoSize{{FileID: p.FileID, FileUniqueID: p.FileUniqueID, Width: p.Width, Height: p.Height, FileSize: p.FileSize}}
 	}
-	return mustJSON(w)
+	return withExtra(mustJSON(w), m.extra) // media.go
 }
 
 // queuedUpdate is an update waiting for confirmation, or a confirmed one

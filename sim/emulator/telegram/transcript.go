@@ -40,9 +40,11 @@ type TranscriptMessage struct {
 	Entities        json.RawMessage `json:"entities,omitempty"`
 	CaptionEntities json.RawMessage `json:"caption_entities,omitempty"`
 	// ReplyMarkup is the keyboard as sent, inline or not.
-	ReplyMarkup      json.RawMessage `json:"reply_markup,omitempty"`
-	Document         *TranscriptFile `json:"document,omitempty"`
-	Photo            *TranscriptFile `json:"photo,omitempty"`
+	ReplyMarkup json.RawMessage `json:"reply_markup,omitempty"`
+	Document    *TranscriptFile `json:"document,omitempty"`
+	Photo       *TranscriptFile `json:"photo,omitempty"`
+	// Media is a voice note's, audio's or video note's file (Kind says which).
+	Media            *TranscriptFile `json:"media,omitempty"`
 	Contact          *Contact        `json:"contact,omitempty"`
 	ForwardOrigin    json.RawMessage `json:"forward_origin,omitempty"`
 	Date             int64           `json:"date"`
@@ -62,6 +64,7 @@ type TranscriptFile struct {
 	Size     int64  `json:"size,omitempty"`
 	Width    int    `json:"width,omitempty"`
 	Height   int    `json:"height,omitempty"`
+	Duration int    `json:"duration,omitempty"`
 	URL      string `json:"url,omitempty"`
 }
 
@@ -109,6 +112,7 @@ func (s *Server) transcriptMessageLocked(m *message) TranscriptMessage {
 		return tf
 	}
 	tm.Document, tm.Photo = file(m.document), file(m.photo)
+	tm.Media = s.transcriptMediaLocked(m)
 	return tm
 }
 
