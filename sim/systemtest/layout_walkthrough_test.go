@@ -95,22 +95,43 @@ func layoutAuthorizeAndChat(t *testing.T, e *world.Env) {
 	if !layoutAny(msgs, "Вы авторизованы как партнёр P-0001") {
 		t.Fatalf("authorization: %v", msgs)
 	}
-	n := len(e.BotMessages(u.ID))
-	e.Send(u.ID, "Какая комиссия партнёра за сделку?")
-	msgs = e.WaitBotMessages(u.ID, n+1, chatWait)
-	if last := msgs[len(msgs)-1].Text; last == "" || strings.Contains(last, "не могу ответить") {
-		t.Fatalf("chat turn: %q", last)
+	// The answer is the message that quotes the question: authorization may
+	// still be sending its menu when the question goes out.
+	q := e.Send(u.ID, "Какая комиссия партнёра за сделку?")
+	answer := layoutReplyTo(t, e, u.ID, q.MessageID)
+	if answer == "" || strings.Contains(answer, "не могу ответить") {
+		t.Fatalf("chat turn: %q", answer)
 	}
+}
+
+// layoutReplyTo waits for the bot's message that quotes message id and
+// returns its text.
+func layoutReplyTo(t *testing.T, e *world.Env, uid, id int64) string {
+	t.Helper()
+	var text string
+	testutil.Eventually(t, chatWait, "the reply to the partner's message", func() bool {
+		for _, m := range e.BotMessages(uid) {
+			if m.ReplyToMessageID == id {
+				text = m.Text
+				return true
+			}
+		}
+		return false
+	})
+	return text
 }
 
 func layoutEscalate(t *testing.T, e *world.Env) {
 	t.Helper()
-	n := len(e.BotMessages(layoutUID))
-	e.Send(layoutUID, "Позовите, пожалуйста, живой человек нужен")
-	msgs := e.WaitBotMessages(layoutUID, n+1, chatWait)
-	if !strings.Contains(msgs[n].Text, "Передаю ваш вопрос оператору") {
-		t.Fatalf("escalation: %q", msgs[n].Text)
-	}
+	q := e.Send(layoutUID, "Позовите, пожалуйста, живой человек нужен")
+	testutil.Eventually(t, chatWait, "the escalation notice after the partner's request", func() bool {
+		for _, m := range e.BotMessages(layoutUID) {
+			if m.MessageID > q.MessageID && strings.Contains(m.Text, "Передаю ваш вопрос оператору") {
+				return true
+			}
+		}
+		return false
+	})
 	card := chatWaitGroup(t, e, 1)[0]
 	if !strings.Contains(card.Text, "P-0001") {
 		t.Fatalf("card: %q", card.Text)
