@@ -15,6 +15,7 @@ import (
 var (
 	_ chat.Store      = (*store.Spreadsheet)(nil)
 	_ chat.Sender     = (*telegram.Sender)(nil)
+	_ chat.Forum      = (*telegram.Sender)(nil)
 	_ chat.Generator  = (*ai.Client)(nil)
 	_ chat.Enqueuer   = (*asynq.Client)(nil)
 	_ chat.Projection = (*projection.Store)(nil)
@@ -36,5 +37,6 @@ func ChatOptions(cfg *config.Config) chat.Options {
 		MiniAppURL:            cfg.MiniAppURL(),
 		HistoryBudget:         cfg.Gemini.HistoryBudget,
 		KnowledgeTopK:         cfg.Gemini.KnowledgeTopK,
+		ForumCheckInterval:    cfg.Chat.ForumCheckInterval,
 	}
 }

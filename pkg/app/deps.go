@@ -109,6 +109,6 @@ func (d *deps) chatService(ops chat.OperatorExtension) *chat.Service {
 	if d.ai != nil {
 		gen = d.ai
 	}
-	return chat.New(chat.Deps{Store: d.sheets, AI: gen, Sender: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
+	return chat.New(chat.Deps{Store: d.sheets, AI: gen, Sender: d.sender, Forum: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
 		Texts: d.texts, Prompt: d.prompt, Operators: ops, Log: d.log, Registry: d.reg, Now: time.Now}, ChatOptions(d.cfg))
 }

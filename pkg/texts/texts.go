@@ -127,6 +127,13 @@ type Texts struct {
 	DeliveryReasonChatNotFound  string `yaml:"delivery_reason_chat_not_found"`
 	DeliveryReasonRepeatedFails string `yaml:"delivery_reason_repeated_failures"`
 
+	// The partner's topic in a forum operators' group (issue 18).
+	BackToAI             string `yaml:"back_to_ai"`
+	HistoryBackToAI      string `yaml:"history_back_to_ai"`
+	TopicResolved        string `yaml:"topic_resolved"`
+	TopicBackToAI        string `yaml:"topic_back_to_ai"`
+	TopicResolvedInSheet string `yaml:"topic_resolved_in_sheet"`
+
 	MediaLabels map[string]string `yaml:"media_labels"`
 
 	templates map[string]*template.Template
