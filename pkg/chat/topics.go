@@ -262,32 +262,39 @@ func (s *Service) groupThread(ctx context.Context, uid int64) (int, error) {
 }
 
 // toGroup sends something about uid to the operators' group: send gets the
-// thread (0: none). A closed topic is reopened, a deleted one made again,
-// and send runs once more; what fails again is returned as it is.
+// thread (0: none). A closed topic is reopened and a deleted one made
+// again, and send runs again; a topic gone again right after it was made
+// sends this one to the General topic. At most four sends; what fails for
+// another reason is returned as it is.
 func (s *Service) toGroup(ctx context.Context, uid int64, send func(thread int) error) error {
 	thread, err := s.groupThread(ctx, uid)
 	if err != nil {
 		return err
 	}
-	err = send(thread)
-	if thread == 0 || err == nil {
-		return err
-	}
-	switch {
-	case errors.Is(err, telegram.ErrTopicClosed):
-		err = s.reopenTopic(ctx, uid, thread)
-		if errors.Is(err, telegram.ErrTopicGone) {
-			thread, err = s.topicGone(ctx, uid, thread)
+	recreated := false
+	for tries := 0; ; tries++ {
+		err = send(thread)
+		if err == nil || thread == 0 || tries == 3 {
+			return err
 		}
-	case errors.Is(err, telegram.ErrTopicGone):
-		thread, err = s.topicGone(ctx, uid, thread)
-	default:
-		return err
+		if errors.Is(err, telegram.ErrTopicClosed) {
+			if err = s.reopenTopic(ctx, uid, thread); err == nil {
+				continue
+			}
+		}
+		switch {
+		case !errors.Is(err, telegram.ErrTopicGone):
+			return err
+		case recreated:
+			s.log.Warn("the partner's new topic is gone again; this message goes to the General topic", "telegram_id", uid, "topic_id", thread)
+			thread = 0
+		default:
+			recreated = true
+			if thread, err = s.topicGone(ctx, uid, thread); err != nil {
+				return err
+			}
+		}
 	}
-	if err != nil {
-		return err
-	}
-	return send(thread)
 }
 
 // createTopic makes the partner's topic and records it (index first, then
