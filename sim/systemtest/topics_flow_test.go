@@ -84,6 +84,12 @@ func TestTopicsEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
+	for _, m := range e.TopicMessages(thread) {
+		if m.MessageID == card.MessageID && len(m.ReplyMarkup) > 0 {
+			t.Fatalf("the card keeps its buttons after /resolve: %s", m.ReplyMarkup)
+		}
+	}
+	e.WaitTopicText(thread, "Решено: Ольга Оператор", topicsWait)
 	// The rating question (issue 18, item 4) will follow the resolution here.
 
 	e.Send(uid, "Снова нужен живой человек")
