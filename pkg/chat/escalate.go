@@ -243,7 +243,10 @@ func (s *Service) forwardToOperators(ctx context.Context, f forward) error {
 			Time: s.now().Truncate(time.Second), Text: s.tx.Render(s.tx.HistoryNotForwarded, map[string]any{"Reason": s.reason(err)})})
 	}
 	if _, err := s.d.Redis.Get(ctx, s.cardKey(uid)).Result(); errors.Is(err, redis.Nil) {
-		// Escalated by hand in the sheet: there is no card yet.
+		// Escalated by hand in the sheet: there is no card (nor an open topic) yet.
+		if err := s.openTopic(ctx, uid, p); err != nil {
+			return err
+		}
 		forum, err := s.isForum(ctx)
 		if err != nil {
 			return err

@@ -307,7 +307,10 @@ func (s *Service) createTopic(ctx context.Context, uid int64) (int, error) {
 		return 0, fmt.Errorf("chat: topic of %d: %w", uid, err)
 	}
 	if n == 1 {
-		s.d.Redis.Expire(ctx, key, topicCreateWindow)
+		if err := s.d.Redis.Expire(ctx, key, topicCreateWindow).Err(); err != nil {
+			s.d.Redis.Del(ctx, key)
+			return 0, fmt.Errorf("chat: topic of %d: %w", uid, err)
+		}
 	}
 	if n > topicCreatesPerWindow {
 		s.metrics.escalation.WithLabelValues("topic_not_created").Inc()

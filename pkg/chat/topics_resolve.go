@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -104,9 +105,23 @@ func (s *Service) backToAI(ctx context.Context, r resolution) error {
 // endInTopic ends a conversation in the partner's topic before it closes:
 // the card loses its buttons and a line says who ended it and how.
 func (s *Service) endInTopic(ctx context.Context, r resolution, note string) error {
-	cardID, err := s.d.Redis.Get(ctx, s.cardKey(r.uid)).Int()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if err := s.retireCard(ctx, r.uid); err != nil {
 		return err
+	}
+	_, err := s.sendGroup(ctx, stepRef{r.uid, r.u.lastID(), "topic-end"}, note, nil)
+	if undeliverable(err) {
+		s.log.Warn("closing line not posted in the partner's topic", "telegram_id", r.uid, "err", err)
+		return nil
+	}
+	return err
+}
+
+// retireCard takes the buttons off the partner's card (a card Telegram no
+// longer has is fine) and forgets it: the next escalation posts a new one.
+func (s *Service) retireCard(ctx context.Context, uid int64) error {
+	cardID, err := s.d.Redis.Get(ctx, s.cardKey(uid)).Int()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("chat: card of %d: %w", uid, err)
 	}
 	if cardID != 0 && s.d.Forum != nil {
 		err := s.d.Forum.EditMessageReplyMarkup(ctx, &telego.EditMessageReplyMarkupParams{ChatID: telego.ChatID{ID: s.o.OperatorsChatID}, MessageID: cardID})
@@ -114,11 +129,5 @@ func (s *Service) endInTopic(ctx context.Context, r resolution, note string) err
 			return err
 		}
 	}
-	s.d.Redis.Del(ctx, s.cardKey(r.uid))
-	_, err = s.sendGroup(ctx, stepRef{r.uid, r.u.lastID(), "topic-end"}, note, nil)
-	if undeliverable(err) {
-		s.log.Warn("closing line not posted in the partner's topic", "telegram_id", r.uid, "err", err)
-		return nil
-	}
-	return err
+	return s.d.Redis.Del(ctx, s.cardKey(uid)).Err()
 }

@@ -120,7 +120,9 @@ func (s *Service) closeIfResolved(ctx context.Context, uid int64) error {
 	}
 	if rec.thread != 0 {
 		s.metrics.escalation.WithLabelValues("resolved_in_sheet").Inc()
-		s.d.Redis.Del(ctx, s.cardKey(uid))
+		if err := s.retireCard(ctx, uid); err != nil {
+			return err
+		}
 		s.noteInTopic(ctx, uid, rec.thread, s.tx.TopicResolvedInSheet)
 	}
 	p, _, err := s.d.Store.PartnerByTelegramID(ctx, uid)

@@ -36,6 +36,9 @@ type fakeForum struct {
 	// CreateFn, when set, decides a creation: an error, or deleted makes a
 	// topic that is gone at once.
 	CreateFn func() (deleted bool, err error)
+	// postsInClosed: the bot may post into a closed topic (an admin with
+	// the right to manage topics); otherwise TOPIC_CLOSED, as the emulator.
+	postsInClosed bool
 }
 
 type fakeTopic struct {
@@ -148,7 +151,7 @@ func (f *fakeForum) send(p *telego.SendMessageParams) error {
 		switch {
 		case t == nil || t.deleted:
 			return fmt.Errorf("%w: Bad Request: message thread not found", telegram.ErrTopicGone)
-		case t.closed:
+		case t.closed && !f.postsInClosed:
 			return fmt.Errorf("%w: Bad Request: TOPIC_CLOSED", telegram.ErrTopicClosed)
 		}
 	}
@@ -464,6 +467,9 @@ func TestTopicResolvedInSheetClosedByScanner(t *testing.T) {
 	if got := f.in(thread); got[len(got)-1] != b.tx.TopicResolvedInSheet {
 		t.Fatalf("last line %q", got[len(got)-1])
 	}
+	if len(f.markups) != 1 {
+		t.Fatalf("cards without buttons: %v, want the card's", f.markups)
+	}
 	if err := scanner.Scan(ctx); err != nil || f.closes != 1 {
 		t.Fatalf("second scan: %v, %d closes", err, f.closes)
 	}
@@ -515,5 +521,23 @@ func TestTopicSheetWriteFailureKeepsTheIndex(t *testing.T) {
 	b.handle(b.text(partnerUID, "Позовите оператора снова"))
 	if partnerTopic(t, b) != second || len(f.creates) != 2 {
 		t.Fatalf("sheet %d, creates %q: want %d written at the escalation", partnerTopic(t, b), f.creates, second)
+	}
+}
+
+// В работе typed into the sheet by hand is an escalation too: the
+// partner's closed topic is reopened for the message and a card, also
+// where Telegram lets the bot post into a closed topic.
+func TestTopicEscalatedInTheSheetReopensTheTopic(t *testing.T) {
+	b, f := forumBench(t, true)
+	f.postsInClosed = true
+	b.handle(b.text(partnerUID, "Позовите оператора"))
+	thread := partnerTopic(t, b)
+	b.handle(b.topicMessage(thread, "/resolve"))
+	b.existing(partnerUID, domain.AppealStatusEscalated)
+	b.handle(b.text(partnerUID, "Есть кто?"))
+	got := f.in(thread)
+	if f.state(thread).closed || len(f.creates) != 1 || len(got) < 2 ||
+		!strings.Contains(got[len(got)-2], "Есть кто?") || !strings.Contains(got[len(got)-1], "Новое обращение") {
+		t.Fatalf("topic %+v, creates %q, in the topic %q", f.state(thread), f.creates, got)
 	}
 }
