@@ -425,8 +425,9 @@ func (r *restored) restoreChats(chats []StateChat, raw rawCheck) error {
 		}
 		slices.SortFunc(c.messages, func(a, b *message) int { return cmp.Compare(a.id, b.id) })
 		for _, t := range sc.Topics {
-			if t.MessageThreadID <= generalTopicID || c.topics[t.MessageThreadID] != nil || !sc.Chat.IsForum {
-				return fmt.Errorf("chat %d: topic %d: not a forum, General, or twice: %w", id, t.MessageThreadID, ErrInvalid)
+			// A group whose topics were turned off keeps them, as Telegram does.
+			if t.MessageThreadID <= generalTopicID || c.topics[t.MessageThreadID] != nil || sc.Chat.Type == "private" {
+				return fmt.Errorf("chat %d: topic %d: in a private chat, General, or twice: %w", id, t.MessageThreadID, ErrInvalid)
 			}
 			c.topics[t.MessageThreadID] = &t
 		}
