@@ -15,6 +15,7 @@ import (
 var (
 	_ chat.Store      = (*store.Spreadsheet)(nil)
 	_ chat.Sender     = (*telegram.Sender)(nil)
+	_ chat.Forum      = (*telegram.Sender)(nil)
 	_ chat.Generator  = (*ai.Client)(nil)
 	_ chat.Enqueuer   = (*asynq.Client)(nil)
 	_ chat.Projection = (*projection.Store)(nil)
@@ -38,6 +39,7 @@ func ChatOptions(cfg *config.Config) chat.Options {
 		HistoryBudget:         cfg.Gemini.HistoryBudget,
 		KnowledgeTopK:         cfg.Gemini.KnowledgeTopK,
 		Media:                 MediaOptions(cfg.Media),
+		ForumCheckInterval:    cfg.Chat.ForumCheckInterval,
 	}
 }
 

@@ -112,6 +112,6 @@ func (d *deps) chatService(ops chat.OperatorExtension) *chat.Service {
 		files = telegram.NewDownloader(d.tg, telegram.DownloaderOptions{Attempts: d.cfg.Media.DownloadAttempts,
 			Timeout: d.cfg.Media.DownloadTimeout, Registry: d.reg, Logger: d.log})
 	}
-	return chat.New(chat.Deps{Store: d.sheets, AI: gen, Sender: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
+	return chat.New(chat.Deps{Store: d.sheets, AI: gen, Sender: d.sender, Forum: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
 		Texts: d.texts, Prompt: d.prompt, Operators: ops, Files: files, Log: d.log, Registry: d.reg, Now: time.Now}, ChatOptions(d.cfg))
 }

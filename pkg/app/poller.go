@@ -55,6 +55,7 @@ func NewPoller(cfg *config.Config, log *slog.Logger, o PollerOptions) (*Poller, 
 	chat := d.chatService(nil)
 	p.sched.Add(cfg.Poller.AuthInterval, chat.AuthScanner())
 	p.sched.Add(cfg.Poller.Interval, chat.SweepScanner())
+	p.sched.Add(cfg.Poller.Interval, chat.TopicScanner())
 	p.sched.Add(cfg.Poller.Interval, d.reportsService().Scanner())
 	p.sched.Add(cfg.Poller.PromotionsInterval, d.promoService().Scanner())
 	p.HTTP = obs.NewServer(cfg.HTTP.PollerAddr, reg, log)

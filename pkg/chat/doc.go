@@ -55,6 +55,7 @@
 // cuts it into units (unit.go, classify.go) and runs each: an AI turn
 // (turn.go, prompt.go) whose write is pipelined (pipeline.go), a command,
 // authorization (auth.go), escalation (escalate.go), operators' replies and
-// buttons (operators.go) or media; sending is in send.go and the appeal row
+// buttons (operators.go) — in a forum operators' group through the
+// partner's topic (topics.go, topics_resolve.go, topics_scan.go) — or media; sending is in send.go and the appeal row
 // in appeal.go.
 package chat

@@ -19,7 +19,8 @@ import (
 
 // Escalation: the appeal goes to a human in the operators' group (a card
 // with buttons), the AI stays off, and the user's messages are forwarded
-// there until an operator resolves it (operators.go).
+// there until an operator resolves it (operators.go). In a forum group all
+// of it goes into the partner's topic (topics.go: toGroup).
 
 func (s *Service) groupMapKey(messageID int) string {
 	return s.keys.Key("chat", "group_msg", strconv.Itoa(messageID))
@@ -45,9 +46,15 @@ func (s *Service) userOfGroupMessage(ctx context.Context, messageID int) (int64,
 }
 
 // sendGroup posts to the operators' group (the group limit applies), in
-// parts when long; every part is mapped to the step's user.
+// parts when long, into the step's user's topic in a forum; every part is
+// mapped to the step's user.
 func (s *Service) sendGroup(ctx context.Context, step stepRef, text string, markup telego.ReplyMarkup) (int, error) {
-	sent, err := s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, body: text, markup: markup})
+	var sent telegram.Sent
+	err := s.toGroup(ctx, step.uid, func(thread int) error {
+		var err error
+		sent, err = s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, thread: thread, body: text, markup: markup})
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("chat: post to the operators' group: %w", err)
 	}
@@ -58,7 +65,12 @@ func (s *Service) sendGroup(ctx context.Context, step stepRef, text string, mark
 // status lines edited in later belong to it), trimmed with a marker should
 // it still be too long after cardText fitted it.
 func (s *Service) sendCard(ctx context.Context, step stepRef, text string, markup telego.ReplyMarkup) (int, error) {
-	sent, err := s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, body: text, markup: markup, trim: true})
+	var sent telegram.Sent
+	err := s.toGroup(ctx, step.uid, func(thread int) error {
+		var err error
+		sent, err = s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, thread: thread, body: text, markup: markup, trim: true})
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("chat: post the card to the operators' group: %w", err)
 	}
@@ -83,8 +95,9 @@ const cardExcerpt = 300
 const cardRoom = telegram.MaxTextLen - 300
 
 // cardText renders the escalation card: who, how to reach, recent turns —
-// as many of the most recent as fit one message.
-func (s *Service) cardText(p domain.Partner, user *telego.User, cell string) string {
+// as many of the most recent as fit one message. In a topic (topic) it
+// says to write there rather than to reply.
+func (s *Service) cardText(p domain.Partner, user *telego.User, cell string, topic bool) string {
 	var lines []string
 	for _, t := range history.Recent(history.Parse(cell, s.loc), 1500) {
 		who := map[history.Role]string{history.RoleUser: "Партнёр", history.RoleAI: "ИИ", history.RoleOperator: "Оператор", history.RoleSystem: "Система"}[t.Role]
@@ -111,7 +124,7 @@ func (s *Service) cardText(p domain.Partner, user *telego.User, cell string) str
 	}
 	data := map[string]any{
 		"Name": tghtml.Escape(p.FullName), "Username": tghtml.Escape(username), "Code": tghtml.Escape(p.Code),
-		"Phone": tghtml.Escape(phone), "UserID": p.TelegramID,
+		"Phone": tghtml.Escape(phone), "UserID": p.TelegramID, "Topic": topic,
 	}
 	for {
 		data["History"] = strings.Join(lines, "\n")
@@ -172,8 +185,16 @@ func (s *Service) escalateTurns(ctx context.Context, uid int64, p domain.Partner
 	if _, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.Escalated, &telego.ReplyKeyboardRemove{RemoveKeyboard: true}); err != nil {
 		return err
 	}
+	// The partner's topic in a forum: created, or reopened and renamed.
+	if err := s.openTopic(ctx, uid, p); err != nil {
+		return err
+	}
+	forum, err := s.isForum(ctx)
+	if err != nil {
+		return err
+	}
 	cell, _ := history.Append(ap.a.History, turns, s.loc)
-	cardID, err := s.sendCard(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, user, cell), s.cardButtons(uid, false))
+	cardID, err := s.sendCard(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, user, cell, forum), s.cardButtons(uid, false))
 	if err != nil {
 		return err
 	}
@@ -229,9 +250,16 @@ func (s *Service) forwardToOperators(ctx context.Context, f forward) error {
 			Time: s.now().Truncate(time.Second), Text: s.tx.Render(s.tx.HistoryNotForwarded, map[string]any{"Reason": s.reason(err)})})
 	}
 	if _, err := s.d.Redis.Get(ctx, s.cardKey(uid)).Result(); errors.Is(err, redis.Nil) {
-		// Escalated by hand in the sheet: there is no card yet.
+		// Escalated by hand in the sheet: there is no card (nor an open topic) yet.
+		if err := s.openTopic(ctx, uid, p); err != nil {
+			return err
+		}
+		forum, err := s.isForum(ctx)
+		if err != nil {
+			return err
+		}
 		cell, _ := history.Append(f.ap.a.History, f.turns, s.loc)
-		id, err := s.sendCard(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, u.message(0).From, cell), s.cardButtons(uid, false))
+		id, err := s.sendCard(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, u.message(0).From, cell, forum), s.cardButtons(uid, false))
 		if err != nil {
 			return err
 		}
@@ -275,13 +303,19 @@ func (s *Service) forwardText(ctx context.Context, step stepRef, p domain.Partne
 	return err
 }
 
-// copyToGroup copies a user's non-text message to the operators' group.
+// copyToGroup copies a user's non-text message to the operators' group
+// (into the user's topic in a forum).
 func (s *Service) copyToGroup(ctx context.Context, step stepRef, m *telego.Message) error {
 	if _, done, err := s.ib.stepDone(ctx, step); err != nil || done {
 		return err
 	}
-	id, err := s.d.Sender.CopyMessage(ctx, &telego.CopyMessageParams{ChatID: telego.ChatID{ID: s.o.OperatorsChatID},
-		FromChatID: telego.ChatID{ID: m.Chat.ID}, MessageID: m.MessageID}, telegram.Options{Priority: telegram.PriorityChat})
+	var id *telego.MessageID
+	err := s.toGroup(ctx, step.uid, func(thread int) error {
+		var err error
+		id, err = s.d.Sender.CopyMessage(ctx, &telego.CopyMessageParams{ChatID: telego.ChatID{ID: s.o.OperatorsChatID}, MessageThreadID: thread,
+			FromChatID: telego.ChatID{ID: m.Chat.ID}, MessageID: m.MessageID}, telegram.Options{Priority: telegram.PriorityChat})
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, telegram.ErrMessageGone) {
 			return s.ib.markStep(ctx, step, "gone")

@@ -76,7 +76,10 @@ func (s *Service) HandleCallback(ctx context.Context, t *asynq.Task) error {
 }
 
 // HandleOperatorMessage is tasks.TypeOperatorMessage: a message in the
-// operators' group. Replies to a card or a forwarded message go to that user.
+// operators' group. A message in a partner's topic (a forum group) goes to
+// that partner, reply or not; elsewhere replies to a card or a forwarded
+// message go to that user. Telegram's service messages (a topic closed by
+// hand…) and the bot's own are nobody's.
 func (s *Service) HandleOperatorMessage(ctx context.Context, t *asynq.Task) error {
 	p, err := tasks.ParseUpdate(t)
 	if err != nil {
@@ -87,13 +90,16 @@ func (s *Service) HandleOperatorMessage(ctx context.Context, t *asynq.Task) erro
 		return fmt.Errorf("chat: operator update %d unreadable: %w", p.UpdateID, asynq.SkipRetry)
 	}
 	m := u.Message
-	if m.From != nil && m.From.IsBot {
+	if m.From != nil && m.From.IsBot || serviceMessage(m) {
 		return nil
 	}
 	if strings.HasPrefix(m.Text, "/") && s.d.Operators != nil {
 		if handled, err := s.d.Operators.HandleOperatorCommand(ctx, m); handled || err != nil {
 			return err
 		}
+	}
+	if inTopic(m) {
+		return s.topicMessage(ctx, m, item{Type: t.Type(), Payload: p})
 	}
 	if m.ReplyToMessage == nil {
 		return nil // operators talking among themselves
@@ -106,6 +112,20 @@ func (s *Service) HandleOperatorMessage(ctx context.Context, t *asynq.Task) erro
 		return nil
 	}
 	return s.enqueueAndDrain(ctx, uid, item{Type: t.Type(), Payload: p})
+}
+
+// topicMessage routes what an operator wrote in a forum topic to the
+// topic's partner. A command other than /resolve and /ai is never relayed;
+// a topic that is no partner's is the operators' own.
+func (s *Service) topicMessage(ctx context.Context, m *telego.Message, it item) error {
+	if c := command(m.Text); c != "" && c != "resolve" && c != "ai" {
+		return nil
+	}
+	uid, ok, err := s.userOfTopic(ctx, m.MessageThreadID)
+	if err != nil || !ok {
+		return err
+	}
+	return s.enqueueAndDrain(ctx, uid, it)
 }
 
 // HandleMember is tasks.TypeChatMember: the user blocked or unblocked the

@@ -56,6 +56,9 @@ type fakeStore struct {
 	CreateAppealFn  func(a domain.Appeal, recheck bool) error
 	UpdateAppealFn  func(a domain.Appeal) error
 	SetBotBlockedFn func(telegramID int64, at time.Time) error
+	// SetOperatorsTopicFn fails the write of a partner's topic id.
+	SetOperatorsTopicFn func(telegramID int64, topicID int) error
+	topicWrites         int
 }
 
 func (f *fakeStore) Partners(context.Context) ([]domain.Partner, error) {
@@ -118,6 +121,23 @@ func (f *fakeStore) SetBotBlocked(_ context.Context, telegramID int64, at time.T
 	for i := range f.partners {
 		if f.partners[i].TelegramID == telegramID {
 			f.partners[i].BotBlockedAt = at
+		}
+	}
+	return nil
+}
+
+func (f *fakeStore) SetOperatorsTopic(_ context.Context, telegramID int64, topicID int) error {
+	if f.SetOperatorsTopicFn != nil {
+		if err := f.SetOperatorsTopicFn(telegramID, topicID); err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.topicWrites++
+	for i := range f.partners {
+		if f.partners[i].TelegramID == telegramID {
+			f.partners[i].OperatorsTopicID = topicID
 		}
 	}
 	return nil

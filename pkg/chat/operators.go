@@ -52,6 +52,14 @@ func operatorName(u *telego.User) string {
 func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner, u unit) error {
 	m := u.upd[0].Message
 	op := operatorName(m.From)
+	if inTopic(m) {
+		switch command(m.Text) {
+		case "resolve":
+			return s.resolve(ctx, resolution{uid: uid, p: p, u: u, operator: op})
+		case "ai":
+			return s.backToAI(ctx, resolution{uid: uid, p: p, u: u, operator: op})
+		}
+	}
 	s.metrics.escalation.WithLabelValues("operator_reply").Inc()
 	s.metrics.turns.WithLabelValues("operator_reply").Inc()
 	text := m.Text
@@ -71,8 +79,18 @@ func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner
 		status = domain.AppealStatusEscalated
 	}
 	turn := history.Turn{ID: "o" + strconv.Itoa(m.MessageID), Role: history.RoleOperator, Author: op, Time: msgTime(m), Text: text}
+	// First-response time (issue 18, the support lead's numbers) hooks in
+	// here: ap.a.History before this turn tells whether it is the first
+	// operator line since the escalation.
 	if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: status, operator: &op}); err != nil {
 		return err
+	}
+	if inTopic(m) && ap.a.Status != domain.AppealStatusEscalated {
+		// An operator talking in a closed topic takes the partner back:
+		// the topic is open again for the scanner and the others.
+		if err := s.openTopic(ctx, uid, p); err != nil {
+			return err
+		}
 	}
 	var relay error
 	if m.Text != "" {
@@ -112,8 +130,11 @@ func (s *Service) undelivered(ctx context.Context, uid int64, p domain.Partner, 
 // it did not reach the partner, and why. A notice the group itself refuses
 // is only logged.
 func (s *Service) noticeOperator(ctx context.Context, step stepRef, replyTo int, p domain.Partner, reason string) error {
-	_, err := s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, replyTo: replyTo,
-		body: s.tx.Render(s.tx.OperatorDeliveryFailed, map[string]any{"Name": tghtml.Escape(p.FullName), "Reason": tghtml.Escape(reason)})})
+	err := s.toGroup(ctx, step.uid, func(thread int) error {
+		_, err := s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, thread: thread, replyTo: replyTo,
+			body: s.tx.Render(s.tx.OperatorDeliveryFailed, map[string]any{"Name": tghtml.Escape(p.FullName), "Reason": tghtml.Escape(reason)})})
+		return err
+	})
 	if undeliverable(err) {
 		s.log.Error("notice to the operators' group refused", "telegram_id", step.uid, "err", err)
 		return nil
@@ -194,19 +215,7 @@ func (s *Service) operatorAction(ctx context.Context, uid int64, p domain.Partne
 		}
 		return s.updateCard(ctx, q, cardID, s.tx.Render(s.tx.OperatorCardTaken, map[string]any{"Operator": tghtml.Escape(op)}), s.cardButtons(uid, true))
 	case actionResolve:
-		s.metrics.escalation.WithLabelValues("resolved").Inc()
-		if ap.exists {
-			turn := history.Turn{ID: "s-res-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: stamp,
-				Text: s.tx.Render(s.tx.HistoryResolved, map[string]any{"Operator": op})}
-			if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: domain.AppealStatusResolved, operator: &op}); err != nil {
-				return err
-			}
-			if _, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.Resolved, nil); err != nil {
-				return err
-			}
-		}
-		s.d.Redis.Del(ctx, s.cardKey(uid))
-		return s.updateCard(ctx, q, cardID, s.tx.Render(s.tx.OperatorCardResolved, map[string]any{"Operator": tghtml.Escape(op)}), nil)
+		return s.resolve(ctx, resolution{uid: uid, p: p, u: u, operator: op, q: q, cardID: cardID})
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ type Store interface {
 	CreateAppeal(ctx context.Context, a domain.Appeal, recheck bool) (domain.Appeal, error)
 	UpdateAppeal(ctx context.Context, a domain.Appeal, fields ...domain.AppealField) (domain.Appeal, error)
 	Knowledge(ctx context.Context) ([]domain.KnowledgeEntry, error)
+	// SetOperatorsTopic keeps the partner's topic in the operators' forum
+	// group with the partner (the Auth row bound to telegramID).
+	SetOperatorsTopic(ctx context.Context, telegramID int64, topicID int) error
 }
 
 // Sender sends to Telegram (*telegram.Sender: rate limits, retries, and the
@@ -44,6 +47,17 @@ type Sender interface {
 	EditMessageText(ctx context.Context, p *telego.EditMessageTextParams) error
 	AnswerCallbackQuery(ctx context.Context, p *telego.AnswerCallbackQueryParams) error
 	Typing(ctx context.Context, chatID int64)
+}
+
+// Forum is the forum side of the Bot API (*telegram.Sender): whether the
+// operators' group has topics, and the partners' topics in it (topics.go).
+type Forum interface {
+	GetChat(ctx context.Context, chatID int64) (*telego.ChatFullInfo, error)
+	CreateForumTopic(ctx context.Context, p *telego.CreateForumTopicParams, o telegram.Options) (*telego.ForumTopic, error)
+	EditForumTopic(ctx context.Context, p *telego.EditForumTopicParams) error
+	CloseForumTopic(ctx context.Context, p *telego.CloseForumTopicParams) error
+	ReopenForumTopic(ctx context.Context, p *telego.ReopenForumTopicParams) error
+	EditMessageReplyMarkup(ctx context.Context, p *telego.EditMessageReplyMarkupParams) error
 }
 
 // Generator produces AI answers (*ai.Client) with their finish reason;
@@ -92,6 +106,7 @@ type Deps struct {
 	Store      Store
 	AI         Generator // nil in the poller, which runs only the scanners
 	Sender     Sender
+	Forum      Forum // nil: the operators' group is treated as flat (cards and replies)
 	Tasks      Enqueuer
 	Redis      redis.UniversalClient // the chat's own state: inboxes, leases, steps, rate limits
 	Projection Projection
@@ -133,4 +148,7 @@ type Options struct {
 	KnowledgeTopK int
 	// Media says how voice notes, photos and documents are taken in (media.go).
 	Media MediaOptions
+	// ForumCheckInterval is how long the operators' group's getChat
+	// is_forum is trusted before it is asked again (0: 5 minutes).
+	ForumCheckInterval time.Duration
 }

@@ -39,6 +39,7 @@ func replyTo(u unit) int {
 type outgoing struct {
 	step    stepRef
 	chat    int64 // 0: the step's user
+	thread  int   // the forum topic in chat (0: none)
 	body    string
 	markup  telego.ReplyMarkup
 	replyTo int
@@ -93,7 +94,7 @@ func (s *Service) post(ctx context.Context, o outgoing) (telegram.Sent, error) {
 		chat = o.step.uid
 	}
 	group := chat == s.o.OperatorsChatID && chat != 0
-	t := telegram.Text{ChatID: chat, Body: o.body, Markup: o.markup, ReplyTo: o.replyTo, Trim: o.trim, Marker: s.tx.TrimmedMarker,
+	t := telegram.Text{ChatID: chat, ThreadID: o.thread, Body: o.body, Markup: o.markup, ReplyTo: o.replyTo, Trim: o.trim, Marker: s.tx.TrimmedMarker,
 		Steps: partSteps{s: s, o: o, group: group}}
 	sent, err := telegram.SendText(ctx, s.d.Sender, t, chatSend)
 	if sent.Trimmed {

@@ -176,6 +176,9 @@ type Chat struct {
 	AuthFailuresPerHour   int           `key:"auth_failures_per_hour"`
 	LockTTL               time.Duration `key:"lock_ttl"`
 	SupportContact        string        `key:"support_contact"`
+	// ForumCheckInterval: how long the operators' group's getChat is_forum
+	// (topics on or off) is trusted before it is asked again.
+	ForumCheckInterval time.Duration `key:"forum_check_interval"`
 }
 
 type Analytics struct {
@@ -244,7 +247,7 @@ func Defaults() Config {
 		Admin:     Admin{ReadOnly: true},
 		Worker:    Worker{Concurrency: 64, ShutdownTimeout: 8 * time.Second, UpdateRetention: time.Hour},
 		Poller:    Poller{Interval: 15 * time.Second, PromotionsInterval: time.Minute, AuthInterval: 30 * time.Second, ProcessingTimeout: 10 * time.Minute},
-		Chat:      Chat{UserMessagesPerMinute: 20, AuthFailuresPerHour: 5, LockTTL: 30 * time.Second},
+		Chat:      Chat{UserMessagesPerMinute: 20, AuthFailuresPerHour: 5, LockTTL: 30 * time.Second, ForumCheckInterval: 5 * time.Minute},
 		Analytics: Analytics{Engine: "builtin", ObjectCodePattern: `^[A-Z]{2,4}-\d{3,8}$`, RequestsPerHour: 20, InitDataMaxAge: 24 * time.Hour, ReportTTL: 7 * 24 * time.Hour},
 		Promo:     Promo{ProgressEvery: 50},
 		Media: Media{Enabled: true, MaxFileMB: 20, MaxAudioDuration: 10 * time.Minute, MaxPhotoSide: 1600,
@@ -651,6 +654,7 @@ func (c *Config) workerChecks() []func() error {
 			return nil
 		},
 		func() error { return positive("worker.concurrency", float64(c.Worker.Concurrency)) },
+		func() error { return positive("chat.forum_check_interval", float64(c.Chat.ForumCheckInterval)) },
 		func() error { return positive("telegram.global_per_second", c.Telegram.GlobalPerSecond) },
 		func() error { return positive("telegram.chat_per_second", c.Telegram.ChatPerSecond) },
 		func() error { return c.validateMedia() },
@@ -671,6 +675,7 @@ func (c *Config) pollerChecks() []func() error {
 		func() error { return positive("poller.promotions_interval", float64(c.Poller.PromotionsInterval)) },
 		func() error { return positive("poller.auth_interval", float64(c.Poller.AuthInterval)) },
 		func() error { return positive("poller.processing_timeout", float64(c.Poller.ProcessingTimeout)) },
+		func() error { return positive("chat.forum_check_interval", float64(c.Chat.ForumCheckInterval)) },
 	}
 }
 

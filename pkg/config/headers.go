@@ -28,6 +28,8 @@ type AuthHeaders struct {
 	TelegramID   string `key:"telegram_id"`
 	AuthorizedAt string `key:"authorized_at"`
 	BotBlockedAt string `key:"bot_blocked_at"`
+	// OperatorsTopicID is ours: the partner's topic in a forum operators' group.
+	OperatorsTopicID string `key:"operators_topic_id"`
 }
 
 type AppealsHeaders struct {
@@ -95,7 +97,8 @@ type KnowledgeHeaders struct {
 func DefaultSheetHeaders() SheetHeaders {
 	return SheetHeaders{
 		Auth: AuthHeaders{PartnerCode: "Код партнера", Phone: "Телефон", FullName: "ФИО", Status: "STATUS",
-			TelegramID: "Telegram ID", AuthorizedAt: "authorized_at", BotBlockedAt: "bot_blocked_at"},
+			TelegramID: "Telegram ID", AuthorizedAt: "authorized_at", BotBlockedAt: "bot_blocked_at",
+			OperatorsTopicID: "operators_topic_id"},
 		Appeals: AppealsHeaders{CreatedAt: "created_at", UserName: "Пользователь", PartnerCode: "Код партнера",
 			TelegramID: "Telegram ID", History: "текст_обращений", Status: "Статус", UpdatedAt: "updated_at", Operator: "Оператор"},
 		Queue: QueueHeaders{ID: "id", CreatedAt: "created_at", ObjectCode: "object_code", TelegramID: "telegram_id",

@@ -6,7 +6,8 @@ import (
 )
 
 // Partner is a row of the Auth sheet: A partner code · B phone · C full name ·
-// D STATUS · E Telegram ID · F authorized_at · G bot_blocked_at.
+// D STATUS · E Telegram ID · F authorized_at · G bot_blocked_at ·
+// H operators_topic_id (columns found by header, pkg/store).
 type Partner struct {
 	Row          int // 1-based sheet row; 0 when unknown
 	Code         string
@@ -16,6 +17,9 @@ type Partner struct {
 	TelegramID   int64
 	AuthorizedAt time.Time
 	BotBlockedAt time.Time
+	// OperatorsTopicID is the partner's topic in the operators' forum
+	// group (its message_thread_id); 0 when none was created.
+	OperatorsTopicID int
 }
 
 // Partner statuses. The Python original wrote a transliteration; both spellings

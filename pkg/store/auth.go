@@ -158,3 +158,39 @@ func (s *Spreadsheet) SetBotBlocked(ctx context.Context, telegramID int64, at ti
 	}
 	return err
 }
+
+// SetOperatorsTopic writes the partner's topic in the operators' forum
+// group (its message_thread_id; 0 clears it) on every Auth row bound to
+// telegramID. Unknown users are not an error. When a row moved, the Auth
+// sheet is read again and every row written again.
+func (s *Spreadsheet) SetOperatorsTopic(ctx context.Context, telegramID int64, topicID int) error {
+	first := true
+	err := failsafe.With(rowMovedAttempts).WithContext(ctx).Run(func() error {
+		ps, err := s.Partners(ctx)
+		if !first {
+			ps, err = s.RefreshPartners(ctx)
+		}
+		first = false
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if p.TelegramID != telegramID || p.OperatorsTopicID == topicID {
+				continue
+			}
+			err := s.writeRow(ctx, SheetAuth, p.Row, []key{{fTelegramID, cellIsInt(telegramID)}}, []put{{fOperatorsTopicID, idString(int64(topicID))}})
+			if errors.Is(err, sheets.ErrRowMoved) {
+				return err
+			}
+			if err != nil {
+				return fmt.Errorf("store: operators' topic of %d: %w", telegramID, err)
+			}
+		}
+		s.cache.invalidate(cacheAuth)
+		return nil
+	})
+	if errors.Is(err, sheets.ErrRowMoved) {
+		return fmt.Errorf("store: operators' topic of %d: %w", telegramID, err)
+	}
+	return err
+}

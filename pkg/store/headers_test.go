@@ -153,7 +153,7 @@ func TestMissingColumn(t *testing.T) {
 
 func TestProblems(t *testing.T) {
 	mem := newMemSheets()
-	mem.setRows(testTitles.Auth, [][]any{{"Код партнера", "Телефон", "ФИО", "STATUS", "Telegram ID", "authorized_at", "bot_blocked_at", "x", "y", "z", "Telegram ID"}})
+	mem.setRows(testTitles.Auth, [][]any{{"Код партнера", "Телефон", "ФИО", "STATUS", "Telegram ID", "authorized_at", "bot_blocked_at", "operators_topic_id", "y", "z", "Telegram ID"}})
 	mem.setRows(testTitles.Appeals, [][]any{{"created_at", "Пользователь", "Код партнера", "Telegram ID", "текст_обращений", "updated_at", "Оператор"}})
 	mem.setRows(testTitles.Queue, [][]any{{"id", "created_at", "object_code", "telegram_id", "requester", "status", "STATUS ", "updated_at", "report_url", "error", "delivered_at", "result_text"}})
 	delete(mem.sheets, testTitles.Knowledge)

@@ -31,8 +31,8 @@ func TestInitSheets(t *testing.T) {
 	}
 	wantDone := []string{
 		`added sheet "Очередь"`,
-		`Auth: added 3 columns to the grid`,
-		`Auth: added headers "ФИО" (H1), "authorized_at" (I1), "bot_blocked_at" (J1)`,
+		`Auth: added 4 columns to the grid`,
+		`Auth: added headers "ФИО" (H1), "authorized_at" (I1), "bot_blocked_at" (J1), "operators_topic_id" (K1)`,
 		`Очередь: added headers "id" (A1), "created_at" (B1), "object_code" (C1), "telegram_id" (D1), "requester" (E1), "status" (F1), "updated_at" (G1), "report_url" (H1), "error" (I1), "delivered_at" (J1), "result_text" (K1)`,
 	}
 	if !reflect.DeepEqual(rep.Done, wantDone) {
@@ -45,7 +45,7 @@ func TestInitSheets(t *testing.T) {
 	if !reflect.DeepEqual(got[1], auth[1]) || !reflect.DeepEqual(got[0][:5], auth[0]) || got[0][5] != "" || got[0][6] != "" {
 		t.Errorf("the team's cells changed: %#v", got)
 	}
-	if !reflect.DeepEqual(got[0][7:], []any{"ФИО", "authorized_at", "bot_blocked_at"}) {
+	if !reflect.DeepEqual(got[0][7:], []any{"ФИО", "authorized_at", "bot_blocked_at", "operators_topic_id"}) {
 		t.Errorf("Auth headers: %#v", got[0])
 	}
 	if !reflect.DeepEqual(mem.rows(testTitles.Queue)[0], DefaultHeaders(SheetQueue)) {

@@ -58,6 +58,7 @@ func (s *Spreadsheet) partnerFrom(r record, n int) domain.Partner {
 	return domain.Partner{
 		Row: n, Code: r.str(fPartnerCode), Phone: phone, FullName: r.str(fFullName), Status: r.str(fStatus),
 		TelegramID: r.num(fTelegramID), AuthorizedAt: s.parseTime(r.str(fAuthorizedAt)), BotBlockedAt: s.parseTime(r.str(fBotBlockedAt)),
+		OperatorsTopicID: int(r.num(fOperatorsTopicID)),
 	}
 }
 
@@ -65,7 +66,7 @@ func (s *Spreadsheet) partnerFrom(r record, n int) domain.Partner {
 func PartnerRecord(p domain.Partner, loc *time.Location) Record {
 	return Record{fPartnerCode: p.Code, fPhone: p.Phone, fFullName: p.FullName, fStatus: p.Status,
 		fTelegramID: idString(p.TelegramID), fAuthorizedAt: domain.FormatSheetTime(p.AuthorizedAt, loc),
-		fBotBlockedAt: domain.FormatSheetTime(p.BotBlockedAt, loc)}
+		fBotBlockedAt: domain.FormatSheetTime(p.BotBlockedAt, loc), fOperatorsTopicID: idString(int64(p.OperatorsTopicID))}
 }
 
 // PartnerRow renders a partner as an Auth row of the default layout.

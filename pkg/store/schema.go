@@ -51,6 +51,8 @@ const (
 	fTelegramID   = "telegram_id"
 	fAuthorizedAt = "authorized_at"
 	fBotBlockedAt = "bot_blocked_at"
+	// fOperatorsTopicID is the partner's topic in the operators' forum group.
+	fOperatorsTopicID = "operators_topic_id"
 
 	fCreatedAt = "created_at"
 	fUserName  = "user_name"
@@ -104,6 +106,7 @@ var defaultSchema = map[SheetKey][]Field{
 		team(fPartnerCode, "Код партнера"), team(fPhone, "Телефон"), team(fFullName, "ФИО"),
 		ours(fStatus, "STATUS"), ours(fTelegramID, "Telegram ID"),
 		ours(fAuthorizedAt, "authorized_at"), ours(fBotBlockedAt, "bot_blocked_at"),
+		ours(fOperatorsTopicID, "operators_topic_id"),
 	},
 	SheetAppeals: {
 		ours(fCreatedAt, "created_at"), ours(fUserName, "Пользователь"), ours(fPartnerCode, "Код партнера"),

@@ -30,7 +30,7 @@ func TestSenderClassifiesPermanent400(t *testing.T) {
 		{"text too long", `{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}`, telegram.ErrTooLong, "too_long"},
 		{"caption too long", `{"ok":false,"error_code":400,"description":"Bad Request: message caption is too long"}`, telegram.ErrTooLong, "too_long"},
 		{"notification too long", `{"ok":false,"error_code":400,"description":"Bad Request: MESSAGE_TOO_LONG"}`, telegram.ErrTooLong, "too_long"},
-		{"other 400", `{"ok":false,"error_code":400,"description":"Bad Request: message thread not found"}`, telegram.ErrRejected, "rejected"},
+		{"other 400", `{"ok":false,"error_code":400,"description":"Bad Request: not enough rights to send text messages to the chat"}`, telegram.ErrRejected, "rejected"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

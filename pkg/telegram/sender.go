@@ -40,11 +40,13 @@ var (
 
 // Permanent reports whether err is an answer of Telegram that no retry of
 // the same request can change (blocked, chat not found, bad entities, too
-// long, another 400, message gone or not modified). Callers act on it —
+// long, another 400, message gone or not modified, a forum topic gone,
+// closed or not modified, not a forum). Callers act on it —
 // resend as plain text, split, tell someone, give up — and never retry it
 // blindly.
 func Permanent(err error) bool {
-	for _, p := range []error{ErrBlocked, ErrChatNotFound, ErrBadEntities, ErrNotModified, ErrMessageGone, ErrTooLong, ErrRejected, ErrEmptyText} {
+	for _, p := range []error{ErrBlocked, ErrChatNotFound, ErrBadEntities, ErrNotModified, ErrMessageGone, ErrTooLong, ErrRejected, ErrEmptyText,
+		ErrTopicGone, ErrTopicClosed, ErrTopicNotModified, ErrNotForum} {
 		if errors.Is(err, p) {
 			return true
 		}
@@ -237,6 +239,8 @@ func classify(err error) error {
 		return &FloodError{RetryAfter: time.Duration(ra) * time.Second}
 	case apiErr.ErrorCode == 403:
 		return fmt.Errorf("%w: %w", ErrBlocked, apiErr)
+	case apiErr.ErrorCode == 400 && classifyTopic(d) != nil:
+		return fmt.Errorf("%w: %w", classifyTopic(d), apiErr)
 	case strings.Contains(d, "chat not found") || strings.Contains(d, "user not found"):
 		return fmt.Errorf("%w: %w", ErrChatNotFound, apiErr)
 	case strings.Contains(d, "can't parse entities"):
@@ -288,6 +292,14 @@ func result(err error) string {
 		return "too_long"
 	case errors.Is(err, ErrRejected):
 		return "rejected"
+	case errors.Is(err, ErrTopicGone):
+		return "topic_gone"
+	case errors.Is(err, ErrTopicClosed):
+		return "topic_closed"
+	case errors.Is(err, ErrTopicNotModified):
+		return "topic_not_modified"
+	case errors.Is(err, ErrNotForum):
+		return "not_forum"
 	default:
 		return "error"
 	}

@@ -146,6 +146,12 @@ type Texts struct {
 	HistoryMediaNoAnswer  string            `yaml:"history_media_no_answer"`
 	OperatorUserMediaText string            `yaml:"operator_user_media_text"`
 	MediaHistoryLabels    map[string]string `yaml:"media_history_labels"`
+	// The partner's topic in a forum operators' group (issue 18).
+	BackToAI             string `yaml:"back_to_ai"`
+	HistoryBackToAI      string `yaml:"history_back_to_ai"`
+	TopicResolved        string `yaml:"topic_resolved"`
+	TopicBackToAI        string `yaml:"topic_back_to_ai"`
+	TopicResolvedInSheet string `yaml:"topic_resolved_in_sheet"`
 
 	MediaLabels map[string]string `yaml:"media_labels"`
 

@@ -63,7 +63,7 @@ func TestLayoutCheckAndInitSheets(t *testing.T) {
 		Appeals:  [][]any{{"2026-01-10 12:00:00", "@old", "P-1", "42", "старый лог бота", "Решено", "2026-01-10 12:05:00", ""}},
 	})
 	code, out := layoutRun(t, e, false)
-	want := `sheets: missing sheet "Очередь"; Auth: missing "authorized_at"; Auth: missing "bot_blocked_at"; Обращения: missing "Статус"`
+	want := `sheets: missing sheet "Очередь"; Auth: missing "authorized_at"; Auth: missing "bot_blocked_at"; Auth: missing "operators_topic_id"; Обращения: missing "Статус"`
 	if code != app.ExitFail || !strings.HasPrefix(out, "FAIL worker: ") || !strings.Contains(out, want) || strings.Count(out, "\n") != 1 {
 		t.Fatalf("--check: exit %d\n%s\nwant exit 1 and one line with\n%s", code, out, want)
 	}
@@ -73,7 +73,7 @@ func TestLayoutCheckAndInitSheets(t *testing.T) {
 	code, out = layoutRun(t, e, true)
 	for _, line := range []string{
 		`worker --init-sheets: added sheet "Очередь"`,
-		`worker --init-sheets: Auth: added headers "authorized_at" (H1), "bot_blocked_at" (I1)`,
+		`worker --init-sheets: Auth: added headers "authorized_at" (H1), "bot_blocked_at" (I1), "operators_topic_id" (J1)`,
 		`worker --init-sheets: Обращения: added headers "Статус" (I1)`,
 		`worker --init-sheets: Очередь: added headers "id" (A1), "created_at" (B1)`,
 		`OK worker --init-sheets: spreadsheet e2e: 4 changes`,

@@ -216,8 +216,12 @@ func (s *Server) GroupSend(g GroupMessage) (Sent, error) {
 	if g.ReplyToMessageID != 0 && c.live(g.ReplyToMessageID) == nil {
 		return Sent{}, fmt.Errorf("telegram emulator: message %d in chat %d: %w", g.ReplyToMessageID, g.ChatID, ErrNotFound)
 	}
+	thread, err := personThreadLocked(c, g)
+	if err != nil {
+		return Sent{}, err
+	}
 	m := &message{from: u.sender(), date: time.Now().Unix(), text: g.Text, entities: commandEntities(g.Text),
-		replyTo: g.ReplyToMessageID, threadID: g.MessageThreadID}
+		replyTo: g.ReplyToMessageID, threadID: thread}
 	return s.userMessageLocked(c, m), nil
 }
 

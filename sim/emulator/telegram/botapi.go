@@ -351,6 +351,9 @@ func (s *Server) postBotMessage(p *params, fill func(*message) (*storedFile, *ap
 	if aerr != nil {
 		return nil, aerr
 	}
+	if thread, aerr = s.sendThreadLocked(c, thread, replyTo); aerr != nil {
+		return nil, aerr
+	}
 	m := &message{fromBot: true, from: s.bot, date: time.Now().Unix(), threadID: thread, replyTo: replyTo}
 	newFile, aerr := fill(m)
 	if aerr != nil {

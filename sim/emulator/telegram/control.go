@@ -33,6 +33,8 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	mux.HandleFunc("POST /_emulator/group_send", s.handleGroupSend)
 	mux.HandleFunc("POST /_emulator/block", s.handleBlock)
 	mux.HandleFunc("GET /_emulator/chats/{chat_id}", s.handleChat)
+	mux.HandleFunc("GET /_emulator/chats/{chat_id}/topics", s.handleTopics)
+	mux.HandleFunc("POST /_emulator/topics", s.handleTopicAction)
 	mux.HandleFunc("GET /_emulator/files/{file_id}", s.handleFile)
 	mux.HandleFunc("POST /_emulator/files", s.handlePutFile)
 	mux.HandleFunc("POST /_emulator/send_media", s.handleSendMedia)
@@ -280,12 +282,20 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeControlError(w, fmt.Errorf("wait must be seconds, got %q: %w", q.Get("wait"), ErrInvalid))
 		return
 	}
+	thread, err := queryInt(q.Get("thread"))
+	if err != nil {
+		writeControlError(w, err)
+		return
+	}
 	var t Transcript
-	if wait > 0 {
+	switch {
+	case thread != 0:
+		t, err = s.TopicTranscript(chatID, thread, after)
+	case wait > 0:
 		ctx, cancel := context.WithTimeout(r.Context(), min(time.Duration(wait*float64(time.Second)), maxWait))
 		defer cancel()
 		t, err = s.WaitTranscript(ctx, chatID, after)
-	} else {
+	default:
 		t, err = s.Transcript(chatID, after)
 	}
 	if err != nil {

@@ -18,7 +18,9 @@
 // sendPhoto, copyMessage, forwardMessage, editMessageText,
 // editMessageReplyMarkup, deleteMessage, sendChatAction,
 // answerCallbackQuery, getFile, setMyCommands, getMyCommands,
-// deleteMyCommands, setChatMenuButton, getChatMenuButton. Files download
+// deleteMyCommands, setChatMenuButton, getChatMenuButton, getChat, and the
+// forum topics: createForumTopic, editForumTopic, closeForumTopic,
+// reopenForumTopic, deleteForumTopic (forum.go). Files download
 // from GET /file/bot<token>/<file_path> as in Telegram.
 //
 // Behaviour follows Telegram where a bot can tell the difference:
@@ -62,6 +64,18 @@
 //     per group 20/min burst 20. Over a limit → 429 "Too Many Requests:
 //     retry after N" with parameters.retry_after = whole seconds (>= 1)
 //     until a token is available; rejected calls consume nothing.
+//   - Forum supergroups (a group put with is_forum; getChat says so):
+//     topics are created, edited, closed, reopened and deleted by the bot
+//     (or by a person through the control API); a topic's id is the
+//     message_id of its forum_topic_created service message. Sends
+//     (sendMessage, sendDocument, sendPhoto, copyMessage, forwardMessage)
+//     take message_thread_id; a reply without one goes to the replied-to
+//     message's topic. Messages in a topic carry message_thread_id,
+//     is_topic_message and (replying to nothing) the creation message as
+//     reply_to_message. Errors: "the chat is not a forum",
+//     "TOPIC_TITLE_EMPTY", "TOPIC_ID_INVALID", "TOPIC_NOT_MODIFIED",
+//     "message thread not found" (a deleted topic, or 1), "TOPIC_CLOSED"
+//     (the bot writing in a closed topic). See forum.go.
 //   - Documents and photos sent by URL are recorded, never fetched (tests
 //     stay offline); their download redirects to the URL. Uploaded photos
 //     must decode as GIF, JPEG or PNG ("IMAGE_PROCESS_FAILED").
@@ -109,10 +123,17 @@
 //	                             "show_alert","url"}: the press and the bot's answer.        Callback
 //	POST /_emulator/group_send   {"chat_id","user_id","text","reply_to_message_id","message_thread_id"}
 //	                             → {"update_id","message_id"}; a reply embeds the whole replied-to
-//	                             message in reply_to_message.                              GroupSend
+//	                             message in reply_to_message. In a forum message_thread_id is a
+//	                             topic (404 if missing or deleted; a person may write in a closed
+//	                             one); a reply without it goes to the replied-to message's topic. GroupSend
+//	POST /_emulator/topics       {"chat_id","message_thread_id","user_id","action"}: a person closes,
+//	                             reopens or deletes a forum topic by hand → {"update_id","message_id"}
+//	                             of the service message the bot gets (none for delete).    ActOnTopic
+//	GET  /_emulator/chats/{chat_id}/topics → [{"message_thread_id","name","icon_color",
+//	                             "icon_custom_emoji_id","closed","deleted"}]                Topics
 //	POST /_emulator/block        {"user_id","blocked"} → {"update_id"} of the my_chat_member update
 //	                             (member → kicked or back); 0 if nothing changed.          SetBlocked
-//	GET  /_emulator/chats/{chat_id}[?after=<message_id>][&wait=<seconds>]
+//	GET  /_emulator/chats/{chat_id}[?after=<message_id>][&wait=<seconds>][&thread=<id>]
 //	                             → {"chat","messages":[…],"chat_action":{"action","until"}}, both
 //	                             directions in message_id order. A message: "message_id","kind",
 //	                             "from_bot","from","text" (visible text),"raw_text" (as sent with
@@ -123,7 +144,8 @@
 //	                             "edit_date","reply_to_message_id","message_thread_id","deleted".
 //	                             after returns only newer messages (edits show in a full read);
 //	                             wait (≤ 60) blocks until there is one. chat_action is the last
-//	                             sendChatAction for 5 s, ended by a bot message.   Transcript, WaitTranscript
+//	                             sendChatAction for 5 s, ended by a bot message. thread keeps one
+//	                             forum topic's messages (no wait).    Transcript, WaitTranscript, TopicTranscript
 //	GET  /_emulator/files/{file_id} → the file bytes (a redirect for files sent by URL).
 //	POST /_emulator/files        multipart field "file", or a raw body with ?name= and Content-Type
 //	                             → {"file_id","file_unique_id","file_path","file_name","mime_type",
@@ -167,7 +189,7 @@
 //
 // Snapshot returns the State a person expects to find again after a
 // restart, and Restore puts one back: users (phones, blocked flags),
-// groups, every transcript with all message fields, edits, deletions and
+// groups with their forum topics, every transcript with all message fields, edits, deletions and
 // reply markups, stored files, the updates the bot has not confirmed (it
 // fetches them after the restart, with their original update_id), callback
 // queries, commands, menu buttons, the webhook and allowed_updates, and the

@@ -348,6 +348,9 @@ func (s *Server) relayMessage(p *params, verb string, fill func(src, m *message)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
+	if thread, aerr = s.sendThreadLocked(c, thread, replyTo); aerr != nil {
+		return 0, nil, aerr
+	}
 	m := &message{fromBot: true, from: s.bot, date: time.Now().Unix(), threadID: thread, replyTo: replyTo}
 	if aerr := fill(src, m); aerr != nil {
 		return 0, nil, aerr

@@ -63,6 +63,8 @@ type StateChat struct {
 	Chat          Chat           `json:"chat"`
 	NextMessageID int64          `json:"next_message_id"`
 	Messages      []StateMessage `json:"messages,omitempty"`
+	// Topics are a forum's topics (deleted ones too), by message_thread_id.
+	Topics []ForumTopic `json:"topics,omitempty"`
 }
 
 // StateMessage is one message of a transcript, in either direction, with
@@ -160,6 +162,9 @@ func (s *Server) snapshotLocked() State {
 		sc := StateChat{Chat: c.chat, NextMessageID: c.nextMessageID, Messages: make([]StateMessage, len(c.messages))}
 		for i, m := range c.messages {
 			sc.Messages[i] = m.state()
+		}
+		if len(c.topics) > 0 {
+			sc.Topics = c.topicList()
 		}
 		st.Chats = append(st.Chats, sc)
 	}
@@ -427,6 +432,13 @@ func (r *restored) restoreChats(chats []StateChat, raw rawCheck) error {
 			c.nextMessageID = max(c.nextMessageID, m.id)
 		}
 		slices.SortFunc(c.messages, func(a, b *message) int { return cmp.Compare(a.id, b.id) })
+		for _, t := range sc.Topics {
+			// A group whose topics were turned off keeps them, as Telegram does.
+			if t.MessageThreadID <= generalTopicID || c.topics[t.MessageThreadID] != nil || sc.Chat.Type == "private" {
+				return fmt.Errorf("chat %d: topic %d: in a private chat, General, or twice: %w", id, t.MessageThreadID, ErrInvalid)
+			}
+			c.topics[t.MessageThreadID] = &t
+		}
 		r.chats[id] = c
 	}
 	return nil

@@ -20,10 +20,11 @@ type chatState struct {
 	byID          map[int64]*message
 	action        string
 	actionUntil   time.Time
+	topics        map[int64]*ForumTopic // a forum's topics by message_thread_id (forum.go)
 }
 
 func newChatState(c Chat) *chatState {
-	return &chatState{chat: c, byID: make(map[int64]*message)}
+	return &chatState{chat: c, byID: make(map[int64]*message), topics: make(map[int64]*ForumTopic)}
 }
 
 func (c *chatState) add(m *message) {
@@ -106,7 +107,8 @@ func (m *message) kind() string {
 	case m.text != "":
 		return "text"
 	}
-	for _, k := range []string{"sticker", "voice", "audio", "video", "video_note", "animation", "location", "venue", "poll", "dice", "web_app_data"} {
+	for _, k := range []string{"sticker", "voice", "audio", "video", "video_note", "animation", "location", "venue", "poll", "dice", "web_app_data",
+		"forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened"} {
 		if _, ok := m.raw[k]; ok {
 			return k
 		}
@@ -159,6 +161,13 @@ func (m *message) wire(c *chatState, withReply bool) json.RawMessage {
 		}
 		return mustJSON(fields)
 	}
+	if reply == nil && withReply && c.inTopic(m) {
+		// A message in a topic that replies to nothing carries the topic's
+		// creation message, as Telegram sends it.
+		if root := c.byID[m.threadID]; root != nil && root != m {
+			reply = root.wire(c, false)
+		}
+	}
 	from := m.from
 	w := wireMessage{
 		MessageID:       m.id,
@@ -174,6 +183,7 @@ func (m *message) wire(c *chatState, withReply bool) json.RawMessage {
 		Caption:         m.caption,
 		CaptionEntities: m.captionEntities,
 		Contact:         m.contact,
+		IsTopicMessage:  c.inTopic(m),
 	}
 	if m.hasInlineKeyboard() {
 		// Telegram echoes only inline keyboards; reply keyboards belong to the chat.

@@ -40,6 +40,7 @@ type Chat struct {
 type wireMessage struct {
 	MessageID       int64           `json:"message_id"`
 	MessageThreadID int64           `json:"message_thread_id,omitempty"`
+	IsTopicMessage  bool            `json:"is_topic_message,omitempty"`
 	From            *Sender         `json:"from,omitempty"`
 	Date            int64           `json:"date"`
 	Chat            Chat            `json:"chat"`
