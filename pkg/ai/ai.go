@@ -75,7 +75,7 @@ type Client struct {
 
 	calls   *prometheus.CounterVec
 	latency *prometheus.HistogramVec
-	models  modelMetrics // models.go
+	models  modelMetrics  // models.go
 	stream  streamMetrics // stream.go
 	// firstBackoff is the first wait after a 5xx or a timeout (tests shorten it).
 	firstBackoff time.Duration

@@ -101,7 +101,8 @@ func TestLimiterReportsAWaitBehindADraft(t *testing.T) {
 				return
 			default:
 			}
-			mr.FastForward(time.Second) // marks expire at once
+			mr.Del("test:tg:limit:chat:7:waiting") // marks disappear at once
+			mr.Del("test:tg:limit:global:waiting")
 			if d, err := l.Reserve(context.Background(), 7, telegram.PriorityDraft); err == nil && d == 0 {
 				drafts.Add(1)
 			}
@@ -109,12 +110,12 @@ func TestLimiterReportsAWaitBehindADraft(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	behind, err := telegram.WaitReport(l, ctx, 7, telegram.PriorityChat)
+	behind, _ := telegram.WaitReport(l, ctx, 7, telegram.PriorityChat) // the broken drafter may starve it until ctx ends
 	close(stop)
 	if drafts.Load() == 0 {
 		t.Skip("the drafter never won a token; nothing to report")
 	}
-	if !behind && err == nil {
+	if !behind {
 		t.Fatalf("%d drafts took tokens while the message waited; not reported", drafts.Load())
 	}
 }
