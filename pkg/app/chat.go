@@ -19,6 +19,9 @@ var (
 	_ chat.Enqueuer   = (*asynq.Client)(nil)
 	_ chat.Projection = (*projection.Store)(nil)
 	_ chat.Prompt     = (*ai.PromptFile)(nil)
+	// Streaming answers (gemini.stream): the chat streams only when both can.
+	_ chat.StreamGenerator = (*ai.Client)(nil)
+	_ chat.DraftSender     = (*telegram.Sender)(nil)
 )
 
 // ChatOptions maps the configuration onto the chat. Exported so that
@@ -36,5 +39,7 @@ func ChatOptions(cfg *config.Config) chat.Options {
 		MiniAppURL:            cfg.MiniAppURL(),
 		HistoryBudget:         cfg.Gemini.HistoryBudget,
 		KnowledgeTopK:         cfg.Gemini.KnowledgeTopK,
+		Stream:                cfg.Gemini.Stream,
+		DraftInterval:         cfg.Gemini.DraftInterval,
 	}
 }

@@ -123,4 +123,8 @@ type Options struct {
 	HistoryBudget int
 	// KnowledgeTopK is how many knowledge entries go to the model.
 	KnowledgeTopK int
+	// Stream shows the answer in the private chat while it is written
+	// (stream.go); DraftInterval paces the drafts (> 0 when Stream).
+	Stream        bool
+	DraftInterval time.Duration
 }

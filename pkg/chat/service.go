@@ -27,6 +27,8 @@ type Service struct {
 	kw      []string
 	kindex  *knowledgeIndex
 	metrics *metrics
+	// afterFunc runs a function later (the drafts' pacing, stream.go).
+	afterFunc func(time.Duration, func()) func() bool
 }
 
 type metrics struct {
@@ -53,7 +55,7 @@ func New(d Deps, o Options) *Service {
 	s := &Service{d: d, o: o, tx: d.Texts, loc: o.Location, keys: keys,
 		ib:   &inbox{rdb: d.Redis, keys: keys, ttl: 7 * 24 * time.Hour},
 		rate: redis_rate.NewLimiter(d.Redis), log: d.Log, now: d.Now, kindex: &knowledgeIndex{},
-		kw: keywords(o.EscalationKeywords), metrics: newMetrics(),
+		kw: keywords(o.EscalationKeywords), metrics: newMetrics(), afterFunc: realAfterFunc,
 	}
 	m := s.metrics
 	d.Registry.MustRegister(m.turns, m.merged, m.replyDelay, m.escalation, m.auth, m.stage, m.gapTimeouts)
@@ -73,7 +75,7 @@ func newMetrics() *metrics {
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "authorizations_total",
 			Help: "Authorization attempts by outcome."}, []string{"outcome"}),
 		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "stage_seconds",
-			Help:    "Time of each stage of an AI turn: queued (update to start), load (appeal read), generate, send, save.",
+			Help:    "Time of each stage of an AI turn: queued (update to start), load (appeal read), generate, send, save; first_draft (generation start to the first draft shown, when streaming).",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"stage"}),
 		gapTimeouts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "gap_timeouts_total",
 			Help: "Updates taken up without waiting any longer for an earlier update of the same user that never reached the inbox."}),

@@ -80,14 +80,18 @@ type Draft struct {
 	DraftID int
 	// Body is Telegram HTML (tghtml.FromMarkdown of the answer so far).
 	Body string
+	// Shown is what the previous update of this draft showed (SendDraft's
+	// result): an update that would show the same is not sent.
+	Shown string
 }
 
 // SendDraft shows d as one message within Telegram's limits, the text path
 // of drafts: a body longer than a message shows its first part (cut as
 // SendText cuts it; the rest arrives with the final message); entities
 // Telegram refuses go once more as plain text. It returns the text shown
-// (HTML, or plain after a refusal) so the caller can leave an unchanged
-// draft alone, and ErrEmptyText when nothing is visible (nothing is sent).
+// (HTML, or plain after a refusal), which the caller passes back as Shown;
+// an update that would show Shown again is not sent. ErrEmptyText when
+// nothing is visible (nothing is sent).
 func SendDraft(ctx context.Context, api DraftAPI, d Draft) (string, error) {
 	if d.DraftID == 0 {
 		return "", fmt.Errorf("telegram: draft without an id: %w", ErrRejected)
@@ -98,6 +102,9 @@ func SendDraft(ctx context.Context, api DraftAPI, d Draft) (string, error) {
 	}
 	if strings.TrimSpace(tghtml.Plain(body)) == "" {
 		return "", ErrEmptyText
+	}
+	if body == d.Shown || tghtml.Plain(body) == d.Shown {
+		return d.Shown, nil
 	}
 	p := &telego.SendMessageDraftParams{ChatID: d.ChatID, DraftID: d.DraftID, Text: body, ParseMode: telego.ModeHTML}
 	err := api.SendMessageDraft(ctx, p)
