@@ -18,8 +18,11 @@
 // sendPhoto, copyMessage, forwardMessage, editMessageText,
 // editMessageReplyMarkup, deleteMessage, sendChatAction,
 // answerCallbackQuery, getFile, setMyCommands, getMyCommands,
-// deleteMyCommands, setChatMenuButton, getChatMenuButton. Files download
-// from GET /file/bot<token>/<file_path> as in Telegram.
+// deleteMyCommands, setChatMenuButton, getChatMenuButton, sendMessageDraft
+// (draft.go: private chats only, validated like sendMessage, counted by the
+// flood limits, shown in the transcript until the bot's next message
+// replaces it). Files download from GET /file/bot<token>/<file_path> as in
+// Telegram.
 //
 // Behaviour follows Telegram where a bot can tell the difference:
 //   - getUpdates long-polls (timeout capped by Options.MaxLongPoll); offset
@@ -115,7 +118,10 @@
 //	                             "caption_entities","reply_markup" (any keyboard, as sent),
 //	                             "document"/"photo" {"file_id","file_name","mime_type","size",
 //	                             "width","height","url"},"contact","forward_origin","date",
-//	                             "edit_date","reply_to_message_id","message_thread_id","deleted".
+//	                             "edit_date","reply_to_message_id","message_thread_id","deleted",
+//	                             "sent_at" (emulator time, ns), "draft" (the bot's draft this message
+//	                             replaced). The chat's "draft" is the bot's live draft: "draft_id",
+//	                             "text","raw_text","parse_mode","entities","since","updated","updates".
 //	                             after returns only newer messages (edits show in a full read);
 //	                             wait (≤ 60) blocks until there is one. chat_action is the last
 //	                             sendChatAction for 5 s, ended by a bot message.   Transcript, WaitTranscript

@@ -20,6 +20,7 @@ type chatState struct {
 	byID          map[int64]*message
 	action        string
 	actionUntil   time.Time
+	draft         *draftState // the bot's draft being streamed (draft.go)
 }
 
 func newChatState(c Chat) *chatState {
@@ -77,6 +78,10 @@ type message struct {
 	// raw is the Message object of an injected update, kept whole so that
 	// fields the emulator does not model (stickers, locations, …) survive.
 	raw map[string]json.RawMessage
+	// at is when the message joined the transcript; replacedDraft the
+	// bot's draft it took the place of (draft.go). Neither is persisted.
+	at            time.Time
+	replacedDraft *TranscriptDraft
 }
 
 // fileRef is what a message knows about its file; the bytes, if the
