@@ -19,9 +19,6 @@ var (
 	_ chat.Enqueuer   = (*asynq.Client)(nil)
 	_ chat.Projection = (*projection.Store)(nil)
 	_ chat.Prompt     = (*ai.PromptFile)(nil)
-	// Streaming answers (gemini.stream): the chat streams only when both can.
-	_ chat.StreamGenerator = (*ai.Client)(nil)
-	_ chat.DraftSender     = (*telegram.Sender)(nil)
 )
 
 // ChatOptions maps the configuration onto the chat. Exported so that
@@ -30,6 +27,8 @@ func ChatOptions(cfg *config.Config) chat.Options {
 	return chat.Options{
 		OperatorsChatID:       cfg.Telegram.OperatorsChatID,
 		EscalationKeywords:    cfg.Gemini.EscalationKeywords,
+		Stream:                cfg.Gemini.Stream,
+		DraftInterval:         cfg.Gemini.DraftInterval,
 		LockTTL:               cfg.Chat.LockTTL,
 		UserMessagesPerMinute: cfg.Chat.UserMessagesPerMinute,
 		AuthFailuresPerHour:   cfg.Chat.AuthFailuresPerHour,
@@ -39,7 +38,5 @@ func ChatOptions(cfg *config.Config) chat.Options {
 		MiniAppURL:            cfg.MiniAppURL(),
 		HistoryBudget:         cfg.Gemini.HistoryBudget,
 		KnowledgeTopK:         cfg.Gemini.KnowledgeTopK,
-		Stream:                cfg.Gemini.Stream,
-		DraftInterval:         cfg.Gemini.DraftInterval,
 	}
 }

@@ -103,6 +103,10 @@ type Options struct {
 	// EscalationKeywords hand a message to a human when it contains one
 	// (case-insensitive).
 	EscalationKeywords []string
+	// Stream shows the answer in the private chat while it is written
+	// (stream.go); DraftInterval paces the drafts (> 0 when Stream).
+	Stream        bool
+	DraftInterval time.Duration
 	// LockTTL is the lease on a user's inbox; a dead holder's lease expires
 	// after it. Must be positive.
 	LockTTL time.Duration
@@ -123,8 +127,4 @@ type Options struct {
 	HistoryBudget int
 	// KnowledgeTopK is how many knowledge entries go to the model.
 	KnowledgeTopK int
-	// Stream shows the answer in the private chat while it is written
-	// (stream.go); DraftInterval paces the drafts (> 0 when Stream).
-	Stream        bool
-	DraftInterval time.Duration
 }

@@ -27,8 +27,6 @@ type Service struct {
 	kw      []string
 	kindex  *knowledgeIndex
 	metrics *metrics
-	// afterFunc runs a function later (the drafts' pacing, stream.go).
-	afterFunc func(time.Duration, func()) func() bool
 }
 
 type metrics struct {
@@ -55,7 +53,7 @@ func New(d Deps, o Options) *Service {
 	s := &Service{d: d, o: o, tx: d.Texts, loc: o.Location, keys: keys,
 		ib:   &inbox{rdb: d.Redis, keys: keys, ttl: 7 * 24 * time.Hour},
 		rate: redis_rate.NewLimiter(d.Redis), log: d.Log, now: d.Now, kindex: &knowledgeIndex{},
-		kw: keywords(o.EscalationKeywords), metrics: newMetrics(), afterFunc: realAfterFunc,
+		kw: keywords(o.EscalationKeywords), metrics: newMetrics(),
 	}
 	m := s.metrics
 	d.Registry.MustRegister(m.turns, m.merged, m.replyDelay, m.escalation, m.auth, m.stage, m.gapTimeouts)

@@ -70,8 +70,13 @@ func (s *Service) ask(ctx context.Context, uid int64, u unit, req ai.Request) (a
 	return ans, err
 }
 
-// minDraftInterval bounds the pacing from below whatever the options say.
-const minDraftInterval = 100 * time.Millisecond
+const (
+	// minDraftInterval bounds the pacing from below whatever the options say.
+	minDraftInterval = 100 * time.Millisecond
+	// draftTimeout bounds one draft's request: a late draft is worth
+	// nothing, and the stream (and then the final message) waits for it.
+	draftTimeout = 3 * time.Second
+)
 
 // drafter shows the drafts of one answer.
 type drafter struct {
@@ -97,10 +102,10 @@ type drafter struct {
 
 func (s *Service) newDrafter(ctx context.Context, uid, updateID int64, api DraftSender) *drafter {
 	return &drafter{s: s, ctx: ctx, api: api, chat: uid, base: int(updateID&0x0fffffff) << 3, start: time.Now(),
-		now: s.now, after: s.afterFunc, pace: draftPacer{interval: max(s.o.DraftInterval, minDraftInterval)}}
+		now: s.now, after: realAfterFunc, pace: draftPacer{interval: max(s.o.DraftInterval, minDraftInterval)}}
 }
 
-// realAfterFunc runs f after d: Service.afterFunc (tests use their clock's).
+// realAfterFunc runs f after d: the drafts' timer (tests use their clock's).
 func realAfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 
 // update takes the answer so far (ai.GenerateStream's onText).
@@ -149,7 +154,9 @@ func (d *drafter) tryLocked() {
 // sendLocked shows the text so far. Whatever goes wrong costs this draft
 // only, unless Telegram refuses drafts for good.
 func (d *drafter) sendLocked() {
-	shown, err := telegram.SendDraft(d.ctx, d.api, telegram.Draft{ChatID: d.chat, DraftID: d.base | (d.attempt & 7),
+	ctx, cancel := context.WithTimeout(d.ctx, draftTimeout)
+	defer cancel()
+	shown, err := telegram.SendDraft(ctx, d.api, telegram.Draft{ChatID: d.chat, DraftID: d.base | (d.attempt & 7),
 		Body: tghtml.FromMarkdown(closeMarkdown(d.text)), Shown: d.shown})
 	switch {
 	case err == nil:

@@ -130,8 +130,7 @@ func streamBench(t *testing.T, stream bool, chunks ...string) (*bench, *fakeStre
 	gen := &fakeStreamGen{fakeGen: b.gen, b: b, chunks: chunks}
 	b.gen.GenerateFn = func(ai.Request) (string, error) { return strings.TrimSpace(strings.Join(chunks, "")), nil }
 	ds := &draftSender{fakeSender: b.sender, ev: &events{}}
-	b.s.d.AI, b.s.d.Sender = gen, ds
-	b.s.afterFunc = func(time.Duration, func()) func() bool { return func() bool { return true } } // the bench's clock only moves with the chunks
+	b.s.d.AI, b.s.d.Sender = gen, ds // each chunk moves the bench's clock a second: every one is due, no timer waits
 	return b, gen, ds
 }
 

@@ -1,17 +1,7 @@
 package telegram
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // SetFirstBackoff shortens the transient-failure backoff so that tests of
 // the retry limit run in milliseconds.
 func SetFirstBackoff(s *Sender, d time.Duration) { s.firstBackoff = d }
-
-// WaitReport runs the limiter's wait and says whether the send was
-// refused again after a draft took a token it was waiting for.
-func WaitReport(l *Limiter, ctx context.Context, chatID int64, prio Priority) (behindDraft bool, err error) {
-	w, err := l.wait(ctx, chatID, prio, 0)
-	return w.behindDraft, err
-}

@@ -75,6 +75,10 @@ type StateMessage struct {
 	From            Sender `json:"from"`
 	Date            int64  `json:"date"`
 	EditDate        int64  `json:"edit_date,omitempty"`
+	// SentAt is when the message joined the transcript; Draft the bot's
+	// draft it replaced (absent in files written before drafts).
+	SentAt time.Time        `json:"sent_at,omitzero"`
+	Draft  *TranscriptDraft `json:"draft,omitempty"`
 	// Text is the visible text, RawText the text as sent when parse_mode
 	// changed it; likewise Caption and RawCaption.
 	Text             string          `json:"text,omitempty"`
@@ -94,10 +98,6 @@ type StateMessage struct {
 	// Raw is the whole Message object of an injected update, so fields the
 	// emulator does not model survive.
 	Raw map[string]json.RawMessage `json:"raw,omitempty"`
-	// SentAt is when the message joined the transcript; Draft the bot's
-	// draft it replaced (absent in files written before drafts).
-	SentAt time.Time        `json:"sent_at,omitzero"`
-	Draft  *TranscriptDraft `json:"draft,omitempty"`
 }
 
 // StateFileRef is what a message knows about its document or photo.

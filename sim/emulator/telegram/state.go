@@ -75,13 +75,11 @@ type message struct {
 	replyTo         int64
 	forwardOrigin   json.RawMessage
 	deleted         bool
+	at              time.Time        // when it joined the transcript
+	replacedDraft   *TranscriptDraft // the bot's draft it took the place of (draft.go)
 	// raw is the Message object of an injected update, kept whole so that
 	// fields the emulator does not model (stickers, locations, …) survive.
 	raw map[string]json.RawMessage
-	// at is when the message joined the transcript; replacedDraft the
-	// bot's draft it took the place of (draft.go). Neither is persisted.
-	at            time.Time
-	replacedDraft *TranscriptDraft
 }
 
 // fileRef is what a message knows about its file; the bytes, if the
