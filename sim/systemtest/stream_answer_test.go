@@ -65,6 +65,7 @@ func TestStreamFinalEqualsNonStreaming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const plainUID, streamUID = 9711, 9712
 	d, visible := streamData(5000, plainUID, streamUID)
 	e := world.New(t, world.Options{Data: d, Settings: map[string]string{"MARKETINGBOT_GEMINI_MAX_OUTPUT_TOKENS": "16384"}})

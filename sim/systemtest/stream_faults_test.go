@@ -41,6 +41,7 @@ func TestStreamErrorMidStreamIsAskedAgain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9721
 	e, visible := streamFaultWorld(t, uid)
 	if _, err := e.Gemini.InjectFault(gememu.Fault{Status: http.StatusServiceUnavailable, AfterChunks: 8, Count: 1}); err != nil {
@@ -68,6 +69,7 @@ func TestStreamErrorMidStreamEndsWithTheFallback(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	tx, err := texts.Load("")
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ func TestStreamDraftsNeverDelayFinalReplies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const users = 12
 	var uids []int64
 	for i := range users {
