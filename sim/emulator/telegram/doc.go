@@ -18,11 +18,8 @@
 // sendPhoto, copyMessage, forwardMessage, editMessageText,
 // editMessageReplyMarkup, deleteMessage, sendChatAction,
 // answerCallbackQuery, getFile, setMyCommands, getMyCommands,
-// deleteMyCommands, setChatMenuButton, getChatMenuButton, sendMessageDraft
-// (draft.go: private chats only, validated like sendMessage, counted by the
-// flood limits, shown in the transcript until the bot's next message
-// replaces it). Files download from GET /file/bot<token>/<file_path> as in
-// Telegram.
+// deleteMyCommands, setChatMenuButton, getChatMenuButton. Files download
+// from GET /file/bot<token>/<file_path> as in Telegram.
 //
 // Behaviour follows Telegram where a bot can tell the difference:
 //   - getUpdates long-polls (timeout capped by Options.MaxLongPoll); offset
@@ -54,6 +51,11 @@
 //     allow_sending_without_reply. reply_markup is stored as sent; inline
 //     buttons need exactly one action and 1–64 bytes of callback_data
 //     ("BUTTON_DATA_INVALID"); only inline keyboards are echoed in Message.
+//   - sendMessageDraft (Bot API 9.3, draft.go) streams a partial message:
+//     private chats only ("TEXTDRAFT_PEER_INVALID"), a non-zero draft_id,
+//     text validated like sendMessage's, counted by the flood limits like a
+//     message; the draft shows in the transcript until the bot's next
+//     message in the chat replaces it (or 30 s pass without an update).
 //   - Unknown chat → 400 "chat not found"; a user who blocked the bot → 403
 //     "Forbidden: bot was blocked by the user" for every method aimed at
 //     that chat; "message to edit not found", "message to delete not

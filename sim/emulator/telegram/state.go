@@ -18,9 +18,9 @@ type chatState struct {
 	nextMessageID int64
 	messages      []*message // in message_id order
 	byID          map[int64]*message
+	draft         *draftState // the bot's draft being streamed (draft.go)
 	action        string
 	actionUntil   time.Time
-	draft         *draftState // the bot's draft being streamed (draft.go)
 }
 
 func newChatState(c Chat) *chatState {
