@@ -83,7 +83,8 @@ type Client struct {
 
 	calls   *prometheus.CounterVec
 	latency *prometheus.HistogramVec
-	models  modelMetrics // models.go
+	models  modelMetrics  // models.go
+	stream  streamMetrics // stream.go
 	// firstBackoff is the first wait after a 5xx or a timeout (tests shorten it).
 	firstBackoff time.Duration
 }
@@ -105,6 +106,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	}
 	o.Registry.MustRegister(c.calls, c.latency)
 	c.models = newModelMetrics(o.Registry)
+	c.stream = newStreamMetrics(o.Registry)
 	return c, nil
 }
 
@@ -113,6 +115,12 @@ func New(ctx context.Context, o Options) (*Client, error) {
 // never retried, whatever its Outcome: an empty, blocked or truncated one
 // is returned as it is, for the caller to say so.
 func (c *Client) Generate(ctx context.Context, req Request) (Answer, error) {
+	return c.run(ctx, c.newGeneration(req))
+}
+
+// newGeneration prepares the call of req: the model, the configuration and
+// the contents (Generate and GenerateStream send the same).
+func (c *Client) newGeneration(req Request) *generation {
 	g := &generation{c: c, model: req.Model, cfg: c.contentConfig(req.System),
 		contents: make([]*genai.Content, 0, len(req.Turns))}
 	if g.model == "" {
@@ -124,6 +132,11 @@ func (c *Client) Generate(ctx context.Context, req Request) (Answer, error) {
 			g.contents = append(g.contents, &genai.Content{Role: string(t.Role), Parts: parts})
 		}
 	}
+	return g
+}
+
+// run makes g's attempts within the retry budget.
+func (c *Client) run(ctx context.Context, g *generation) (Answer, error) {
 	_, err := failsafe.With(g.policy(time.Now().Add(c.o.RetryBudget))).WithContext(ctx).GetWithExecution(
 		func(e failsafe.Execution[string]) (string, error) { return g.attempt(ctx, e.Attempts()) })
 	switch {
@@ -154,6 +167,9 @@ type generation struct {
 
 	answered bool
 	answer   Answer
+
+	// onText, when set, makes the attempts stream (stream.go).
+	onText func(Partial)
 }
 
 // policy retries a failure that says when to try again (retryLater) as long
@@ -183,6 +199,9 @@ func (g *generation) policy(deadline time.Time) retrypolicy.RetryPolicy[string] 
 // attempt makes the n-th call (1-based). A failure worth repeating comes back
 // as a *retryLater saying after how long.
 func (g *generation) attempt(ctx context.Context, n int) (string, error) {
+	if g.onText != nil {
+		return g.streamAttempt(ctx, n)
+	}
 	callCtx, cancel := context.WithTimeout(ctx, g.c.o.Timeout)
 	start := time.Now()
 	resp, err := g.c.g.Models.GenerateContent(callCtx, g.model, g.contents, g.cfg)

@@ -29,6 +29,8 @@ func ChatOptions(cfg *config.Config) chat.Options {
 	return chat.Options{
 		OperatorsChatID:       cfg.Telegram.OperatorsChatID,
 		EscalationKeywords:    cfg.Gemini.EscalationKeywords,
+		Stream:                cfg.Gemini.Stream,
+		DraftInterval:         cfg.Gemini.DraftInterval,
 		LockTTL:               cfg.Chat.LockTTL,
 		UserMessagesPerMinute: cfg.Chat.UserMessagesPerMinute,
 		AuthFailuresPerHour:   cfg.Chat.AuthFailuresPerHour,

@@ -43,6 +43,8 @@
 // their message. The model's answer comes with its finish reason
 // (answer.go): one cut by the output cap ends at its last sentence with a
 // note, an empty or refused one gets a defined reply and a history line.
+// With Options.Stream the answer is streamed and shown as drafts while it
+// is written (stream.go); the final message and the history are the same.
 //
 // # Seams and layout
 //

@@ -126,6 +126,10 @@ type Options struct {
 	// EscalationKeywords hand a message to a human when it contains one
 	// (case-insensitive).
 	EscalationKeywords []string
+	// Stream shows the answer in the private chat while it is written
+	// (stream.go); DraftInterval paces the drafts (> 0 when Stream).
+	Stream        bool
+	DraftInterval time.Duration
 	// LockTTL is the lease on a user's inbox; a dead holder's lease expires
 	// after it. Must be positive.
 	LockTTL time.Duration

@@ -76,7 +76,7 @@ func newMetrics() *metrics {
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "authorizations_total",
 			Help: "Authorization attempts by outcome."}, []string{"outcome"}),
 		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "stage_seconds",
-			Help:    "Time of each stage of an AI turn: queued (update to start), load (appeal read), generate, send, save.",
+			Help:    "Time of each stage of an AI turn: queued (update to start), load (appeal read), generate, send, save; first_draft (generation start to the first draft shown, when streaming).",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"stage"}),
 		gapTimeouts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "gap_timeouts_total",
 			Help: "Updates taken up without waiting any longer for an earlier update of the same user that never reached the inbox."}),

@@ -232,7 +232,7 @@ func (s *Service) generate(ctx context.Context, uid int64, p domain.Partner, u u
 			stopTyping()
 			return g, err
 		}
-		ans, err := s.d.AI.Generate(ctx, req)
+		ans, err := s.ask(ctx, uid, u, req) // stream.go
 		stopTyping()
 		switch {
 		case err == nil:

@@ -143,6 +143,12 @@ type Gemini struct {
 	MaxOutputTokens    int           `key:"max_output_tokens"`
 	PolishAnalytics    bool          `key:"polish_analytics"`
 	EscalationKeywords []string      `key:"escalation_keywords"`
+	// Stream shows the answer in private chats while it is written
+	// (streamGenerateContent + Telegram's sendMessageDraft); the final
+	// message is the same either way. The issue calls it ai.stream.
+	Stream bool `key:"stream"`
+	// DraftInterval is the least time between two draft updates of one answer.
+	DraftInterval time.Duration `key:"draft_interval"`
 }
 
 type HTTP struct {
@@ -241,6 +247,7 @@ func Defaults() Config {
 			Timeout: 30 * time.Second, RetryBudget: 20 * time.Second,
 			SystemPromptFile: "system_prompt.txt", HistoryBudget: 6000, KnowledgeTopK: 4,
 			Temperature: 0.4, MaxOutputTokens: 1024,
+			Stream: true, DraftInterval: 700 * time.Millisecond,
 			EscalationKeywords: []string{"оператор", "менеджер", "живой человек", "позовите человека", "позвать человека"},
 		},
 		HTTP:      HTTP{BotAddr: "127.0.0.1:8081", WorkerAddr: "127.0.0.1:9101", PollerAddr: "127.0.0.1:9102"},
@@ -647,6 +654,12 @@ func (c *Config) workerChecks() []func() error {
 		func() error { return httpURL("gemini.base_url", c.Gemini.BaseURL, false) },
 		func() error { return requiredSetting("gemini.chat_model", c.Gemini.ChatModel, "a Gemini model name") },
 		func() error { return positive("gemini.timeout", float64(c.Gemini.Timeout)) },
+		func() error {
+			if c.Gemini.Stream && c.Gemini.DraftInterval < 100*time.Millisecond {
+				return &Error{Key: "gemini.draft_interval", Msg: "is too short: expected at least 100ms between draft updates (Telegram's flood limits)"}
+			}
+			return nil
+		},
 		func() error {
 			if c.Telegram.OperatorsChatID == 0 {
 				return &Error{Key: "telegram.operators_chat_id", Msg: "is required: the id of the operators' Telegram group (a negative number)"}

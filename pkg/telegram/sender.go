@@ -72,6 +72,7 @@ type Sender struct {
 	calls   *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	waits   *prometheus.HistogramVec
+	drafts  draftMetrics // draft.go
 	// firstBackoff is the wait after the first transient failure; it
 	// doubles with each further one (tests shorten it).
 	firstBackoff time.Duration
@@ -88,6 +89,7 @@ func NewSender(bot *telego.Bot, lim *Limiter, reg prometheus.Registerer, log *sl
 			Help: "Time spent waiting for the shared outgoing-message limiter, by priority.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)}, []string{"priority"}),
 	}
 	reg.MustRegister(s.calls, s.latency, s.waits)
+	s.drafts = newDraftMetrics(reg)
 	return s
 }
 
@@ -102,8 +104,11 @@ type Options struct {
 }
 
 func prioName(p Priority) string {
-	if p == PriorityBroadcast {
+	switch p {
+	case PriorityBroadcast:
 		return "broadcast"
+	case PriorityDraft:
+		return "draft"
 	}
 	return "chat"
 }
@@ -189,15 +194,23 @@ func (c *sendCall) attempt(ctx context.Context) error {
 // admit holds the request until the shared limiter lets it go (a FloodError
 // when that is further away than MaxWait) and the fence agrees.
 func (c *sendCall) admit(ctx context.Context) error {
-	if c.o.Limited && c.s.Limiter != nil {
+	if c.o.Limited && c.s.Limiter != nil && c.o.Priority == PriorityDraft {
+		if err := c.s.admitDraft(ctx, c.chatID); err != nil { // draft.go
+			return err
+		}
+	} else if c.o.Limited && c.s.Limiter != nil {
 		start := time.Now()
-		d, err := c.s.Limiter.Wait(ctx, c.chatID, c.o.Priority, c.o.MaxWait)
+		w, err := c.s.Limiter.wait(ctx, c.chatID, c.o.Priority, c.o.MaxWait)
 		c.s.waits.WithLabelValues(prioName(c.o.Priority)).Observe(time.Since(start).Seconds())
+		if w.behindDraft {
+			c.s.drafts.behind.WithLabelValues(prioName(c.o.Priority)).Inc()
+			c.s.log.Warn("a message waited for the limiter while a draft took a token", "method", c.method, "chat_id", c.chatID)
+		}
 		if err != nil {
 			return err
 		}
-		if d > 0 {
-			return &FloodError{RetryAfter: d}
+		if w.retryIn > 0 {
+			return &FloodError{RetryAfter: w.retryIn}
 		}
 	}
 	if f, ok := ctx.Value(fenceKey{}).(func(context.Context) error); ok {
@@ -211,7 +224,7 @@ func (c *sendCall) admit(ctx context.Context) error {
 // retryable: a 429 within MaxWait, or a transient failure while fewer than
 // five requests were made. Nothing that stopped before the request is.
 func (c *sendCall) retryable(err error) bool {
-	if err == nil || !c.sent {
+	if err == nil || !c.sent || c.o.Priority == PriorityDraft { // a draft is tried once
 		return false
 	}
 	var flood *FloodError

@@ -5,10 +5,20 @@
 // users send M messages each with realistic pacing (bursts and think time);
 // the tool waits for every reply and prints one JSON object:
 //
-//	{"mode","users","messages","replies","lost","duplicates","out_of_order",
+//	{"mode","stream","users","messages","replies","lost","duplicates","out_of_order",
 //	 "duration_s","answered_per_min","latency_ms":{"p50","p95","p99"},
+//	 "first_visible_ms":{"p50","p95","p99"},
 //	 "sheets":{"reads","writes","max_reads_per_min","max_writes_per_min","http_429"},
-//	 "telegram":{"sends","http_429"},"worker_rss_mb_max"}
+//	 "telegram":{"sends","drafts","http_429"},"worker_rss_mb_max"}
+//
+// latency_ms is from a user's message to the final reply that answers it
+// (its first part), first_visible_ms to the first text the user could see
+// of that reply: the first draft of a streamed answer (--stream on), else
+// the reply itself; both by the Telegram emulator's clock of when the
+// message or draft reached the chat. With --stream both it runs the same
+// workload without and with streaming and adds {"stream_ratios":{…}} (on
+// against off: answered_per_min, sheets_requests_per_answer, and the p50
+// and p95 of first_visible_ms and latency_ms).
 //
 // A message counts as answered when a reply quotes it or a later message of
 // the same user (quick successive messages are answered in one turn);
@@ -25,6 +35,7 @@
 //	go run ./cmd/loadtest --quick                  # about a minute, batched
 //	go run ./cmd/loadtest --mode both              # the full comparison, several minutes
 //	go run ./cmd/loadtest --workers 1,3            # one worker process against three
+//	go run ./cmd/loadtest --stream both            # answers streamed with drafts against not
 //
 // It exits non-zero on a harness failure, and with --strict when lost,
 // duplicates or out_of_order is non-zero (CI).
@@ -46,6 +57,7 @@ import (
 
 type settings struct {
 	mode          string
+	stream        string // "off" or "on" for a run; --stream may say "both"
 	users         int
 	messages      int
 	duration      time.Duration // the messages are spread over this long
@@ -65,6 +77,7 @@ func Main() {
 	var s settings
 	quick := flag.Bool("quick", false, "a short run (about a minute): 100 users × 6 messages over 40 s, batched")
 	flag.StringVar(&s.mode, "mode", "batched", "batched | per-call | both")
+	flag.StringVar(&s.stream, "stream", "off", "off | on | both: answers streamed with drafts (gemini.stream); off is how earlier figures were taken")
 	flag.IntVar(&s.users, "users", 320, "simulated authorized users")
 	flag.IntVar(&s.messages, "messages", 8, "messages each user sends")
 	flag.DurationVar(&s.duration, "duration", 2*time.Minute, "the messages are spread over this long: offered load = users × messages / duration")
@@ -107,25 +120,25 @@ func Main() {
 	if s.mode == "both" {
 		modes = []string{"batched", "per-call"}
 	}
+	streams, err := parseStream(s.stream)
+	if err != nil {
+		fail(err)
+	}
 	enc := json.NewEncoder(os.Stdout)
 	for _, m := range modes {
 		if m != "batched" && m != "per-call" {
 			fail(fmt.Errorf("--mode %q: expected batched, per-call or both", m))
 		}
-		var perFleet []*result
-		for _, n := range s.fleets {
-			s.workers = n
-			r, err := run(ctx, s, m)
-			if err != nil {
-				fail(err)
-			}
-			_ = enc.Encode(r) // as soon as it is known: a long comparison shows its progress
-			perFleet = append(perFleet, r)
+		var perStream []*result
+		for _, st := range streams {
+			s.stream = st
+			perFleet := runFleets(ctx, s, m, enc)
+			perStream = append(perStream, perFleet[0])
 		}
-		if len(perFleet) > 1 {
-			_ = enc.Encode(map[string]any{"mode": m, "fleet_ratios": fleetRatios(perFleet)})
+		if len(perStream) == 2 {
+			_ = enc.Encode(map[string]any{"mode": m, "stream_ratios": streamRatios(perStream[0], perStream[1])})
 		}
-		results = append(results, perFleet[0])
+		results = append(results, perStream[0])
 	}
 	if len(results) == 2 && results[1].AnsweredPerMin > 0 {
 		_ = enc.Encode(map[string]float64{"ratio_answered_per_min": round1(results[0].AnsweredPerMin / results[1].AnsweredPerMin)})
@@ -137,6 +150,55 @@ func Main() {
 				os.Exit(1)
 			}
 		}
+	}
+}
+
+// runFleets runs the workload once per fleet size, printing each result,
+// then the ratios of the sizes when there are several.
+func runFleets(ctx context.Context, s settings, mode string, enc *json.Encoder) []*result {
+	var perFleet []*result
+	for _, n := range s.fleets {
+		s.workers = n
+		r, err := run(ctx, s, mode)
+		if err != nil {
+			fail(err)
+		}
+		_ = enc.Encode(r) // as soon as it is known: a long comparison shows its progress
+		perFleet = append(perFleet, r)
+	}
+	if len(perFleet) > 1 {
+		_ = enc.Encode(map[string]any{"mode": mode, "stream": s.stream, "fleet_ratios": fleetRatios(perFleet)})
+	}
+	return perFleet
+}
+
+// parseStream reads --stream: the streaming settings to run, in order.
+func parseStream(v string) ([]string, error) {
+	switch v {
+	case "off", "on":
+		return []string{v}, nil
+	case "both":
+		return []string{"off", "on"}, nil
+	}
+	return nil, fmt.Errorf("--stream %q: expected off, on or both", v)
+}
+
+// streamRatios compares a streamed run with the same workload unstreamed
+// (on / off).
+func streamRatios(off, on *result) map[string]float64 {
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return math.Round(a/b*1000) / 1000
+	}
+	return map[string]float64{
+		"answered_per_min":           ratio(on.AnsweredPerMin, off.AnsweredPerMin),
+		"sheets_requests_per_answer": ratio(on.SheetsRequestsPerAnswer, off.SheetsRequestsPerAnswer),
+		"first_visible_p50":          ratio(float64(on.FirstVisibleMs["p50"]), float64(off.FirstVisibleMs["p50"])),
+		"first_visible_p95":          ratio(float64(on.FirstVisibleMs["p95"]), float64(off.FirstVisibleMs["p95"])),
+		"final_p50":                  ratio(float64(on.LatencyMs["p50"]), float64(off.LatencyMs["p50"])),
+		"final_p95":                  ratio(float64(on.LatencyMs["p95"]), float64(off.LatencyMs["p95"])),
 	}
 }
 

@@ -34,6 +34,7 @@ import (
 
 type result struct {
 	Mode           string         `json:"mode"`
+	Stream         string         `json:"stream"`
 	Workers        int            `json:"workers"`
 	Users          int            `json:"users"`
 	Messages       int            `json:"messages"`
@@ -44,6 +45,7 @@ type result struct {
 	DurationS      float64        `json:"duration_s"`
 	AnsweredPerMin float64        `json:"answered_per_min"`
 	LatencyMs      map[string]int `json:"latency_ms"`
+	FirstVisibleMs map[string]int `json:"first_visible_ms"`
 	Sheets         struct {
 		Reads           int64 `json:"reads"`
 		Writes          int64 `json:"writes"`
@@ -53,6 +55,7 @@ type result struct {
 	} `json:"sheets"`
 	Telegram struct {
 		Sends   int64 `json:"sends"`
+		Drafts  int64 `json:"drafts"`
 		HTTP429 int64 `json:"http_429"`
 	} `json:"telegram"`
 	// SheetsRequestsPerAnswer is (reads + writes) / answered messages.
@@ -89,7 +92,7 @@ func run(ctx context.Context, s settings, mode string) (*result, error) {
 		return nil, err
 	}
 	lr.sh.ResetStats()
-	logf(s, "%s: %d users × %d messages over %s (%.0f/min offered), %d workers", mode, s.users, s.messages, s.duration,
+	logf(s, "%s, stream %s: %d users × %d messages over %s (%.0f/min offered), %d workers", mode, s.stream, s.users, s.messages, s.duration,
 		float64(s.users*s.messages)/s.duration.Minutes(), s.workers)
 
 	rss := lr.sampleRSS(ctx)
@@ -104,11 +107,11 @@ func run(ctx context.Context, s settings, mode string) (*result, error) {
 	rssMax := rss.stop()
 
 	r := tr.result()
-	r.Mode, r.Users, r.Workers = mode, s.users, s.workers
+	r.Mode, r.Stream, r.Users, r.Workers = mode, s.stream, s.users, s.workers
 	st := lr.sh.Stats()
 	r.Sheets.Reads, r.Sheets.Writes, r.Sheets.MaxReadsPerMin, r.Sheets.MaxWritesPerMin, r.Sheets.HTTP429 = st.Reads, st.Writes, st.MaxReadsPerMin, st.MaxWritesPerMin, st.HTTP429
 	ts := lr.tg.Stats()
-	r.Telegram.Sends, r.Telegram.HTTP429 = ts.Sends, ts.HTTP429
+	r.Telegram.Sends, r.Telegram.Drafts, r.Telegram.HTTP429 = ts.Sends, ts.ByMethod["sendMessageDraft"], ts.HTTP429
 	r.WorkerRSSMBMax = round1(rssMax)
 	if answered := r.Messages - r.Lost; answered > 0 {
 		r.SheetsRequestsPerAnswer = math.Round(float64(st.Reads+st.Writes)/float64(answered)*1000) / 1000
@@ -238,6 +241,7 @@ func (lr *loadRun) roleEnv() []string {
 		"MARKETINGBOT_SHEETS_BATCHING=" + batching,
 		"MARKETINGBOT_GEMINI_API_KEY=loadtest-key",
 		"MARKETINGBOT_GEMINI_BASE_URL=" + lr.geminiURL,
+		"MARKETINGBOT_GEMINI_STREAM=" + strconv.FormatBool(lr.s.stream == "on"),
 		"MARKETINGBOT_WORKER_CONCURRENCY=" + strconv.Itoa(lr.s.concurrency),
 		"MARKETINGBOT_CHAT_USER_MESSAGES_PER_MINUTE=120",
 		"MARKETINGBOT_LOG_LEVEL=warn",
@@ -380,12 +384,32 @@ func (lr *loadRun) watchReplies(ctx context.Context, tr *tracker) {
 			for _, m := range t.Messages {
 				after[u.ID] = m.MessageID
 				if m.FromBot {
-					tr.reply(u.ID, m.ReplyToMessageID, time.Now())
+					tr.reply(u.ID, m.ReplyToMessageID, shownAt(m))
 				}
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// shown is when a reply reached the chat, and when its first text did
+// (its first draft, when it replaced one).
+type shown struct {
+	final, first time.Time
+}
+
+// shownAt reads both from the emulator's clock (the time of reading if the
+// emulator did not say).
+func shownAt(m tgemu.TranscriptMessage) shown {
+	at := m.SentAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	first := at
+	if m.Draft != nil && !m.Draft.Since.IsZero() && m.Draft.Since.Before(at) {
+		first = m.Draft.Since
+	}
+	return shown{final: at, first: first}
 }
 
 // schedule is when one user sends each of its messages, from the start of
@@ -451,6 +475,7 @@ type sentMsg struct {
 	id       int64
 	at       time.Time
 	answered time.Time
+	visible  time.Time // the first text of its answer
 }
 
 func newTracker() *tracker {
@@ -466,12 +491,13 @@ func (t *tracker) sent(uid, id int64) {
 	t.msgs[uid] = append(t.msgs[uid], &sentMsg{id: id, at: time.Now()})
 }
 
-func (t *tracker) reply(uid, replyTo int64, at time.Time) {
+func (t *tracker) reply(uid, replyTo int64, sh shown) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if replyTo == 0 {
 		return // not an answer (a notice); answers quote the message they cover
 	}
+	at := sh.final
 	t.replies++
 	t.lastRep = at
 	if replyTo < t.last[uid] {
@@ -485,6 +511,10 @@ func (t *tracker) reply(uid, replyTo int64, at time.Time) {
 	for _, m := range t.msgs[uid] {
 		if m.id <= replyTo && m.answered.IsZero() {
 			m.answered = at
+			m.visible = sh.first
+			if m.visible.Before(m.at) {
+				m.visible = m.at // a draft of a turn that began before this message was sent
+			}
 		}
 	}
 }
@@ -517,7 +547,7 @@ func (t *tracker) result() *result {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := &result{Replies: t.replies, Duplicates: t.dups, OutOfOrder: t.order}
-	var lat []float64
+	var lat, vis []float64
 	answered := 0
 	for _, ms := range t.msgs {
 		for _, m := range ms {
@@ -528,6 +558,7 @@ func (t *tracker) result() *result {
 			}
 			answered++
 			lat = append(lat, float64(m.answered.Sub(m.at).Milliseconds()))
+			vis = append(vis, float64(m.visible.Sub(m.at).Milliseconds()))
 		}
 	}
 	dur := t.lastRep.Sub(t.first)
@@ -535,15 +566,20 @@ func (t *tracker) result() *result {
 	if dur > 0 {
 		r.AnsweredPerMin = round1(float64(answered) / dur.Minutes())
 	}
-	slices.Sort(lat)
+	r.LatencyMs, r.FirstVisibleMs = percentiles(lat), percentiles(vis)
+	return r
+}
+
+// percentiles are the p50, p95 and p99 of xs (sorted in place).
+func percentiles(xs []float64) map[string]int {
+	slices.Sort(xs)
 	pct := func(p float64) int {
-		if len(lat) == 0 {
+		if len(xs) == 0 {
 			return 0
 		}
-		return int(lat[int(math.Ceil(p*float64(len(lat))))-1])
+		return int(xs[int(math.Ceil(p*float64(len(xs))))-1])
 	}
-	r.LatencyMs = map[string]int{"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}
-	return r
+	return map[string]int{"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}
 }
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }

@@ -107,6 +107,7 @@ func New(t testing.TB, o Options) *Env {
 		"MARKETINGBOT_GEMINI_API_KEY":             "test-gemini-key",
 		"MARKETINGBOT_GEMINI_BASE_URL":            e.GeminiURL,
 		"MARKETINGBOT_GEMINI_RETRY_BUDGET":        "3s",
+		"MARKETINGBOT_GEMINI_STREAM":              "false", // on in production; StreamSettings (stream.go) turns it on
 		"MARKETINGBOT_HTTP_BOT_ADDR":              "127.0.0.1:0",
 		"MARKETINGBOT_HTTP_WORKER_ADDR":           "127.0.0.1:0",
 		"MARKETINGBOT_HTTP_POLLER_ADDR":           "127.0.0.1:0",

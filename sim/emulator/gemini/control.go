@@ -78,6 +78,13 @@ type Fault struct {
 	RetryDelay time.Duration // RetryInfo.retryDelay of a 429; 0 means DefaultRetryDelay
 	Models     []string      // empty matches every model
 	Methods    []string      // empty matches every method
+	// AfterChunks > 0 makes it a mid-stream fault: it hits only
+	// streamGenerateContent?alt=sse calls, which answer 200 and send this
+	// many chunks (or all but the last, when the answer has fewer), then an
+	// error event in Google's shape, data: {"error":{…}} — or, with Drop,
+	// cut the connection without a word.
+	AfterChunks int
+	Drop        bool
 }
 
 // ActiveFault is a fault rule as the control API lists it.
@@ -89,6 +96,8 @@ type ActiveFault struct {
 	RetryDelayS float64   `json:"retry_delay_s"`
 	Models      []string  `json:"models,omitempty"`
 	Methods     []string  `json:"methods,omitempty"`
+	AfterChunks int       `json:"after_chunks,omitempty"`
+	Drop        bool      `json:"drop,omitempty"`
 }
 
 type faultRule struct {
@@ -226,11 +235,13 @@ var errBadFault = errors.New("gemini: invalid fault")
 // order they were added; the first one that matches a call fails it.
 func (s *Server) InjectFault(f Fault) (int, error) {
 	switch {
-	case f.Status != http.StatusTooManyRequests && f.Status != http.StatusInternalServerError &&
+	case !f.Drop && f.Status != http.StatusTooManyRequests && f.Status != http.StatusInternalServerError &&
 		f.Status != http.StatusServiceUnavailable && f.Status != http.StatusGatewayTimeout:
 		return 0, fmt.Errorf("%w: status %d is not one of 429, 500, 503, 504", errBadFault, f.Status)
-	case f.Count < 0 || f.Duration < 0 || f.RetryDelay < 0:
-		return 0, fmt.Errorf("%w: count, duration and retry delay must not be negative", errBadFault)
+	case f.Count < 0 || f.Duration < 0 || f.RetryDelay < 0 || f.AfterChunks < 0:
+		return 0, fmt.Errorf("%w: count, duration, retry delay and after_chunks must not be negative", errBadFault)
+	case f.Drop && f.AfterChunks == 0:
+		return 0, fmt.Errorf("%w: drop needs after_chunks (the chunks sent before the connection is cut)", errBadFault)
 	}
 	if f.RetryDelay == 0 {
 		f.RetryDelay = DefaultRetryDelay
@@ -241,6 +252,8 @@ func (s *Server) InjectFault(f Fault) (int, error) {
 			Remaining:   f.Count,
 			RetryDelayS: f.RetryDelay.Seconds(),
 			Methods:     slices.Clone(f.Methods),
+			AfterChunks: f.AfterChunks,
+			Drop:        f.Drop,
 		},
 		limited: f.Count > 0,
 	}
@@ -283,7 +296,8 @@ func (s *Server) Faults() []ActiveFault {
 	return out
 }
 
-// takeFault returns the error for a call if a fault rule claims it.
+// takeFault returns the error for a call if a fault rule claims it
+// (mid-stream rules are takeStreamFault's).
 func (s *Server) takeFault(method, model string) *apiError {
 	now := time.Now()
 	s.mu.Lock()
@@ -291,7 +305,7 @@ func (s *Server) takeFault(method, model string) *apiError {
 	st := &s.state
 	st.faults = slices.DeleteFunc(st.faults, func(f *faultRule) bool { return f.over(now) })
 	for _, f := range st.faults {
-		if !f.matches(method, model, now) {
+		if f.AfterChunks > 0 || !f.matches(method, model, now) {
 			continue
 		}
 		if f.limited {
@@ -353,6 +367,8 @@ type faultJSON struct {
 	RetryDelayS float64  `json:"retry_delay_s"`
 	Models      []string `json:"models"`
 	Methods     []string `json:"methods"`
+	AfterChunks int      `json:"after_chunks"`
+	Drop        bool     `json:"drop"`
 }
 
 type latencyJSON struct {
@@ -392,12 +408,14 @@ func (s *Server) controlMux() *http.ServeMux {
 			return
 		}
 		id, err := s.InjectFault(Fault{
-			Status:     fj.Status,
-			Count:      fj.Count,
-			Duration:   time.Duration(fj.DurationMS) * time.Millisecond,
-			RetryDelay: time.Duration(fj.RetryDelayS * float64(time.Second)),
-			Models:     fj.Models,
-			Methods:    fj.Methods,
+			Status:      fj.Status,
+			Count:       fj.Count,
+			Duration:    time.Duration(fj.DurationMS) * time.Millisecond,
+			RetryDelay:  time.Duration(fj.RetryDelayS * float64(time.Second)),
+			Models:      fj.Models,
+			Methods:     fj.Methods,
+			AfterChunks: fj.AfterChunks,
+			Drop:        fj.Drop,
 		})
 		if err != nil {
 			controlError(w, http.StatusBadRequest, err.Error())

@@ -10,9 +10,12 @@
 // parameter.
 //
 //	POST :generateContent                one JSON GenerateContentResponse
-//	POST :streamGenerateContent?alt=sse  "data: {…}\r\n\r\n" events; the last
-//	                                     carries finishReason (without alt=sse:
-//	                                     one JSON array of the same chunks)
+//	POST :streamGenerateContent?alt=sse  "data: {…}\r\n\r\n" events of about 60
+//	                                     characters of text each; every one has
+//	                                     the prompt's tokens, the last also the
+//	                                     answer's and the finishReason; the
+//	                                     latency is spread over them (without
+//	                                     alt=sse: one JSON array of the chunks)
 //	POST :embedContent                   {"embedding":{"values":[…]}}
 //	POST :batchEmbedContents             {"embeddings":[{"values":[…]}]}
 //	                                     (genai's EmbedContent uses this one)
@@ -74,6 +77,10 @@
 //	       ends first; neither: until cleared). retry_delay_s (default 1) is
 //	       the RetryInfo delay of a 429. Faults hit calls on a model, not
 //	       model listing, and are checked after request validation.
+//	       With "after_chunks":N the fault hits streams (alt=sse) mid-way:
+//	       200, N chunks (all but the last of a shorter answer), then an
+//	       error event data: {"error":{…}} with the status — or, with
+//	       "drop":true (no status needed), the connection is cut.
 //	GET    /_emulator/faults     rules still in force
 //	DELETE /_emulator/faults     remove all rules → 204
 //	POST   /_emulator/outcomes

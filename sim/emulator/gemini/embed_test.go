@@ -70,8 +70,8 @@ func TestSplitChunks(t *testing.T) {
 			if strings.Join(chunks, "") != text {
 				t.Fatalf("chunks do not join back to the text: %q", chunks)
 			}
-			if len(chunks) > 4 {
-				t.Errorf("%d chunks, want at most 4", len(chunks))
+			if len(chunks) > maxChunks || (len([]rune(text)) >= 2*chunkRunes && strings.Contains(text, " ") && len(chunks) < 2) {
+				t.Errorf("%d chunks of %d runes, want a few, at most %d", len(chunks), len([]rune(text)), maxChunks)
 			}
 			for _, c := range chunks {
 				if c == "" && text != "" {

@@ -379,7 +379,12 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, c *call, strea
 		c.fail(w, e)
 		return
 	}
-	if err := s.wait(r.Context()); err != nil {
+	latency := s.pickLatency()
+	sse := stream && r.URL.Query().Get("alt") == "sse"
+	if sse {
+		latency = 0 // spread over the chunks (stream.go)
+	}
+	if err := s.wait(r.Context(), latency); err != nil {
 		if errors.Is(err, errServerClosed) {
 			c.fail(w, errUnavailable("The service is currently unavailable."))
 			return
@@ -431,31 +436,17 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, c *call, strea
 		}
 		responses[i] = build(chunk, chunkFinish)
 		responses[i].UsageMetadata = usage(promptTokens, n*estimateTokens(sent.String()))
+		if i < len(chunks)-1 {
+			// Google counts the candidates' tokens in the last chunk only.
+			responses[i].UsageMetadata = usage(promptTokens, 0)
+		}
 	}
-	if r.URL.Query().Get("alt") != "sse" {
+	if !sse {
 		// Without alt=sse the real API streams one JSON array of chunks.
 		writeJSON(w, http.StatusOK, responses)
 		return
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	for _, resp := range responses {
-		data, err := json.Marshal(resp)
-		if err != nil {
-			c.status, c.errText = http.StatusInternalServerError, "encode chunk: "+err.Error()
-			return
-		}
-		if _, err := fmt.Fprintf(w, "data: %s\r\n\r\n", data); err != nil {
-			c.status, c.errText = statusClientClosed, "write chunk: "+err.Error()
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			c.status, c.errText = statusClientClosed, "flush chunk: "+err.Error()
-			return
-		}
-	}
+	s.streamSSE(w, r, c, responses) // stream.go
 }
 
 func usage(prompt, candidates int) usageMetadata {
@@ -529,11 +520,12 @@ func shapeAnswer(cfg *GenerationConfig, answer string, structured bool) (string,
 	return text, finish
 }
 
-// splitChunks cuts text into a few pieces at whitespace, the way a streamed
-// answer arrives: joined, they give text back exactly.
+// splitChunks cuts text into pieces of about chunkRunes at whitespace (at
+// most maxChunks), the way a streamed answer arrives: joined, they give
+// text back exactly.
 func splitChunks(text string) []string {
 	r := []rune(text)
-	n := min(4, max(1, len(r)/40))
+	n := min(maxChunks, max(1, len(r)/chunkRunes))
 	if n == 1 {
 		return []string{text}
 	}
@@ -653,10 +645,9 @@ func (s *Server) countTokens(w http.ResponseWriter, c *call) {
 
 var errServerClosed = errors.New("gemini emulator: closed")
 
-// wait sleeps the simulated latency, ending early when the client goes away
-// or the server closes.
-func (s *Server) wait(ctx context.Context) error {
-	d := s.pickLatency()
+// wait sleeps d of simulated latency, ending early when the client goes
+// away or the server closes.
+func (s *Server) wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}

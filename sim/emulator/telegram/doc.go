@@ -53,6 +53,11 @@
 //     allow_sending_without_reply. reply_markup is stored as sent; inline
 //     buttons need exactly one action and 1–64 bytes of callback_data
 //     ("BUTTON_DATA_INVALID"); only inline keyboards are echoed in Message.
+//   - sendMessageDraft (Bot API 9.3, draft.go) streams a partial message:
+//     private chats only ("TEXTDRAFT_PEER_INVALID"), a non-zero draft_id,
+//     text validated like sendMessage's, counted by the flood limits like a
+//     message; the draft shows in the transcript until the bot's next
+//     message in the chat replaces it (or 30 s pass without an update).
 //   - Unknown chat → 400 "chat not found"; a user who blocked the bot → 403
 //     "Forbidden: bot was blocked by the user" for every method aimed at
 //     that chat; "message to edit not found", "message to delete not
@@ -141,7 +146,10 @@
 //	                             "caption_entities","reply_markup" (any keyboard, as sent),
 //	                             "document"/"photo" {"file_id","file_name","mime_type","size",
 //	                             "width","height","url"},"contact","forward_origin","date",
-//	                             "edit_date","reply_to_message_id","message_thread_id","deleted".
+//	                             "edit_date","reply_to_message_id","message_thread_id","deleted",
+//	                             "sent_at" (emulator time, ns), "draft" (the bot's draft this message
+//	                             replaced). The chat's "draft" is the bot's live draft: "draft_id",
+//	                             "text","raw_text","parse_mode","entities","since","updated","updates".
 //	                             after returns only newer messages (edits show in a full read);
 //	                             wait (≤ 60) blocks until there is one. chat_action is the last
 //	                             sendChatAction for 5 s, ended by a bot message. thread keeps one

@@ -92,9 +92,13 @@ func (s *Server) takeFloodTokenLocked(c *chatState) *apiError {
 }
 
 // appendLocked adds a message to a chat's transcript. A bot message ends
-// the chat action, as in Telegram clients.
+// the chat action and replaces the bot's draft, as in Telegram clients.
 func (s *Server) appendLocked(c *chatState, m *message) {
+	if m.at.IsZero() {
+		m.at = time.Now().UTC() // no monotonic reading: it is persisted
+	}
 	c.add(m)
+	c.replaceDraft(m) // a bot message takes the place of the bot's draft (draft.go)
 	if m.fromBot {
 		c.action = ""
 	}

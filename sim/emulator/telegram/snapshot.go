@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // StateVersion is the State layout this package writes. Restore refuses
@@ -76,6 +77,10 @@ type StateMessage struct {
 	From            Sender `json:"from"`
 	Date            int64  `json:"date"`
 	EditDate        int64  `json:"edit_date,omitempty"`
+	// SentAt is when the message joined the transcript; Draft the bot's
+	// draft it replaced (absent in files written before drafts).
+	SentAt time.Time        `json:"sent_at,omitzero"`
+	Draft  *TranscriptDraft `json:"draft,omitempty"`
 	// Text is the visible text, RawText the text as sent when parse_mode
 	// changed it; likewise Caption and RawCaption.
 	Text             string          `json:"text,omitempty"`
@@ -232,6 +237,7 @@ func (m *message) state() StateMessage {
 		Text: m.text, RawText: m.rawText, Caption: m.caption, RawCaption: m.rawCaption, ParseMode: m.parseMode,
 		Entities: m.entities, CaptionEntities: m.captionEntities, ReplyMarkup: m.markup,
 		ReplyToMessageID: m.replyTo, ForwardOrigin: m.forwardOrigin, Deleted: m.deleted,
+		SentAt: m.at, Draft: m.replacedDraft,
 	}
 	if m.document != nil {
 		ref := m.document.state()
@@ -532,7 +538,7 @@ func restoreMessage(sm StateMessage, raw rawCheck) (*message, error) {
 		id: sm.MessageID, threadID: sm.MessageThreadID, fromBot: sm.FromBot, from: sm.From,
 		date: sm.Date, editDate: sm.EditDate,
 		text: sm.Text, rawText: sm.RawText, caption: sm.Caption, rawCaption: sm.RawCaption, parseMode: sm.ParseMode,
-		replyTo: sm.ReplyToMessageID, deleted: sm.Deleted,
+		replyTo: sm.ReplyToMessageID, deleted: sm.Deleted, at: sm.SentAt, replacedDraft: sm.Draft,
 	}
 	var err error
 	for _, f := range []struct {

@@ -18,6 +18,7 @@ type chatState struct {
 	nextMessageID int64
 	messages      []*message // in message_id order
 	byID          map[int64]*message
+	draft         *draftState // the bot's draft being streamed (draft.go)
 	action        string
 	actionUntil   time.Time
 	topics        map[int64]*ForumTopic // a forum's topics by message_thread_id (forum.go)
@@ -75,6 +76,8 @@ type message struct {
 	replyTo         int64
 	forwardOrigin   json.RawMessage
 	deleted         bool
+	at              time.Time        // when it joined the transcript
+	replacedDraft   *TranscriptDraft // the bot's draft it took the place of (draft.go)
 	// raw is the Message object of an injected update, kept whole so that
 	// fields the emulator does not model (stickers, locations, …) survive.
 	raw map[string]json.RawMessage

@@ -13,6 +13,9 @@ type Transcript struct {
 	Chat       Chat                `json:"chat"`
 	Messages   []TranscriptMessage `json:"messages"`
 	ChatAction *ChatAction         `json:"chat_action,omitempty"`
+	// Draft is the bot's draft being streamed (sendMessageDraft), until its
+	// next message replaces it or it expires (draft.go).
+	Draft *TranscriptDraft `json:"draft,omitempty"`
 }
 
 // ChatAction is the bot's last sendChatAction, shown until it expires (5 s)
@@ -52,6 +55,11 @@ type TranscriptMessage struct {
 	ReplyToMessageID int64           `json:"reply_to_message_id,omitempty"`
 	MessageThreadID  int64           `json:"message_thread_id,omitempty"`
 	Deleted          bool            `json:"deleted,omitempty"`
+	// SentAt is when the message joined the transcript (emulator time, to
+	// the nanosecond; zero after a restore). Draft is the bot's draft this
+	// message replaced, as it last was.
+	SentAt time.Time        `json:"sent_at,omitzero"`
+	Draft  *TranscriptDraft `json:"draft,omitempty"`
 }
 
 // TranscriptFile is a document or photo of a TranscriptMessage. URL
@@ -85,6 +93,7 @@ func (s *Server) transcriptLocked(chatID, after int64) (Transcript, error) {
 	if c.action != "" && time.Now().Before(c.actionUntil) {
 		t.ChatAction = &ChatAction{Action: c.action, Until: c.actionUntil}
 	}
+	t.Draft = c.transcriptDraft(time.Now())
 	for _, m := range c.messages {
 		if m.id > after {
 			t.Messages = append(t.Messages, s.transcriptMessageLocked(m))
@@ -100,6 +109,7 @@ func (s *Server) transcriptMessageLocked(m *message) TranscriptMessage {
 		ParseMode: m.parseMode, Entities: m.entities, CaptionEntities: m.captionEntities,
 		ReplyMarkup: m.markup, Contact: m.contact, ForwardOrigin: m.forwardOrigin,
 		Date: m.date, EditDate: m.editDate, ReplyToMessageID: m.replyTo, MessageThreadID: m.threadID, Deleted: m.deleted,
+		SentAt: m.at, Draft: m.replacedDraft,
 	}
 	file := func(r *fileRef) *TranscriptFile {
 		if r == nil {
