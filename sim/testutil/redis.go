@@ -6,12 +6,15 @@ package testutil
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,15 +99,69 @@ func (r *Redis) Stop() {
 	r.cmd = nil
 }
 
-// FreePort asks the kernel for a free TCP port.
+// FreePort reserves a TCP port for the rest of the test, for servers that
+// must be told their port before they start (a redis-server that is stopped
+// and restarted on the same port, a role process started with its HTTP
+// address).
+//
+// Asking the kernel for port 0 and closing the listener is not enough: such a
+// port comes from the ephemeral range, which every outgoing connection of
+// every process on the machine draws from too, so another test's client
+// socket can take it before our server binds it ("address already in use").
+// Ports are therefore taken below (or above) the ephemeral range, where only
+// explicit binds land, and reserved across test processes (go test runs
+// packages in parallel) with an exclusive lock on a file per port, held until
+// the test ends.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	lo, hi := reservableRange()
+	dir := filepath.Join(os.TempDir(), "marketingbot-test-ports")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("free port: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for range 1000 {
+		port := lo + rand.IntN(hi-lo)
+		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close() // another test holds it
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			f.Close() // something outside the tests listens there
+			continue
+		}
+		ln.Close()
+		t.Cleanup(func() { f.Close() }) // closing releases the lock
+		return port
+	}
+	t.Fatalf("free port: no free port in %d-%d after 1000 tries", lo, hi)
+	return 0
+}
+
+// reservableRange is a port range outside the kernel's ephemeral one
+// (net.ipv4.ip_local_port_range, 32768-60999 by default).
+func reservableRange() (lo, hi int) {
+	elo, ehi := 32768, 60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if a, err1 := strconv.Atoi(f[0]); err1 == nil {
+				if z, err2 := strconv.Atoi(f[1]); err2 == nil {
+					elo, ehi = a, z
+				}
+			}
+		}
+	}
+	if elo-1-20000 >= 2000 {
+		return 20000, elo - 1 // the usual case: 20000-32767
+	}
+	if 65535-ehi >= 2000 {
+		return ehi + 1, 65535
+	}
+	return 10000, elo - 1
 }
 
 // Eventually polls cond until it is true or the timeout passes.
