@@ -48,7 +48,7 @@ func (s *Service) drainHeld(ctx context.Context, uid int64) (progress bool, err 
 	}
 	workCtx, cancel := context.WithCancel(ctx)
 	workCtx = withLease(workCtx, l, ttl, cancel)
-	stopRenew := s.keepLease(workCtx, cancel, l, ttl)
+	stopRenew := s.keepLease(workCtx, cancel, leaseFrom(workCtx))
 	progress, err = s.process(workCtx, uid)
 	stopRenew()
 	cancel()
@@ -57,7 +57,8 @@ func (s *Service) drainHeld(ctx context.Context, uid int64) (progress bool, err 
 }
 
 // keepLease renews the lease while work goes on; losing it cancels the work.
-func (s *Service) keepLease(ctx context.Context, cancel context.CancelFunc, l *lease, ttl time.Duration) (stop func()) {
+func (s *Service) keepLease(ctx context.Context, cancel context.CancelFunc, h *heldLease) (stop func()) {
+	l, ttl := h.l, h.ttl
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(ttl / 3)
@@ -69,7 +70,7 @@ func (s *Service) keepLease(ctx context.Context, cancel context.CancelFunc, l *l
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				ok, err := l.renew(context.WithoutCancel(ctx), ttl)
+				ok, err := l.renew(context.WithoutCancel(ctx), h.want())
 				if err == nil && !ok {
 					s.log.Warn("lost the user's lease; stopping", "telegram_id", l.uid)
 					cancel()
