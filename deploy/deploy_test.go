@@ -97,6 +97,9 @@ exit 0
 
 func newSandbox(t *testing.T, workers ...string) *sandbox {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs deploy.sh/rollback.sh end to end; the full suite (make test) does, -short does not")
+	}
 	needTools(t, "bash", "flock", "curl", "timeout", "sha256sum")
 	root := t.TempDir()
 	s := &sandbox{
