@@ -494,7 +494,10 @@ func (w *pageWalk) attachments(t *testing.T) {
 		{"attach-location", "location", func(m *telego.Message) bool {
 			return m.Location != nil && math.Abs(m.Location.Latitude-55.751244) < 1e-6
 		}},
-		{"attach-voice", "voice", func(m *telego.Message) bool { return m.Voice != nil && m.Voice.Duration == 1 }},
+		{"attach-voice", "voice", func(m *telego.Message) bool { return m.Voice != nil && m.Voice.Duration == 4 && m.Voice.MimeType == "audio/ogg" }},
+		{"attach-document", "document", func(m *telego.Message) bool {
+			return m.Document != nil && m.Document.FileName == "договор.pdf" && m.Caption == "Мой агентский договор"
+		}},
 		// Someone else's card (P-0002's): the bot must see it is not the sender's.
 		{"attach-foreign-contact", "contact", func(m *telego.Message) bool {
 			return m.Contact != nil && m.Contact.UserID == 7123456780 && m.Contact.PhoneNumber == "79123456780"
