@@ -278,14 +278,16 @@ func (w *walkthrough) escalate(t *testing.T) {
 			.find((b) => b.querySelector('[data-testid="topic-name"]').textContent.includes(' · '+`+js(w.code)+`));
 		return b ? b.dataset.threadId : '';
 	})()`, arrive)
-	w.p.click(t, fmt.Sprintf(`[data-testid="topic-item"][data-thread-id=%q]`, w.thread))
+	topic := fmt.Sprintf(`[data-testid="topic-item"][data-thread-id=%q]`, w.thread)
+	w.p.click(t, topic)
+	w.p.wait(t, "the topic chosen", `document.querySelector(`+js(topic)+`)?.getAttribute('aria-selected') === 'true'`, 10*time.Second)
 	w.cardID = w.p.waitFor(t, "the card in the topic", `(() => {
 		const m = [...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"][data-from-bot="true"]')]
 			.find((m) => !m.hidden && m.dataset.threadId === `+js(w.thread)+` && m.textContent.includes('Новое обращение') && m.textContent.includes(`+js(w.code)+`));
 		return m ? m.dataset.messageId : '';
 	})()`, arrive)
 	card := w.p.text(t, msgSel("group-transcript", w.cardID))
-	for _, want := range []string{"Какая комиссия партнёра за сделку?", "/resolve"} {
+	for _, want := range []string{"[голосовое 0:04] Здравствуйте!", "позовите оператора", "/resolve"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("the card does not show %q:\n%s", want, card)
 		}

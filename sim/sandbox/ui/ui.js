@@ -1630,21 +1630,38 @@ function renderTopics() {
   const sig = JSON.stringify([items, counts, state.groupThread]);
   if (sig === state.topicsSig) return;
   state.topicsSig = sig;
-  box.replaceChildren(...items.map((t, i) => {
+  // Buttons are updated in place: one rebuilt between a press and its
+  // release (the press itself marks the group seen) would lose the click.
+  const keep = new Map([...box.children].map((b) => [Number(b.dataset.threadId), b]));
+  items.forEach((t, i) => {
     const thread = t.message_thread_id;
-    const b = el('button', {
-      type: 'button', role: 'tab', class: `topic${thread === state.groupThread ? ' active' : ''}${t.closed ? ' closed' : ''}`,
-      'data-testid': 'topic-item', 'data-thread-id': thread, 'data-closed': t.closed ? 'true' : 'false',
-      'aria-selected': thread === state.groupThread ? 'true' : 'false', title: t.closed ? 'Тема закрыта' : t.name,
-      onclick: () => selectTopic(thread),
-    },
-    thread ? el('span', { class: 'topic-icon' }) : null,
-    el('span', { class: 'topic-name', 'data-testid': 'topic-name', text: t.name }),
-    t.closed ? el('span', { class: 'topic-lock', text: '🔒' }) : null,
-    counts[i] && thread ? el('span', { class: 'badge', 'data-testid': 'topic-badge', text: String(counts[i]) }) : null);
-    if (thread) b.firstChild.style.background = `#${(t.icon_color || 0x6fb9f0).toString(16).padStart(6, '0')}`;
-    return b;
-  }));
+    const b = keep.get(thread) || topicButton(thread);
+    keep.delete(thread);
+    if (box.children[i] !== b) box.insertBefore(b, box.children[i] || null);
+    const on = thread === state.groupThread;
+    b.className = `topic${on ? ' active' : ''}${t.closed ? ' closed' : ''}`;
+    b.dataset.closed = t.closed ? 'true' : 'false';
+    b.setAttribute('aria-selected', on ? 'true' : 'false');
+    b.title = t.closed ? `${t.name} — тема закрыта` : t.name;
+    b.querySelector('.topic-name').textContent = t.name;
+    b.querySelector('.topic-lock').hidden = !t.closed;
+    const badge = b.querySelector('.badge');
+    badge.hidden = !(counts[i] && thread);
+    badge.textContent = String(counts[i]);
+    if (thread) b.querySelector('.topic-icon').style.background = `#${(t.icon_color || 0x6fb9f0).toString(16).padStart(6, '0')}`;
+  });
+  for (const b of keep.values()) b.remove();
+}
+
+function topicButton(thread) {
+  return el('button', {
+    type: 'button', role: 'tab', 'data-testid': 'topic-item', 'data-thread-id': thread,
+    onclick: () => selectTopic(thread),
+  },
+  thread ? el('span', { class: 'topic-icon' }) : null,
+  el('span', { class: 'topic-name', 'data-testid': 'topic-name' }),
+  el('span', { class: 'topic-lock', text: '🔒', hidden: true }),
+  el('span', { class: 'badge', 'data-testid': 'topic-badge', hidden: true }));
 }
 
 function selectTopic(thread) {
