@@ -926,6 +926,7 @@ type tmsg struct {
 	Text      string `json:"text"`
 	Caption   string `json:"caption"`
 	ReplyTo   int    `json:"reply_to_message_id"`
+	Thread    int    `json:"message_thread_id"`
 	Document  *struct {
 		FileName string `json:"file_name"`
 		MimeType string `json:"mime_type"`

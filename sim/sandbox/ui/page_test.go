@@ -489,7 +489,7 @@ func (w *pageWalk) attachments(t *testing.T) {
 		testid, kind string
 		match        func(*telego.Message) bool
 	}{
-		{"attach-photo", "photo", func(m *telego.Message) bool { return len(m.Photo) > 0 && m.Caption == "Фото объекта" }},
+		{"attach-photo", "photo", func(m *telego.Message) bool { return len(m.Photo) > 0 && m.Caption == "Как зафиксировать клиента на этот объект?" }},
 		{"attach-sticker", "sticker", func(m *telego.Message) bool { return m.Sticker != nil && m.Sticker.Emoji == "🙂" }},
 		{"attach-location", "location", func(m *telego.Message) bool {
 			return m.Location != nil && math.Abs(m.Location.Latitude-55.751244) < 1e-6
