@@ -3,17 +3,22 @@ package ui_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/mymmrac/telego"
 	tu "github.com/mymmrac/telego/telegoutil"
@@ -522,7 +527,45 @@ func (w *pageWalk) attachments(t *testing.T) {
 			}
 		})
 	}
+	t.Run("own file", w.ownFile)
 	browser.Screenshot(w.ctx, t, "attachments")
+}
+
+// ownFile: a file chosen on the computer goes with its bytes (an Ogg file
+// as a voice note), and what the person typed as its content is
+// registered with the Gemini emulator under the bytes' SHA-256.
+func (w *pageWalk) ownFile(t *testing.T) {
+	const content = "Голосовое с компьютера: какая комиссия партнёра?"
+	path, err := filepath.Abs("demo/voice.ogg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](w.ctx, t, `(() => { document.querySelector('[data-testid="attach-content"]').value = `+js(content)+`; return true; })()`)
+	if err := chromedp.Do(w.ctx, chromedp.SetUploadFiles(chromedp.CSS(tid("attach-file-input")), []string{path})); err != nil {
+		t.Fatal(err)
+	}
+	up := w.s.updates.next(t, "the chosen file", func(u telego.Update) bool {
+		return u.Message != nil && u.Message.From != nil && u.Message.From.ID == pageUID && u.Message.Voice != nil
+	})
+	f, err := w.s.bot.GetFile(w.botCtx, &telego.GetFileParams{FileID: up.Message.Voice.FileID})
+	if err != nil || f.FileSize != int64(len(data)) {
+		t.Errorf("getFile of the chosen file: %+v, %v; want %d bytes", f, err, len(data))
+	}
+	sum := sha256.Sum256(data)
+	waitGo(t, "the content registered with the Gemini emulator", func() bool {
+		var reg map[string]string
+		resp, err := http.Get(w.s.geminiURL + "/_emulator/media")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(&reg) == nil && reg[hex.EncodeToString(sum[:])] == content
+	})
+	waitJS(w.ctx, t, "the chosen file in the transcript with a player", `document.querySelector(`+js(msgSel("chat-transcript", up.Message.MessageID)+`[data-kind="voice"] [data-testid="voice-player"]`)+`)`)
 }
 
 // blockAndUnblock: block and unblock the bot.
