@@ -84,4 +84,3 @@ func sendDemoMedia(t *testing.T, c control, testid string) int {
 	t.Fatalf("no demo file %s in ui.DemoMedia", testid)
 	return 0
 }
-

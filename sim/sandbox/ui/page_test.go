@@ -494,12 +494,16 @@ func (w *pageWalk) attachments(t *testing.T) {
 		testid, kind string
 		match        func(*telego.Message) bool
 	}{
-		{"attach-photo", "photo", func(m *telego.Message) bool { return len(m.Photo) > 0 && m.Caption == "Как зафиксировать клиента на этот объект?" }},
+		{"attach-photo", "photo", func(m *telego.Message) bool {
+			return len(m.Photo) > 0 && m.Caption == "Как зафиксировать клиента на этот объект?"
+		}},
 		{"attach-sticker", "sticker", func(m *telego.Message) bool { return m.Sticker != nil && m.Sticker.Emoji == "🙂" }},
 		{"attach-location", "location", func(m *telego.Message) bool {
 			return m.Location != nil && math.Abs(m.Location.Latitude-55.751244) < 1e-6
 		}},
-		{"attach-voice", "voice", func(m *telego.Message) bool { return m.Voice != nil && m.Voice.Duration == 4 && m.Voice.MimeType == "audio/ogg" }},
+		{"attach-voice", "voice", func(m *telego.Message) bool {
+			return m.Voice != nil && m.Voice.Duration == 4 && m.Voice.MimeType == "audio/ogg"
+		}},
 		{"attach-document", "document", func(m *telego.Message) bool {
 			return m.Document != nil && m.Document.FileName == "договор.pdf" && m.Caption == "Мой агентский договор"
 		}},
