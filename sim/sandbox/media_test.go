@@ -32,11 +32,7 @@ func TestSandboxFlatGroupAndDemoMedia(t *testing.T) {
 		t.Fatalf("--flat-group: endpoints operators_forum %v, groups %+v; want a plain operators' group", ep.OperatorsForum, groups)
 	}
 
-	c.post(sb.Endpoints.TelegramControl+"/users", map[string]any{"id": restartUID, "first_name": "Алексей", "last_name": "Петров", "phone": restartPhone, "language_code": "ru"}, nil)
-	c.send(restartUID, "/start")
-	c.waitBot(restartUID, 0, "the greeting", "подтвердите, что вы наш партнёр")
-	c.post(sb.Endpoints.TelegramControl+"/contact", map[string]any{"user_id": restartUID}, nil)
-	c.waitBot(restartUID, 0, "authorization", "Вы авторизованы как партнёр "+restartPartner)
+	c.authorizeRestartPartner()
 
 	for _, tc := range []struct{ testid, want string }{
 		{"attach-photo", "Зафиксируйте клиента"}, // the photo's partner asks how to register a client

@@ -771,11 +771,7 @@ func restartFirstRun(t *testing.T, sb *sandbox.Sandbox) restartRecord {
 	if row := c.row(sb.Endpoints.SheetTitles.Auth, 0, restartPartner); row == nil || cell(row, 3) == "authorized" {
 		t.Fatalf("demo Auth row of %s = %q, want an unauthorized partner", restartPartner, row)
 	}
-	c.post(sb.Endpoints.TelegramControl+"/users", map[string]any{"id": restartUID, "first_name": "Алексей", "last_name": "Петров", "phone": restartPhone, "language_code": "ru"}, nil)
-	c.send(restartUID, "/start")
-	c.waitBot(restartUID, 0, "the greeting", "подтвердите, что вы наш партнёр")
-	c.post(sb.Endpoints.TelegramControl+"/contact", map[string]any{"user_id": restartUID}, nil)
-	c.waitBot(restartUID, 0, "authorization", "Вы авторизованы как партнёр "+restartPartner)
+	c.authorizeRestartPartner()
 	asked := c.send(restartUID, restartQuestion)
 	rec.answer = c.waitReply(restartUID, asked, "the AI answer")
 	if !isAnswer(rec.answer.Text) {
@@ -1010,6 +1006,18 @@ func (c control) get(u string, out any) { c.t.Helper(); c.do(http.MethodGet, u, 
 func (c control) post(u string, body any, out any) {
 	c.t.Helper()
 	c.do(http.MethodPost, u, body, nil, out)
+}
+
+// authorizeRestartPartner makes the demo partner restartPartner's
+// Telegram account and logs it in as a person would: /start, then the
+// contact.
+func (c control) authorizeRestartPartner() {
+	c.t.Helper()
+	c.post(c.ep.TelegramControl+"/users", map[string]any{"id": restartUID, "first_name": "Алексей", "last_name": "Петров", "phone": restartPhone, "language_code": "ru"}, nil)
+	c.send(restartUID, "/start")
+	c.waitBot(restartUID, 0, "the greeting", "подтвердите, что вы наш партнёр")
+	c.post(c.ep.TelegramControl+"/contact", map[string]any{"user_id": restartUID}, nil)
+	c.waitBot(restartUID, 0, "authorization", "Вы авторизованы как партнёр "+restartPartner)
 }
 
 // send writes as the user and returns the message id.

@@ -175,6 +175,7 @@ func TestPageEndToEnd(t *testing.T) {
 		{"menu button opens the Mini App", w.menuButton},
 		{"text reaches getUpdates", w.textReachesUpdates},
 		{"typing indicator", w.typingIndicator},
+		{"a draft grows until the message replaces it", w.draftThenMessage},
 		{"bot reply rendered and sanitized", w.botReplyRendered},
 		{"reply keyboard shares the contact", w.replyKeyboardContact},
 		{"inline button sends a callback query", w.inlineCallback},
@@ -285,6 +286,35 @@ func (w *pageWalk) typingIndicator(t *testing.T) {
 	}
 	waitJS(w.ctx, t, "печатает…", `!document.querySelector('[data-testid="typing"]').hidden`)
 	browser.Screenshot(w.ctx, t, "typing")
+}
+
+// draftThenMessage: the bot's draft (sendMessageDraft) shows under the last
+// message and grows, its HTML rendered like a message's; the message that
+// replaces it takes its place, and the draft is not shown again.
+func (w *pageWalk) draftThenMessage(t *testing.T) {
+	const draftSel = `[data-testid="chat-transcript"] [data-testid="draft"]`
+	for _, step := range []struct{ html, text string }{
+		{"Комиссия партнёра", "Комиссия партнёра"},
+		{"Комиссия партнёра — <b>40%</b>", "Комиссия партнёра — 40%"},
+	} {
+		if err := w.s.bot.SendMessageDraft(w.botCtx, &telego.SendMessageDraftParams{
+			ChatID: pageUID, DraftID: 7, Text: step.html, ParseMode: telego.ModeHTML,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(w.ctx, t, "the draft «"+step.text+"»", `(() => { const d = document.querySelector(`+js(draftSel)+`);
+			return d && d.querySelector('[data-testid="draft-text"]').textContent === `+js(step.text)+` && !d.nextElementSibling; })()`)
+	}
+	if b := eval[string](w.ctx, t, `document.querySelector(`+js(draftSel+` [data-testid="draft-text"] b`)+`)?.textContent ?? ''`); b != "40%" {
+		t.Errorf("the draft's <b> rendered as %q, want 40%%", b)
+	}
+	browser.Screenshot(w.ctx, t, "draft")
+	m, err := w.s.bot.SendMessage(w.botCtx, tu.Message(tu.ID(pageUID), "Комиссия партнёра — <b>40%</b> от комиссии агентства.").WithParseMode(telego.ModeHTML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJS(w.ctx, t, "the message in the draft's place", `document.querySelector(`+js(msgSel("chat-transcript", m.MessageID))+`)
+		&& !document.querySelector(`+js(draftSel)+`)`)
 }
 
 // botReplyRendered: bot reply rendered and sanitized.
