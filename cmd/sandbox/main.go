@@ -5,7 +5,7 @@
 // look at the spreadsheet and the job queues.
 //
 //	go run ./cmd/sandbox [--addr 127.0.0.1:8080] [--data ./sandbox-data] [--reset] [--open]
-//	                     [--redis redis://…] [--spreadsheet export.xlsx]
+//	                     [--redis redis://…] [--spreadsheet export.xlsx] [--flat-group]
 package main
 
 import (
@@ -36,6 +36,7 @@ func main() {
 	flag.BoolVar(&open, "open", false, "open the web page in a browser")
 	flag.StringVar(&o.RedisURL, "redis", "", "use this Redis instead of the embedded one (redis://host:port/db)")
 	flag.StringVar(&o.Spreadsheet, "spreadsheet", "", "load this .xlsx export of the production spreadsheet (on the first run or with --reset)")
+	flag.BoolVar(&o.FlatGroup, "flat-group", false, "the operators' group without topics (cards and replies instead of a topic per partner)")
 	flag.IntVar(&o.Listings, "listings", 5000, "demo listings to generate for Analytics 360")
 	flag.StringVar(&logLevel, "log", "warn", "log level: debug, info, warn, error")
 	flag.Parse()

@@ -47,6 +47,10 @@ type Options struct {
 	Listings    int    // demo listings to generate (default 5000)
 	Logger      *slog.Logger
 	Env         map[string]string // process environment (nil: os.Environ); MARKETINGBOT_* settings apply
+	// FlatGroup makes the operators' group a plain group: cards and
+	// replies, no topics. By default it is a forum supergroup, a topic
+	// per partner.
+	FlatGroup bool
 }
 
 // Sandbox is a running system.
@@ -204,7 +208,7 @@ func (s *Sandbox) startTelegram() (string, error) {
 	}); err != nil {
 		return "", fmt.Errorf("sandbox: %s: %w (delete it or use --reset)", tgState, err)
 	}
-	if _, err := s.tg.PutGroup(tgemu.Group{ID: OperatorsChatID, Title: "Операторы"}); err != nil {
+	if _, err := s.tg.PutGroup(tgemu.Group{ID: OperatorsChatID, Title: "Операторы", IsForum: !s.o.FlatGroup}); err != nil {
 		return "", err
 	}
 	if _, err := s.tg.PutUsers(Operator); err != nil {
@@ -227,6 +231,20 @@ func (s *Sandbox) startGemini(w *wiring) error {
 		return err
 	}
 	w.geminiControl = w.geminiURL + "/_emulator"
+	return s.registerDemoMedia()
+}
+
+// registerDemoMedia tells the Gemini emulator what the page's demo files
+// hold (ui.DemoMedia), so a demo voice note, photo or document gets an
+// answer about something.
+func (s *Sandbox) registerDemoMedia() error {
+	for _, f := range ui.DemoMedia {
+		b, err := ui.DemoFileBytes(f)
+		if err != nil {
+			return fmt.Errorf("sandbox: demo media: %w", err)
+		}
+		s.gemini.RegisterMedia(b, f.Content)
+	}
 	return nil
 }
 
@@ -237,7 +255,9 @@ func (s *Sandbox) roleEnv(w wiring) map[string]string {
 	// 3 s instead of production's 15 s (one read per scan, 20 of the 60 reads
 	// a minute Google allows), so a finished report reaches the chat within
 	// seconds. The environment still wins.
-	env := map[string]string{"MARKETINGBOT_POLLER_INTERVAL": "3s"}
+	// Answers are streamed (the default, said here so the page's drafts do
+	// not depend on it).
+	env := map[string]string{"MARKETINGBOT_POLLER_INTERVAL": "3s", "MARKETINGBOT_GEMINI_STREAM": "true"}
 	for k, v := range s.o.Env {
 		env[k] = v
 	}
@@ -316,7 +336,7 @@ func (s *Sandbox) serveUI(ctx context.Context, w wiring, sc config.Sheets) error
 		Metrics: ui.Metrics{Bot: bot + "/metrics", Worker: "http://" + w.workerAddr + "/metrics", Poller: "http://" + w.pollerAddr + "/metrics"},
 		Token:   s.tg.Token(), SpreadsheetID: spreadsheetID, OperatorsChatID: OperatorsChatID,
 		Operator:    ui.Operator{ID: Operator.ID, FirstName: Operator.FirstName, LastName: Operator.LastName, Username: Operator.Username},
-		SheetTitles: ui.SheetTitles(sc.Titles),
+		SheetTitles: ui.SheetTitles(sc.Titles), OperatorsForum: !s.o.FlatGroup,
 		AuthHeaders: ui.AuthHeaders{PartnerCode: sc.Headers.Auth.PartnerCode, Phone: sc.Headers.Auth.Phone,
 			FullName: sc.Headers.Auth.FullName, Status: sc.Headers.Auth.Status, TelegramID: sc.Headers.Auth.TelegramID},
 	}

@@ -78,11 +78,13 @@ func startSandbox(t *testing.T, o sandbox.Options) (sb *sandbox.Sandbox, stop fu
 
 // TestSandboxInBrowser plays the sandbox as a person would, only with clicks
 // and typing on the sandbox page: a partner logs in by sharing the contact,
-// gets an AI answer, calls an operator, who answers and closes the appeal
-// in the operators' group, and orders «Аналитика 360» in the Mini App; the
-// PDF arrives in the chat. Screenshots of every step go to
-// artifacts/sandbox/; the last one is also docs/sandbox.png (see
-// writeDocsScreenshot).
+// gets an AI answer, sees a streamed answer grow as a draft, sends a voice
+// note and gets an answer to what it says, calls an operator — the
+// partner's topic appears in the operators' group (a forum), the operator
+// answers in the topic and closes the appeal there with /resolve — and
+// orders «Аналитика 360» in the Mini App; the PDF arrives in the chat.
+// Screenshots of every step go to artifacts/sandbox/; the last one is also
+// docs/sandbox.png (see writeDocsScreenshot).
 func TestSandboxInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
@@ -109,9 +111,13 @@ func TestSandboxInBrowser(t *testing.T) {
 		{"the start button asks for the contact", w.startAsksForContact},
 		{"sharing the contact authorizes", w.shareContact},
 		{"a question gets an AI answer", w.askQuestion},
-		{"escalation reaches the operators' group", w.escalate},
-		{"the operator's reply reaches the partner", w.operatorReplies},
-		{"«Решено» closes the appeal", w.resolve},
+		{"a streamed answer grows as a draft", w.streamedAnswer},
+		{"a voice note gets an answer", w.voiceNote},
+		{"escalation opens the partner's topic", w.escalate},
+		{"the operator writes in the topic", w.operatorWritesInTopic},
+		{"/resolve in the topic closes the appeal", w.resolveInTopic},
+		// The satisfaction rating (issue 18, branch i18-rating) goes here:
+		// a step "the partner rates the operator" after the resolution.
 		{"the Mini App orders Analytics 360", w.orderAnalytics},
 		{"the PDF arrives in the chat", w.pdfArrives},
 	}
@@ -132,6 +138,7 @@ type walkthrough struct {
 	code       string // the partner code
 	question   int    // message id of the question
 	cardID     string // the operators' card
+	thread     string // the partner's topic in the operators' group
 	objectCode string
 }
 
@@ -207,48 +214,120 @@ func (w *walkthrough) askQuestion(t *testing.T) {
 	w.p.shot(t, "05-ai-answer")
 }
 
-// escalate: escalation reaches the operators' group.
+// streamedAnswer: a streamed answer grows as a draft. The emulated Gemini
+// is slowed for this step so that the stream's chunks, and the drafts
+// the bot makes of them, stay on screen for seconds.
+func (w *walkthrough) streamedAnswer(t *testing.T) {
+	w.setGeminiLatency(t, 12*time.Second)
+	defer w.setGeminiLatency(t, 0)
+	const q = "Когда выплачивают вознаграждение?"
+	w.p.typeInto(t, tid("message-input"), q+kb.Enter)
+	asked := w.p.waitOwnText(t, q)
+	draft := w.p.waitFor(t, "a draft of the answer", `(() => {
+		const d = document.querySelector('[data-testid="chat-transcript"] [data-testid="draft"] [data-testid="draft-text"]');
+		return d ? d.textContent.trim() : '';
+	})()`, arrive)
+	w.p.shot(t, "06-draft")
+	answer := w.p.waitBotReply(t, "the streamed answer", asked)
+	w.p.wait(t, "the draft replaced by the answer", `!document.querySelector('[data-testid="chat-transcript"] [data-testid="draft"]')`, 10*time.Second)
+	if start := []rune(draft)[:min(12, len([]rune(draft)))]; !strings.Contains(answer, string(start)) {
+		t.Errorf("the answer %q does not begin like its draft %q", answer, draft)
+	}
+	if !strings.Contains(answer, "10 рабочих дней") {
+		t.Errorf("the streamed answer is not the payout rule: %q", answer)
+	}
+	w.p.shot(t, "07-streamed-answer")
+}
+
+// setGeminiLatency sets the Gemini emulator's latency (its control API).
+func (w *walkthrough) setGeminiLatency(t *testing.T, d time.Duration) {
+	t.Helper()
+	control{t: t, ep: w.sb.Endpoints}.post(w.sb.Endpoints.GeminiControl+"/latency", map[string]int64{"ms": d.Milliseconds()}, nil)
+}
+
+// voiceNote: a voice note gets an answer. The demo voice note's words are
+// registered with the Gemini emulator by the sandbox (ui.DemoMedia).
+func (w *walkthrough) voiceNote(t *testing.T) {
+	w.p.click(t, tid("attach-button"))
+	w.p.click(t, tid("attach-voice"))
+	id := w.p.waitFor(t, "the voice note in the chat", `(() => {
+		const m = [...document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="message"][data-from-bot="false"][data-kind="voice"]')].pop();
+		return m && m.querySelector('[data-testid="voice-player"]') ? m.dataset.messageId : '';
+	})()`, 15*time.Second)
+	n, _ := strconv.Atoi(id)
+	answer := w.p.waitBotReply(t, "the answer to the voice note", n)
+	if !strings.Contains(answer, "10 рабочих дней") {
+		t.Errorf("the answer to «когда выплачивают вознаграждение» (the voice note) is not the payout rule: %q", answer)
+	}
+	// The history keeps the transcript, never the file.
+	w.p.click(t, `[data-testid="sheet-tab"][data-sheet="Обращения"]`)
+	w.p.wait(t, "the transcript in the appeal's history", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Обращения"] td')]
+		.some((td) => td.textContent.includes('[голосовое 0:04] Здравствуйте! Подскажите, когда выплачивают'))`, arrive)
+	w.p.scrollChatToEnd(t)
+	w.p.shot(t, "08-voice-note")
+}
+
+// escalate: escalation opens the partner's topic in the operators' group
+// (a forum), with the card in it.
 func (w *walkthrough) escalate(t *testing.T) {
 	w.p.typeInto(t, tid("message-input"), "позовите оператора, пожалуйста"+kb.Enter)
 	asked := w.p.waitOwnText(t, "позовите оператора, пожалуйста")
 	w.p.waitBotText(t, "the handoff notice", "Передаю ваш вопрос оператору", asked)
-	w.cardID = w.p.waitFor(t, "the card in the operators' group", `(() => {
+	w.thread = w.p.waitFor(t, "the partner's topic in the operators' column", `(() => {
+		const b = [...document.querySelectorAll('[data-testid="topic-item"]')]
+			.find((b) => b.querySelector('[data-testid="topic-name"]').textContent.includes(' · '+`+js(w.code)+`));
+		return b ? b.dataset.threadId : '';
+	})()`, arrive)
+	topic := fmt.Sprintf(`[data-testid="topic-item"][data-thread-id=%q]`, w.thread)
+	w.p.click(t, topic)
+	w.p.wait(t, "the topic chosen", `document.querySelector(`+js(topic)+`)?.getAttribute('aria-selected') === 'true'`, 10*time.Second)
+	w.cardID = w.p.waitFor(t, "the card in the topic", `(() => {
 		const m = [...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"][data-from-bot="true"]')]
-			.find((m) => m.textContent.includes('Новое обращение') && m.textContent.includes(`+js(w.code)+`));
-		return m && m.querySelector('[data-testid="inline-button"][data-callback-data="op:res:`+w.uid+`"]') ? m.dataset.messageId : '';
+			.find((m) => !m.hidden && m.dataset.threadId === `+js(w.thread)+` && m.textContent.includes('Новое обращение') && m.textContent.includes(`+js(w.code)+`));
+		return m ? m.dataset.messageId : '';
 	})()`, arrive)
 	card := w.p.text(t, msgSel("group-transcript", w.cardID))
-	if !strings.Contains(card, "Какая комиссия партнёра за сделку?") {
-		t.Errorf("the card does not show the recent history:\n%s", card)
+	for _, want := range []string{"[голосовое 0:04] Здравствуйте!", "позовите оператора", "/resolve"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the card does not show %q:\n%s", want, card)
+		}
 	}
-	w.p.shot(t, "06-escalated")
+	// Only the topic's messages are shown.
+	var others int
+	w.p.eval(t, `[...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"]')]
+		.filter((m) => !m.hidden && m.dataset.threadId !== `+js(w.thread)+`).length`, &others)
+	if others != 0 {
+		t.Errorf("%d messages of other topics shown in the partner's topic", others)
+	}
+	w.p.shot(t, "09-topic")
 }
 
-// operatorReplies: the operator's reply reaches the partner.
-func (w *walkthrough) operatorReplies(t *testing.T) {
+// operatorWritesInTopic: the operator writes in the topic (no reply
+// needed) and the partner receives it.
+func (w *walkthrough) operatorWritesInTopic(t *testing.T) {
 	const reply = "Здравствуйте! Это Ольга. Комиссия по вторичке — 2%, выплата в течение 5 рабочих дней."
-	w.p.click(t, fmt.Sprintf(`[data-testid="group-reply-button"][data-message-id=%q]`, w.cardID))
-	w.p.wait(t, "the reply target", `(() => { const r = document.querySelector('[data-testid="group-reply-target"]'); return !r.hidden && r.dataset.messageId === `+js(w.cardID)+`; })()`, 10*time.Second)
 	w.p.typeInto(t, tid("group-input"), reply)
 	w.p.click(t, tid("group-send-button"))
-	w.p.wait(t, "the operator's message in the group", `[...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"][data-from-bot="false"]')]
-		.some((m) => m.textContent.includes(`+js(reply)+`) && m.querySelector('[data-testid="reply-quote"]')?.dataset.replyTo === `+js(w.cardID)+`)`, 10*time.Second)
+	w.p.wait(t, "the operator's message in the topic", `[...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"][data-from-bot="false"]')]
+		.some((m) => !m.hidden && m.dataset.threadId === `+js(w.thread)+` && m.textContent.includes(`+js(reply)+`))`, 10*time.Second)
 	got := w.p.waitBotText(t, "the operator's answer in the partner's chat", reply, w.question)
 	if !strings.Contains(got, "Ольга") {
 		t.Errorf("the relayed answer does not name the operator: %q", got)
 	}
-	w.p.shot(t, "07-operator-reply")
+	w.p.shot(t, "10-topic-reply")
 }
 
-// resolve: «Решено» closes the appeal.
-func (w *walkthrough) resolve(t *testing.T) {
-	w.p.click(t, msgSel("group-transcript", w.cardID)+` [data-testid="inline-button"][data-callback-data="op:res:`+w.uid+`"]`)
+// resolveInTopic: /resolve in the topic closes the appeal and the topic.
+func (w *walkthrough) resolveInTopic(t *testing.T) {
+	w.p.typeInto(t, tid("group-input"), "/resolve"+kb.Enter)
 	w.p.waitBotText(t, "the closing notice", "Обращение закрыто", w.question)
-	w.p.wait(t, "the card marked resolved", `document.querySelector(`+js(msgSel("group-transcript", w.cardID))+`)?.textContent.includes('✅ Решено')`, arrive)
+	w.p.wait(t, "«Решено» in the topic", `[...document.querySelectorAll('[data-testid="group-transcript"] [data-testid="message"][data-from-bot="true"]')]
+		.some((m) => !m.hidden && m.dataset.threadId === `+js(w.thread)+` && m.textContent.includes('Решено: Ольга Оператор'))`, arrive)
+	w.p.wait(t, "the topic marked closed", `document.querySelector('[data-testid="topic-item"][data-thread-id=`+js(w.thread)+`]')?.dataset.closed === 'true'`, arrive)
 	w.p.click(t, `[data-testid="sheet-tab"][data-sheet="Обращения"]`)
 	w.p.wait(t, "the appeal row «Решено»", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Обращения"] tr')]
 		.some((tr) => tr.children[4]?.textContent === `+js(w.uid)+` && tr.children[6]?.textContent === 'Решено')`, arrive)
-	w.p.shot(t, "08-resolved")
+	w.p.shot(t, "11-resolved")
 }
 
 // orderAnalytics: the Mini App orders Analytics 360.
@@ -277,10 +356,10 @@ func (w *walkthrough) orderAnalytics(t *testing.T) {
 	in.waitVisible(t, "#code")
 	in.typeInto(t, "#code", w.objectCode)
 	in.waitEnabled(t, "#submit")
-	w.p.shot(t, "09-mini-app")
+	w.p.shot(t, "12-mini-app")
 	in.click(t, "#submit")
 	in.waitText(t, "#req-list", w.objectCode)
-	w.p.shot(t, "10-mini-app-ordered")
+	w.p.shot(t, "13-mini-app-ordered")
 	w.p.click(t, tid("miniapp-close"))
 	w.p.wait(t, "the overlay closed", `document.querySelector('[data-testid="miniapp-overlay"]').hidden`, 10*time.Second)
 }
@@ -302,7 +381,7 @@ func (w *walkthrough) pdfArrives(t *testing.T) {
 	w.p.wait(t, "the Queue row DONE with delivered_at", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Очередь"] tr')]
 		.some((tr) => tr.children[3]?.textContent === `+js(w.objectCode)+` && tr.children[6]?.textContent === 'DONE' && tr.children[10]?.textContent !== '')`, arrive)
 	w.p.scrollChatToEnd(t)
-	path := w.p.shot(t, "11-report")
+	path := w.p.shot(t, "14-report")
 	writeDocsScreenshot(t, path)
 }
 
@@ -692,11 +771,7 @@ func restartFirstRun(t *testing.T, sb *sandbox.Sandbox) restartRecord {
 	if row := c.row(sb.Endpoints.SheetTitles.Auth, 0, restartPartner); row == nil || cell(row, 3) == "authorized" {
 		t.Fatalf("demo Auth row of %s = %q, want an unauthorized partner", restartPartner, row)
 	}
-	c.post(sb.Endpoints.TelegramControl+"/users", map[string]any{"id": restartUID, "first_name": "Алексей", "last_name": "Петров", "phone": restartPhone, "language_code": "ru"}, nil)
-	c.send(restartUID, "/start")
-	c.waitBot(restartUID, 0, "the greeting", "подтвердите, что вы наш партнёр")
-	c.post(sb.Endpoints.TelegramControl+"/contact", map[string]any{"user_id": restartUID}, nil)
-	c.waitBot(restartUID, 0, "authorization", "Вы авторизованы как партнёр "+restartPartner)
+	c.authorizeRestartPartner()
 	asked := c.send(restartUID, restartQuestion)
 	rec.answer = c.waitReply(restartUID, asked, "the AI answer")
 	if !isAnswer(rec.answer.Text) {
@@ -847,6 +922,7 @@ type tmsg struct {
 	Text      string `json:"text"`
 	Caption   string `json:"caption"`
 	ReplyTo   int    `json:"reply_to_message_id"`
+	Thread    int    `json:"message_thread_id"`
 	Document  *struct {
 		FileName string `json:"file_name"`
 		MimeType string `json:"mime_type"`
@@ -930,6 +1006,18 @@ func (c control) get(u string, out any) { c.t.Helper(); c.do(http.MethodGet, u, 
 func (c control) post(u string, body any, out any) {
 	c.t.Helper()
 	c.do(http.MethodPost, u, body, nil, out)
+}
+
+// authorizeRestartPartner makes the demo partner restartPartner's
+// Telegram account and logs it in as a person would: /start, then the
+// contact.
+func (c control) authorizeRestartPartner() {
+	c.t.Helper()
+	c.post(c.ep.TelegramControl+"/users", map[string]any{"id": restartUID, "first_name": "Алексей", "last_name": "Петров", "phone": restartPhone, "language_code": "ru"}, nil)
+	c.send(restartUID, "/start")
+	c.waitBot(restartUID, 0, "the greeting", "подтвердите, что вы наш партнёр")
+	c.post(c.ep.TelegramControl+"/contact", map[string]any{"user_id": restartUID}, nil)
+	c.waitBot(restartUID, 0, "authorization", "Вы авторизованы как партнёр "+restartPartner)
 }
 
 // send writes as the user and returns the message id.

@@ -16,7 +16,9 @@
 //     marketingbot/sim/emulator/telegram): users, groups, send, updates,
 //     contact, edit, press, callbacks/{id}, group_send, block, chats/{id}
 //     (long poll with ?after=&wait=25 plus a full read every 2 s for edits
-//     and chat_action), files, initdata, bot, menu_button, commands, stats.
+//     and chat_action, every 400 ms while the bot types or streams a
+//     draft), chats/{id}/topics, files, send_media, initdata, bot,
+//     menu_button, commands, stats.
 //     The emulator's file URLs are re-rooted on telegram_control, so a
 //     mount prefix survives.
 //   - sheets_control: GET spreadsheets/{spreadsheet_id} (the partner list
@@ -24,11 +26,22 @@
 //     E Telegram ID; rows whose B is not a phone, such as the header, are
 //     skipped — and the spreadsheet view, refreshed every 2 s while shown),
 //     spreadsheets/{id}/xlsx (download link), stats.
-//   - gemini_control: requests?limit=20 (optional).
+//   - gemini_control: requests?limit=20 (optional); POST media registers
+//     what a file of the person's own holds (by its SHA-256).
 //   - admin_queues, metrics.*, mini_app: links (optional).
 //
 // The control APIs must answer CORS requests from the page's origin; the
 // emulators do.
+//
+// With operators_forum the page creates the operators' group as a forum
+// and shows its topics (see below); without it, a plain group.
+// demo/media.json (DemoMedia, served by NewHandler) lists the demo files
+// of the attach menu; the sandbox registers their content with the Gemini
+// emulator at start.
+//
+// The bot's draft (sendMessageDraft, the transcript's "draft") is shown
+// under the last message until the message that replaced it arrives; a
+// draft some message already replaced is never shown again.
 //
 // A partner's simulated Telegram user has the id of the Auth sheet's
 // Telegram ID column (found by its header, as the bot finds it), or else
@@ -87,6 +100,14 @@
 //	menu-button                    data-kind="web_app|commands"; commands-menu > command-option
 //	attach-button, attach-menu, attach-photo, attach-sticker, attach-location,
 //	attach-voice, attach-contact, attach-foreign-contact
+//	attach-document                the demo PDF; attach-voice and attach-photo send
+//	                               the demo voice note and photo (DemoMedia)
+//	attach-file, attach-file-input a file of one's own (JPEG/PNG as a photo, Ogg as a
+//	                               voice note, other audio as audio, else a document)
+//	attach-content                 what that file holds, registered with Gemini
+//	draft, draft-text              the bot's draft while an answer streams;
+//	                               data-draft-id, data-updates
+//	voice-player                   an audio element in a voice or audio message
 //
 // Mini App: miniapp-overlay, miniapp-frame (the iframe), miniapp-title,
 // miniapp-close, miniapp-back-button, miniapp-main-button, miniapp-popup,
@@ -96,7 +117,12 @@
 // looked at), operator-name, group-typing, group-transcript (with message
 // elements as above), group-reply-button (one per message, data-message-id),
 // group-reply-target (data-message-id), group-reply-target-text,
-// group-reply-cancel, group-input, group-send-button.
+// group-reply-cancel, group-input, group-send-button. In a forum:
+// topic-list (hidden otherwise) > topic-item (data-thread-id, 0 for «Все
+// сообщения»; data-closed="true|false"; aria-selected="true" on the topic
+// shown and written to) with topic-name and topic-badge (bot messages not
+// looked at); group messages in a topic carry data-thread-id and, in «Все
+// сообщения», message-topic (the topic's name).
 //
 // Spreadsheet and system (right): sheet-tabs > sheet-tab (data-sheet =
 // title), system-tab, sheet-pane, sheet-name, sheet-info, sheet-updated,

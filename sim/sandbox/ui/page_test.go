@@ -3,17 +3,22 @@ package ui_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/mymmrac/telego"
 	tu "github.com/mymmrac/telego/telegoutil"
@@ -170,6 +175,7 @@ func TestPageEndToEnd(t *testing.T) {
 		{"menu button opens the Mini App", w.menuButton},
 		{"text reaches getUpdates", w.textReachesUpdates},
 		{"typing indicator", w.typingIndicator},
+		{"a draft grows until the message replaces it", w.draftThenMessage},
 		{"bot reply rendered and sanitized", w.botReplyRendered},
 		{"reply keyboard shares the contact", w.replyKeyboardContact},
 		{"inline button sends a callback query", w.inlineCallback},
@@ -280,6 +286,35 @@ func (w *pageWalk) typingIndicator(t *testing.T) {
 	}
 	waitJS(w.ctx, t, "печатает…", `!document.querySelector('[data-testid="typing"]').hidden`)
 	browser.Screenshot(w.ctx, t, "typing")
+}
+
+// draftThenMessage: the bot's draft (sendMessageDraft) shows under the last
+// message and grows, its HTML rendered like a message's; the message that
+// replaces it takes its place, and the draft is not shown again.
+func (w *pageWalk) draftThenMessage(t *testing.T) {
+	const draftSel = `[data-testid="chat-transcript"] [data-testid="draft"]`
+	for _, step := range []struct{ html, text string }{
+		{"Комиссия партнёра", "Комиссия партнёра"},
+		{"Комиссия партнёра — <b>40%</b>", "Комиссия партнёра — 40%"},
+	} {
+		if err := w.s.bot.SendMessageDraft(w.botCtx, &telego.SendMessageDraftParams{
+			ChatID: pageUID, DraftID: 7, Text: step.html, ParseMode: telego.ModeHTML,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(w.ctx, t, "the draft «"+step.text+"»", `(() => { const d = document.querySelector(`+js(draftSel)+`);
+			return d && d.querySelector('[data-testid="draft-text"]').textContent === `+js(step.text)+` && !d.nextElementSibling; })()`)
+	}
+	if b := eval[string](w.ctx, t, `document.querySelector(`+js(draftSel+` [data-testid="draft-text"] b`)+`)?.textContent ?? ''`); b != "40%" {
+		t.Errorf("the draft's <b> rendered as %q, want 40%%", b)
+	}
+	browser.Screenshot(w.ctx, t, "draft")
+	m, err := w.s.bot.SendMessage(w.botCtx, tu.Message(tu.ID(pageUID), "Комиссия партнёра — <b>40%</b> от комиссии агентства.").WithParseMode(telego.ModeHTML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJS(w.ctx, t, "the message in the draft's place", `document.querySelector(`+js(msgSel("chat-transcript", m.MessageID))+`)
+		&& !document.querySelector(`+js(draftSel)+`)`)
 }
 
 // botReplyRendered: bot reply rendered and sanitized.
@@ -489,12 +524,19 @@ func (w *pageWalk) attachments(t *testing.T) {
 		testid, kind string
 		match        func(*telego.Message) bool
 	}{
-		{"attach-photo", "photo", func(m *telego.Message) bool { return len(m.Photo) > 0 && m.Caption == "Фото объекта" }},
+		{"attach-photo", "photo", func(m *telego.Message) bool {
+			return len(m.Photo) > 0 && m.Caption == "Как зафиксировать клиента на этот объект?"
+		}},
 		{"attach-sticker", "sticker", func(m *telego.Message) bool { return m.Sticker != nil && m.Sticker.Emoji == "🙂" }},
 		{"attach-location", "location", func(m *telego.Message) bool {
 			return m.Location != nil && math.Abs(m.Location.Latitude-55.751244) < 1e-6
 		}},
-		{"attach-voice", "voice", func(m *telego.Message) bool { return m.Voice != nil && m.Voice.Duration == 1 }},
+		{"attach-voice", "voice", func(m *telego.Message) bool {
+			return m.Voice != nil && m.Voice.Duration == 4 && m.Voice.MimeType == "audio/ogg"
+		}},
+		{"attach-document", "document", func(m *telego.Message) bool {
+			return m.Document != nil && m.Document.FileName == "договор.pdf" && m.Caption == "Мой агентский договор"
+		}},
 		// Someone else's card (P-0002's): the bot must see it is not the sender's.
 		{"attach-foreign-contact", "contact", func(m *telego.Message) bool {
 			return m.Contact != nil && m.Contact.UserID == 7123456780 && m.Contact.PhoneNumber == "79123456780"
@@ -519,7 +561,45 @@ func (w *pageWalk) attachments(t *testing.T) {
 			}
 		})
 	}
+	t.Run("own file", w.ownFile)
 	browser.Screenshot(w.ctx, t, "attachments")
+}
+
+// ownFile: a file chosen on the computer goes with its bytes (an Ogg file
+// as a voice note), and what the person typed as its content is
+// registered with the Gemini emulator under the bytes' SHA-256.
+func (w *pageWalk) ownFile(t *testing.T) {
+	const content = "Голосовое с компьютера: какая комиссия партнёра?"
+	path, err := filepath.Abs("demo/voice.ogg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](w.ctx, t, `(() => { document.querySelector('[data-testid="attach-content"]').value = `+js(content)+`; return true; })()`)
+	if err := chromedp.Do(w.ctx, chromedp.SetUploadFiles(chromedp.CSS(tid("attach-file-input")), []string{path})); err != nil {
+		t.Fatal(err)
+	}
+	up := w.s.updates.next(t, "the chosen file", func(u telego.Update) bool {
+		return u.Message != nil && u.Message.From != nil && u.Message.From.ID == pageUID && u.Message.Voice != nil
+	})
+	f, err := w.s.bot.GetFile(w.botCtx, &telego.GetFileParams{FileID: up.Message.Voice.FileID})
+	if err != nil || f.FileSize != int64(len(data)) {
+		t.Errorf("getFile of the chosen file: %+v, %v; want %d bytes", f, err, len(data))
+	}
+	sum := sha256.Sum256(data)
+	waitGo(t, "the content registered with the Gemini emulator", func() bool {
+		var reg map[string]string
+		resp, err := http.Get(w.s.geminiURL + "/_emulator/media")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(&reg) == nil && reg[hex.EncodeToString(sum[:])] == content
+	})
+	waitJS(w.ctx, t, "the chosen file in the transcript with a player", `document.querySelector(`+js(msgSel("chat-transcript", up.Message.MessageID)+`[data-kind="voice"] [data-testid="voice-player"]`)+`)`)
 }
 
 // blockAndUnblock: block and unblock the bot.

@@ -10,10 +10,11 @@ import (
 	"net/url"
 )
 
-//go:embed index.html ui.css ui.js
+//go:embed index.html ui.css ui.js demo
 var files embed.FS
 
-// FS holds the page: index.html, ui.css and ui.js at its root. Serve it
+// FS holds the page: index.html, ui.css and ui.js at its root, and the
+// demo files of the attach menu under demo/ (DemoMedia). Serve it
 // with http.FileServerFS next to an endpoints.json (see NewHandler).
 var FS fs.FS = files
 
@@ -43,6 +44,9 @@ type Endpoints struct {
 	// AuthHeaders are the headers the page finds the Auth columns by
 	// (config sheets.headers.auth); empty ones take the defaults.
 	AuthHeaders AuthHeaders `json:"auth_headers"`
+	// OperatorsForum: the operators' group is a forum supergroup (a topic
+	// per partner); the page creates it so and shows its topics.
+	OperatorsForum bool `json:"operators_forum,omitempty"`
 }
 
 // AuthHeaders name the Auth sheet's columns the page reads to list the
@@ -149,6 +153,10 @@ func NewHandler(e Endpoints) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox ui: encode endpoints: %w", err)
 	}
+	demo, err := demoMediaJSON()
+	if err != nil {
+		return nil, err
+	}
 	static := http.FileServerFS(FS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -156,9 +164,14 @@ func NewHandler(e Endpoints) (http.Handler, error) {
 		// emulator is confusing, and everything is local anyway.
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Content-Type-Options", "nosniff")
-		if r.URL.Path == "/"+EndpointsPath {
+		switch r.URL.Path {
+		case "/" + EndpointsPath:
 			h.Set("Content-Type", "application/json")
 			_, _ = w.Write(body)
+			return
+		case "/" + DemoMediaPath:
+			h.Set("Content-Type", "application/json")
+			_, _ = w.Write(demo)
 			return
 		}
 		h.Set("Content-Security-Policy", contentSecurityPolicy)

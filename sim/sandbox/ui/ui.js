@@ -327,6 +327,9 @@ const state = {
   group: null,         // ChatView of the operators' group
   editing: null,       // message id being edited
   groupReplyTo: null,  // message id the operator answers
+  forum: false,        // the operators' group is a forum (topics)
+  topics: [],          // its topics (GET chats/{id}/topics)
+  groupThread: 0,      // the topic shown and written to; 0: all messages
   keyboard: null,      // {markup, messageId, hidden}
   menuButton: null,
 };
@@ -371,7 +374,16 @@ const KIND_LABELS = {
   sticker: '🙂 Стикер', voice: '🎤 Голосовое сообщение', video_note: '⏺ Видеосообщение', video: '🎬 Видео',
   audio: '🎵 Аудио', animation: 'GIF', location: '📍 Геопозиция', venue: '📍 Место', poll: '📊 Опрос',
   dice: '🎲 Кубик', other: 'Служебное сообщение',
+  forum_topic_created: '🗂 Тема создана', forum_topic_edited: '✏️ Тема изменена',
+  forum_topic_closed: '🔒 Тема закрыта', forum_topic_reopened: '🔓 Тема открыта снова',
 };
+
+const SERVICE_KINDS = new Set(['forum_topic_created', 'forum_topic_edited', 'forum_topic_closed', 'forum_topic_reopened']);
+
+function fmtDuration(sec) {
+  const s = Math.max(0, Math.round(sec || 0));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
 
 // ChatView keeps one chat's transcript on screen: a long poll for new
 // messages plus a periodic full read, because edits (new text, removed
@@ -390,6 +402,9 @@ class ChatView {
     this.lastId = 0;
     this.abort = new AbortController();
     this.typingUntil = 0;
+    this.draftNode = null;       // the bot's draft being streamed (private chat)
+    this.draftSig = '';
+    this.replacedDrafts = new Set(); // draft ids a message took the place of
   }
 
   start() {
@@ -429,11 +444,14 @@ class ChatView {
     }
   }
 
+  // refreshLoop reads the whole chat every 2 s, and every 400 ms while
+  // the bot types or streams a draft: a draft changes no message, so the
+  // long poll does not see it grow.
   async refreshLoop() {
     const signal = this.abort.signal;
     while (!signal.aborted) {
       await this.refresh();
-      await sleep(2000, signal);
+      await sleep(this.draftNode || this.typing ? 400 : 2000, signal);
     }
   }
 
@@ -470,8 +488,10 @@ class ChatView {
         if (!m.from_bot && m.from?.id === this.viewerId) ownAdded = true;
       }
       this.lastId = Math.max(this.lastId, m.message_id);
+      if (m.draft) this.replacedDrafts.add(m.draft.draft_id);
     }
     for (const m of t.messages || []) this.renderMessage(m);
+    if (!this.isGroup) this.renderDraft(t.draft);
     if (full || t.chat_action) this.setTyping(t.chat_action);
     else if ((t.messages || []).some((m) => m.from_bot)) this.setTyping(null);
     if (added && (nearBottom || ownAdded)) box.scrollTop = box.scrollHeight;
@@ -510,9 +530,39 @@ class ChatView {
       for (const [id, n] of this.nodes) {
         if (id > m.message_id && (!next || id < next.id)) next = { id, node: n.node };
       }
-      this.container.insertBefore(node, next ? next.node : null);
+      this.container.insertBefore(node, next ? next.node : (this.draftNode?.isConnected ? this.draftNode : null));
     }
     this.nodes.set(m.message_id, { sig, node });
+  }
+
+  // renderDraft shows the bot's draft (sendMessageDraft) below the last
+  // message, as Telegram shows an answer being written, until the message
+  // that replaces it arrives. A draft a message already replaced (a read
+  // that started before that message) is not shown again.
+  renderDraft(d) {
+    if (d && this.replacedDrafts.has(d.draft_id)) d = null;
+    const sig = d ? `${d.draft_id}:${d.updates}:${d.raw_text || d.text}` : '';
+    if (sig === this.draftSig) return;
+    this.draftSig = sig;
+    if (!d) {
+      this.draftNode?.remove();
+      this.draftNode = null;
+      return;
+    }
+    const box = this.container;
+    const nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
+    const body = renderBody({ from_bot: true, parse_mode: d.parse_mode, raw_text: d.raw_text, text: d.text }, 'text');
+    const node = el('div', { class: 'msg in draft', 'data-testid': 'draft', 'data-draft-id': d.draft_id, 'data-updates': d.updates },
+      el('div', { class: 'bubble' },
+        el('div', { class: 'text', 'data-testid': 'draft-text' }, body),
+        el('span', { class: 'meta draft-meta' }, 'пишет', el('span', { class: 'dots' }, el('i'), el('i'), el('i')))));
+    if (this.draftNode?.isConnected) this.draftNode.replaceWith(node);
+    else {
+      box.querySelector(':scope > .empty')?.remove();
+      box.append(node);
+    }
+    this.draftNode = node;
+    if (nearBottom) box.scrollTop = box.scrollHeight;
   }
 
   buildMessage(m) {
@@ -550,7 +600,14 @@ class ChatView {
         el('span', {}, el('b', { text: [m.contact.first_name, m.contact.last_name].filter(Boolean).join(' ') }),
           el('br'), displayPhone(normalizePhone(m.contact.phone_number) || m.contact.phone_number))));
     }
-    if (KIND_LABELS[m.kind]) bubble.append(el('div', { class: 'placeholder', text: KIND_LABELS[m.kind] }));
+    if (SERVICE_KINDS.has(m.kind)) wrap.classList.add('service');
+    if (KIND_LABELS[m.kind]) {
+      const label = KIND_LABELS[m.kind] + (m.media?.duration ? ` · ${fmtDuration(m.media.duration)}` : '');
+      bubble.append(el('div', { class: 'placeholder', text: label }));
+    }
+    if (m.media?.url && (m.kind === 'voice' || m.kind === 'audio')) {
+      bubble.append(el('audio', { class: 'voice', 'data-testid': 'voice-player', controls: true, preload: 'none', src: fileURL(m.media.url) }));
+    }
     if (m.text) bubble.append(el('div', { class: 'text', 'data-testid': 'message-text' }, renderBody(m, 'text')));
     if (m.caption) bubble.append(el('div', { class: 'text caption', 'data-testid': 'message-text' }, renderBody(m, 'caption')));
     const meta = el('span', { class: 'meta' }, m.edit_date ? 'изменено ' : '', fmtTime(m.date));
@@ -854,29 +911,6 @@ function canvasBlob(width, height, draw, type = 'image/png') {
   return new Promise((resolve, reject) => c.toBlob((b) => (b ? resolve(b) : reject(new Error('canvas.toBlob failed'))), type));
 }
 
-function drawDemoPhoto(g, w, h) {
-  const sky = g.createLinearGradient(0, 0, 0, h);
-  sky.addColorStop(0, '#8ec5fc');
-  sky.addColorStop(1, '#e0c3fc');
-  g.fillStyle = sky;
-  g.fillRect(0, 0, w, h);
-  g.fillStyle = '#6a994e';
-  g.fillRect(0, h * 0.75, w, h * 0.25);
-  g.fillStyle = '#f2e8cf';
-  g.fillRect(w * 0.3, h * 0.4, w * 0.4, h * 0.35);
-  g.fillStyle = '#bc4749';
-  g.beginPath();
-  g.moveTo(w * 0.25, h * 0.42);
-  g.lineTo(w * 0.5, h * 0.2);
-  g.lineTo(w * 0.75, h * 0.42);
-  g.fill();
-  g.fillStyle = '#386641';
-  g.fillRect(w * 0.46, h * 0.58, w * 0.08, h * 0.17);
-  g.fillStyle = '#1d3557';
-  g.font = `bold ${Math.round(h / 14)}px sans-serif`;
-  g.fillText('Демо-фото объекта', w * 0.05, h * 0.1);
-}
-
 function drawSticker(g, w, h) {
   g.fillStyle = '#ffd166';
   g.beginPath();
@@ -895,21 +929,6 @@ function drawSticker(g, w, h) {
   g.stroke();
 }
 
-// demoVoice is one second of a 440 Hz tone as 8 kHz 16-bit mono WAV.
-function demoVoice() {
-  const rate = 8000;
-  const samples = rate;
-  const buf = new ArrayBuffer(44 + samples * 2);
-  const v = new DataView(buf);
-  const str = (o, s) => [...s].forEach((ch, i) => v.setUint8(o + i, ch.charCodeAt(0)));
-  str(0, 'RIFF'); v.setUint32(4, 36 + samples * 2, true); str(8, 'WAVE');
-  str(12, 'fmt '); v.setUint32(16, 16, true); v.setUint16(20, 1, true); v.setUint16(22, 1, true);
-  v.setUint32(24, rate, true); v.setUint32(28, rate * 2, true); v.setUint16(32, 2, true); v.setUint16(34, 16, true);
-  str(36, 'data'); v.setUint32(40, samples * 2, true);
-  for (let i = 0; i < samples; i++) v.setInt16(44 + i * 2, Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), true);
-  return new Blob([buf], { type: 'audio/wav' });
-}
-
 async function uploadFile(blob, name) {
   return tg(`/files?name=${encodeURIComponent(name)}`, { method: 'POST', body: blob, headers: { 'Content-Type': blob.type } });
 }
@@ -923,14 +942,108 @@ async function sendLocation() {
   await injectMessage({ location: { latitude: 55.751244, longitude: 37.618423 } });
 }
 
+// Media with real bytes go through the control API's send_media, as a
+// Telegram client uploads them: the bot downloads them with getFile and
+// Gemini reads them. The demo files (demo/media.json) are registered with
+// the Gemini emulator by the sandbox; for a file of one's own the page
+// registers what the person typed as its content.
+
+let demoMedia = null;
+
+async function loadDemoMedia() {
+  if (!demoMedia) {
+    const resp = await fetch('demo/media.json', { cache: 'no-store' });
+    if (!resp.ok) throw new Error(`demo/media.json: ${resp.status}`);
+    demoMedia = await resp.json();
+  }
+  return demoMedia;
+}
+
+function base64Of(buf) {
+  const bytes = new Uint8Array(buf);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+async function sendMedia({ kind, data, fileName, mimeType, duration, caption }) {
+  const body = { user_id: state.user.id, kind, data: base64Of(data) };
+  if (fileName) body.file_name = fileName;
+  if (mimeType) body.mime_type = mimeType;
+  if (duration) body.duration = duration;
+  if (caption) body.caption = caption;
+  const sent = await tg('/send_media', { method: 'POST', body });
+  markUnblocked();
+  return sent;
+}
+
+async function sendDemoMedia(testid) {
+  const f = (await loadDemoMedia()).find((d) => d.testid === testid);
+  if (!f) throw new Error(`no demo file for ${testid}`);
+  const resp = await fetch(f.path);
+  if (!resp.ok) throw new Error(`${f.path}: ${resp.status}`);
+  await sendMedia({
+    kind: f.kind, data: await resp.arrayBuffer(), fileName: f.file_name, mimeType: f.mime_type,
+    duration: f.duration, caption: f.caption,
+  });
+}
+
+// registerContent tells the Gemini emulator what a file holds (by the
+// SHA-256 of its bytes, as the emulator keys it).
+async function registerContent(data, text) {
+  if (!state.ep.gemini_control || !text.trim()) return;
+  const body = { text };
+  if (crypto.subtle) {
+    body.sha256 = [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  } else {
+    body.data = base64Of(data);
+  }
+  await api(state.ep.gemini_control, '/media', { method: 'POST', body });
+}
+
+// mediaKind picks how a chosen file goes: pictures Telegram takes as
+// photos, sound as a voice note (Ogg) or audio, anything else a document.
+function mediaKind(file) {
+  const t = (file.type || '').toLowerCase();
+  if (t === 'image/jpeg' || t === 'image/png') return 'photo';
+  if (t === 'audio/ogg' || t === 'audio/opus') return 'voice';
+  if (t.startsWith('audio/')) return 'audio';
+  return 'document';
+}
+
+async function sendChosenFile() {
+  const input = $('attach-file-input');
+  const file = input.files?.[0];
+  input.value = '';
+  if (!file || !state.user) return;
+  const data = await file.arrayBuffer();
+  const content = $('attach-content').value;
+  await registerContent(data, content);
+  const kind = mediaKind(file);
+  let duration = 0;
+  if (kind === 'voice' || kind === 'audio') duration = await audioDuration(file);
+  await sendMedia({ kind, data, fileName: file.name, mimeType: file.type || undefined, duration });
+  $('attach-content').value = '';
+}
+
+// audioDuration reads a sound file's length in whole seconds (0 if the
+// browser cannot tell).
+function audioDuration(file) {
+  return new Promise((resolve) => {
+    const a = document.createElement('audio');
+    const url = URL.createObjectURL(file);
+    const done = (v) => { URL.revokeObjectURL(url); resolve(Number.isFinite(v) ? Math.max(1, Math.round(v)) : 0); };
+    a.preload = 'metadata';
+    a.onloadedmetadata = () => done(a.duration);
+    a.onerror = () => done(0);
+    a.src = url;
+  });
+}
+
 const ATTACHMENTS = {
-  'attach-photo': async () => {
-    const f = await uploadFile(await canvasBlob(800, 600, drawDemoPhoto), 'demo-photo.png');
-    await injectMessage({
-      photo: [{ file_id: f.file_id, file_unique_id: f.file_unique_id, width: f.width, height: f.height, file_size: f.file_size }],
-      caption: 'Фото объекта',
-    });
-  },
+  'attach-photo': () => sendDemoMedia('attach-photo'),
+  'attach-document': () => sendDemoMedia('attach-document'),
+  'attach-file': async () => $('attach-file-input').click(),
   'attach-sticker': async () => {
     const f = await uploadFile(await canvasBlob(512, 512, drawSticker), 'sticker.png');
     await injectMessage({
@@ -941,12 +1054,7 @@ const ATTACHMENTS = {
     });
   },
   'attach-location': sendLocation,
-  'attach-voice': async () => {
-    const f = await uploadFile(demoVoice(), 'voice.wav');
-    await injectMessage({
-      voice: { file_id: f.file_id, file_unique_id: f.file_unique_id, duration: 1, mime_type: 'audio/wav', file_size: f.file_size },
-    });
-  },
+  'attach-voice': () => sendDemoMedia('attach-voice'),
   'attach-contact': async () => {
     await tg('/contact', { method: 'POST', body: { user_id: state.user.id } });
     markUnblocked();
@@ -1343,9 +1451,16 @@ function showMiniAppPopup(data) {
 
 function groupDecorations() {
   return {
-    signature: (m) => (state.groupReplyTo === m.message_id ? 'target' : ''),
+    signature: (m) => `${state.groupReplyTo === m.message_id ? 'target' : ''}|${inTopic(m) ? topicName(m.message_thread_id) : ''}`,
     message: (m, wrap) => {
-      if (m.deleted) return;
+      wrap.hidden = !inSelectedTopic(m);
+      if (inTopic(m)) {
+        wrap.dataset.threadId = m.message_thread_id;
+        const name = topicName(m.message_thread_id);
+        wrap.querySelector('.bubble').prepend(el('div', { class: 'topic-chip', 'data-testid': 'message-topic', text: `# ${name}` }));
+        if (SERVICE_KINDS.has(m.kind)) wrap.querySelector('.placeholder')?.append(` «${name}»`);
+      }
+      if (m.deleted || SERVICE_KINDS.has(m.kind)) return;
       if (state.groupReplyTo === m.message_id) wrap.classList.add('reply-target-msg');
       wrap.append(el('button', {
         type: 'button', class: 'reply-link', 'data-testid': 'group-reply-button', 'data-message-id': m.message_id,
@@ -1375,8 +1490,10 @@ function setGroupReplyTarget(id) {
 
 let groupSeen = 0;
 
-function onGroupChange(view) {
+function onGroupChange(view, change = {}) {
   $('group-typing').hidden = !view.typing;
+  if (state.forum && change.added) refreshTopics();
+  renderTopics();
   const unseen = [...view.messages.values()].filter((m) => m.from_bot && m.message_id > groupSeen && !m.deleted).length;
   const badge = $('group-badge');
   badge.hidden = unseen === 0;
@@ -1398,6 +1515,7 @@ async function sendGroupMessage() {
   if (!text.trim()) return;
   const body = { chat_id: state.ep.operators_chat_id, user_id: state.ep.operator.id, text };
   if (state.groupReplyTo) body.reply_to_message_id = state.groupReplyTo;
+  if (state.forum && state.groupThread) body.message_thread_id = state.groupThread;
   input.value = '';
   autoGrow(input);
   try {
@@ -1418,6 +1536,8 @@ async function startGroup(fresh = false) {
   if (fresh) {
     store(STORE_GROUP_SEEN, undefined);
     setGroupReplyTarget(null);
+    state.topics = [];
+    selectTopic(0);
   }
   const op = ep.operator;
   $('operator-name').textContent = [op.first_name, op.last_name].filter(Boolean).join(' ') || `id ${op.id}`;
@@ -1427,8 +1547,9 @@ async function startGroup(fresh = false) {
         method: 'POST',
         body: { id: op.id, first_name: op.first_name || 'Оператор', last_name: op.last_name || '', username: op.username || '', language_code: 'ru' },
       });
-      const chat = await tg('/groups', { method: 'POST', body: { id: ep.operators_chat_id, title: 'Операторы', is_forum: false } });
+      const chat = await tg('/groups', { method: 'POST', body: { id: ep.operators_chat_id, title: 'Операторы', is_forum: !!ep.operators_forum } });
       $('group-title').textContent = chat.title || 'Операторы';
+      state.forum = !!chat.is_forum;
       setOnline('group-setup', true);
       break;
     } catch (e) {
@@ -1440,19 +1561,119 @@ async function startGroup(fresh = false) {
   groupSeen = seen && seen.chat === ep.operators_chat_id ? seen.id : -1;
   state.group = new ChatView({
     chatId: ep.operators_chat_id, container: $('group-transcript'), isGroup: true, viewerId: op.id,
-    onChange: (view) => {
+    onChange: (view, change) => {
       if (view !== state.group) return;
       // On a first visit everything already there counts as seen.
       if (groupSeen < 0) {
         groupSeen = view.lastId;
         store(STORE_GROUP_SEEN, { chat: ep.operators_chat_id, id: groupSeen });
       }
-      onGroupChange(view);
+      onGroupChange(view, change);
     },
     decorate: groupDecorations(),
     onMissing: () => startGroup(true),
   });
   state.group.start();
+  if (state.forum) topicsLoop(state.group);
+  renderTopics();
+}
+
+// ---------------------------------------------------------------------------
+// Forum topics: when the operators' group is a forum, the bot keeps a
+// topic per partner. The column lists the topics above the transcript
+// («Все сообщения» shows every message with its topic's name); choosing a
+// topic shows its messages only, and what the operator writes goes into
+// it (message_thread_id), which the bot relays to the partner.
+
+function inTopic(m) {
+  return state.forum && m.message_thread_id > 1;
+}
+
+function inSelectedTopic(m) {
+  return !state.groupThread || (m && m.message_thread_id === state.groupThread);
+}
+
+function topicName(thread) {
+  return state.topics.find((t) => t.message_thread_id === thread)?.name || `тема ${thread}`;
+}
+
+let topicsRefreshing = null;
+function refreshTopics() {
+  if (!topicsRefreshing) {
+    topicsRefreshing = tg(`/chats/${state.ep.operators_chat_id}/topics`)
+      .then((list) => { state.topics = list || []; renderTopics(); })
+      .catch((e) => { if (e.status && e.status !== 404) reportError(e, 'темы'); })
+      .finally(() => { topicsRefreshing = null; });
+  }
+  return topicsRefreshing;
+}
+
+// topicsLoop re-reads the topics every 2 s: a topic closed, reopened or
+// renamed changes no message the transcript shows.
+async function topicsLoop(view) {
+  while (!view.abort.signal.aborted) {
+    await refreshTopics();
+    await sleep(2000, view.abort.signal);
+  }
+}
+
+function renderTopics() {
+  const box = $('topic-list');
+  box.hidden = !state.forum;
+  $('group-transcript').classList.toggle('in-topic', !!state.groupThread);
+  if (!state.forum) return;
+  const view = state.group;
+  const unseen = (thread) => (view ? [...view.messages.values()].filter((m) => m.from_bot && !m.deleted
+    && m.message_id > groupSeen && (!thread || m.message_thread_id === thread)).length : 0);
+  const items = [{ message_thread_id: 0, name: 'Все сообщения' }, ...state.topics.filter((t) => !t.deleted)];
+  const counts = items.map((t) => unseen(t.message_thread_id));
+  const sig = JSON.stringify([items, counts, state.groupThread]);
+  if (sig === state.topicsSig) return;
+  state.topicsSig = sig;
+  // Buttons are updated in place: one rebuilt between a press and its
+  // release (the press itself marks the group seen) would lose the click.
+  const keep = new Map([...box.children].map((b) => [Number(b.dataset.threadId), b]));
+  items.forEach((t, i) => {
+    const thread = t.message_thread_id;
+    const b = keep.get(thread) || topicButton(thread);
+    keep.delete(thread);
+    if (box.children[i] !== b) box.insertBefore(b, box.children[i] || null);
+    const on = thread === state.groupThread;
+    b.className = `topic${on ? ' active' : ''}${t.closed ? ' closed' : ''}`;
+    b.dataset.closed = t.closed ? 'true' : 'false';
+    b.setAttribute('aria-selected', on ? 'true' : 'false');
+    b.title = t.closed ? `${t.name} — тема закрыта` : t.name;
+    b.querySelector('.topic-name').textContent = t.name;
+    b.querySelector('.topic-lock').hidden = !t.closed;
+    const badge = b.querySelector('.badge');
+    badge.hidden = !(counts[i] && thread);
+    badge.textContent = String(counts[i]);
+    if (thread) b.querySelector('.topic-icon').style.background = `#${(t.icon_color || 0x6fb9f0).toString(16).padStart(6, '0')}`;
+  });
+  for (const b of keep.values()) b.remove();
+}
+
+function topicButton(thread) {
+  return el('button', {
+    type: 'button', role: 'tab', 'data-testid': 'topic-item', 'data-thread-id': thread,
+    onclick: () => selectTopic(thread),
+  },
+  thread ? el('span', { class: 'topic-icon' }) : null,
+  el('span', { class: 'topic-name', 'data-testid': 'topic-name' }),
+  el('span', { class: 'topic-lock', text: '🔒', hidden: true }),
+  el('span', { class: 'badge', 'data-testid': 'topic-badge', hidden: true }));
+}
+
+function selectTopic(thread) {
+  state.groupThread = thread;
+  setGroupReplyTarget(null);
+  const view = state.group;
+  if (view) {
+    for (const [id, n] of view.nodes) n.node.hidden = !inSelectedTopic(view.messages.get(id));
+    view.container.scrollTop = view.container.scrollHeight;
+  }
+  $('group-input').placeholder = thread ? `Сообщение в тему «${topicName(thread)}»` : 'Сообщение в группу операторов';
+  renderTopics();
 }
 
 // ---------------------------------------------------------------------------
@@ -1779,6 +2000,7 @@ function bindUI() {
       }
     });
   }
+  $('attach-file-input').addEventListener('change', () => sendChosenFile().catch((e) => reportError(e, 'файл')));
   $('group-send-button').addEventListener('click', sendGroupMessage);
   bindComposer($('group-input'), sendGroupMessage);
   $('group-reply-cancel').addEventListener('click', () => setGroupReplyTarget(null));

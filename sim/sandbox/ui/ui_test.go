@@ -140,8 +140,8 @@ func TestFSSelfContained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(names, ",") != "index.html,ui.css,ui.js" {
-		t.Errorf("FS holds %v, want index.html, ui.css, ui.js", names)
+	if strings.Join(names, ",") != "demo,index.html,ui.css,ui.js" {
+		t.Errorf("FS holds %v, want demo, index.html, ui.css, ui.js", names)
 	}
 	html, err := fs.ReadFile(ui.FS, "index.html")
 	if err != nil {
