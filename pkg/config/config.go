@@ -127,6 +127,8 @@ type SheetTitles struct {
 	Listings   string `key:"listings"`
 	Promotions string `key:"promotions"`
 	Knowledge  string `key:"knowledge"`
+	// Stats is the support lead's sheet: one row per day (issue 18).
+	Stats string `key:"stats"`
 }
 
 type Gemini struct {
@@ -238,6 +240,7 @@ func Defaults() Config {
 			Titles: SheetTitles{
 				Auth: "Auth", Appeals: "Обращения", Queue: "Очередь",
 				Listings: "Объекты", Promotions: "Акции", Knowledge: "База знаний",
+				Stats: "Статистика",
 			},
 			Headers: DefaultSheetHeaders(),
 		},
@@ -724,6 +727,7 @@ func (c *Config) validateTitles() error {
 	for _, kv := range [][2]string{
 		{"sheets.titles.auth", t.Auth}, {"sheets.titles.appeals", t.Appeals}, {"sheets.titles.queue", t.Queue},
 		{"sheets.titles.listings", t.Listings}, {"sheets.titles.promotions", t.Promotions}, {"sheets.titles.knowledge", t.Knowledge},
+		{"sheets.titles.stats", t.Stats},
 	} {
 		if kv[1] == "" {
 			return &Error{Key: kv[0], Msg: "is required: the title of that sheet"}
