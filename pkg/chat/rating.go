@@ -85,7 +85,9 @@ func rateAsked(uid, created int64) stepRef   { return stepRef{uid, created, "rat
 func rateContext(uid, created int64) stepRef { return stepRef{uid, created, "rate-ctx"} }
 func rateGiven(uid, created int64) stepRef   { return stepRef{uid, created, "rated"} }
 
-func (s *Service) rateCommentKey(uid int64) string { return s.keys.Key("chat", "rate_comment", uidStr(uid)) }
+func (s *Service) rateCommentKey(uid int64) string {
+	return s.keys.Key("chat", "rate_comment", uidStr(uid))
+}
 
 // ratingAsk is what the question's context step keeps: the appeal's row
 // (a hint; the row is found by its keys) and the card it was resolved
