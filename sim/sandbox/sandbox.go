@@ -315,9 +315,8 @@ func (s *Sandbox) serveUI(ctx context.Context, w wiring, sc config.Sheets) error
 		BotHTTP: bot, MiniApp: bot + "/app/", AdminQueues: bot + app.AdminPath + "/",
 		Metrics: ui.Metrics{Bot: bot + "/metrics", Worker: "http://" + w.workerAddr + "/metrics", Poller: "http://" + w.pollerAddr + "/metrics"},
 		Token:   s.tg.Token(), SpreadsheetID: spreadsheetID, OperatorsChatID: OperatorsChatID,
-		Operator: ui.Operator{ID: Operator.ID, FirstName: Operator.FirstName, LastName: Operator.LastName, Username: Operator.Username},
-		SheetTitles: ui.SheetTitles{Auth: sc.Titles.Auth, Appeals: sc.Titles.Appeals, Queue: sc.Titles.Queue, Listings: sc.Titles.Listings,
-			Promotions: sc.Titles.Promotions, Knowledge: sc.Titles.Knowledge},
+		Operator:    ui.Operator{ID: Operator.ID, FirstName: Operator.FirstName, LastName: Operator.LastName, Username: Operator.Username},
+		SheetTitles: ui.SheetTitles(sc.Titles),
 		AuthHeaders: ui.AuthHeaders{PartnerCode: sc.Headers.Auth.PartnerCode, Phone: sc.Headers.Auth.Phone,
 			FullName: sc.Headers.Auth.FullName, Status: sc.Headers.Auth.Status, TelegramID: sc.Headers.Auth.TelegramID},
 	}
