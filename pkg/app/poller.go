@@ -58,6 +58,7 @@ func NewPoller(cfg *config.Config, log *slog.Logger, o PollerOptions) (*Poller, 
 	p.sched.Add(cfg.Poller.Interval, chat.TopicScanner())
 	p.sched.Add(cfg.Poller.Interval, d.reportsService().Scanner())
 	p.sched.Add(cfg.Poller.PromotionsInterval, d.promoService().Scanner())
+	p.sched.Add(cfg.Poller.StatsInterval, chat.StatsScanner())
 	p.HTTP = obs.NewServer(cfg.HTTP.PollerAddr, reg, log)
 	p.HTTP.EnablePprof()
 	p.HTTP.AddCheck("redis", func(ctx context.Context) error { return redisx.Ping(ctx, rdb) })

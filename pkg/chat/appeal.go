@@ -105,6 +105,9 @@ type appealWrite struct {
 	turns    []history.Turn // appended; ids already in the cell are skipped
 	status   domain.AppealStatus
 	operator *string // nil: unchanged
+	// set: fields of ap.a written as they are (the support stamps:
+	// escalated_at, first_response_at).
+	set []domain.AppealField
 }
 
 // saveAppeal appends turns (skipping ids already there), sets status and
@@ -137,6 +140,7 @@ func (s *Service) storeAppeal(ctx context.Context, w appealWrite) (domain.Appeal
 		a.Operator = *w.operator
 		fields = append(fields, domain.AppealFieldOperator)
 	}
+	fields = append(fields, w.set...)
 	a.UpdatedAt = s.now()
 	var err error
 	switch {

@@ -30,6 +30,8 @@ func forgedButtons(uid int64) map[string]string {
 		"malformed operator data":                "op:take:x",
 		"promotion's button in the private chat": "promo:go:A-1",
 		"escalation with a suffix":               callbackEscalate + ":1",
+		"rating of an appeal never asked":        "rate:1741608000:5",
+		"malformed rating":                       "rate:1741608000:9",
 	}
 }
 

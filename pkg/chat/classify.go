@@ -28,6 +28,8 @@ func (s *Service) classify(it item, up *telego.Update, authorized bool) unitKind
 			return unitOperatorAction
 		case buttonEscalate:
 			return unitCallback
+		case buttonRate:
+			return unitRate
 		}
 		return unitUnknownButton
 	}
@@ -73,6 +75,7 @@ const (
 	buttonEscalate                   // the menu's "a person, please", in the user's private chat
 	buttonOperator                   // take / resolve under a card in the operators' group
 	buttonPromo                      // the promotions' buttons in the operators' group (OperatorExtension)
+	buttonRate                       // the rating question's buttons, in the partner's private chat (rating.go)
 )
 
 // button classifies a press; for an operator's button, uid is the user the
@@ -89,6 +92,9 @@ func (s *Service) button(q *telego.CallbackQuery) (kind buttonKind, uid int64) {
 	}
 	if q.Data == callbackEscalate && q.Message != nil && q.Message.GetChat().ID == q.From.ID {
 		return buttonEscalate, q.From.ID
+	}
+	if _, ok := parseRate(q.Data); ok && q.Message != nil && q.Message.GetChat().ID == q.From.ID {
+		return buttonRate, q.From.ID
 	}
 	return buttonUnknown, q.From.ID
 }

@@ -62,5 +62,6 @@
 // authorization (auth.go), escalation (escalate.go), operators' replies and
 // buttons (operators.go) — in a forum operators' group through the
 // partner's topic (topics.go, topics_resolve.go, topics_scan.go) — or media; sending is in send.go and the appeal row
-// in appeal.go.
+// in appeal.go. The partner's rating after a resolution is rating.go, the
+// support lead's numbers (the Статистика sheet, gauges, /stats) stats.go.
 package chat

@@ -167,6 +167,18 @@ func (d *drain) step(ctx context.Context, items []item) error {
 		d.s.log.Error("unreadable update dropped", "telegram_id", d.uid, "update_id", items[0].Payload.UpdateID, "err", err)
 		return d.s.ib.complete(ctx, d.uid, items[0].Payload.UpdateID)
 	}
+	if authorized && u.kind == unitText {
+		// The text that follows "add a comment" is the rating's comment (rating.go).
+		if created, ok, err := d.s.pendingComment(ctx, d.uid, u); err != nil || ok {
+			if err == nil {
+				err = d.settle(ctx)
+			}
+			if err != nil {
+				return err
+			}
+			return d.finish(ctx, u, d.s.ratingComment(ctx, d.uid, p, u, created))
+		}
+	}
 	if authorized && (u.kind == unitText || u.kind == unitEdited) {
 		return d.aiTurn(ctx, p, u)
 	}
@@ -282,6 +294,9 @@ func (s *Service) run(ctx context.Context, uid int64, p domain.Partner, authoriz
 			return s.escalate(ctx, uid, p, u)
 		}
 		return nil
+	case unitRate:
+		s.metrics.turns.WithLabelValues("rating").Inc()
+		return s.ratePressed(ctx, uid, p, u)
 	case unitContact:
 		if _, binding, err := s.ib.stepDone(ctx, stepRef{uid, u.lastID(), "prev_account"}); err != nil {
 			return err

@@ -175,7 +175,7 @@ func (s *Service) escalateTurns(ctx context.Context, uid int64, p domain.Partner
 		}
 		s.metrics.escalation.WithLabelValues("escalated").Inc()
 		s.metrics.turns.WithLabelValues("escalate").Inc()
-		if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: turns, status: domain.AppealStatusEscalated}); err != nil {
+		if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: turns, status: domain.AppealStatusEscalated, set: s.stampEscalated(&ap.a)}); err != nil {
 			return err
 		}
 		if err := s.ib.markStep(ctx, saved, "1"); err != nil {

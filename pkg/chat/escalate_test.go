@@ -121,8 +121,8 @@ func TestOperatorTakesAndResolves(t *testing.T) {
 	if row, _ := rowOf(t, b, partnerUID); row.Status != domain.AppealStatusResolved {
 		t.Fatalf("status %s", row.Status)
 	}
-	if got := lastText(t, b, partnerUID); got != b.tx.Resolved {
-		t.Fatalf("resolved %q", got)
+	if got := b.sender.to(partnerUID); got[len(got)-2].text != b.tx.Resolved || got[len(got)-1].text != b.tx.RatingQuestion {
+		t.Fatalf("resolved %q, then %q (want the rating question)", got[len(got)-2].text, got[len(got)-1].text)
 	}
 	// The AI answers again, in a new row.
 	b.handle(b.text(partnerUID, "Спасибо! А фиксация?"))

@@ -57,6 +57,9 @@ func (s *Service) HandleCallback(ctx context.Context, t *asynq.Task) error {
 	}
 	q := u.CallbackQuery
 	kind, target := s.button(q)
+	if kind == buttonRate && !s.rateIssued(ctx, q) {
+		kind = buttonUnknown // a rating of an appeal the partner was never asked about
+	}
 	switch kind {
 	case buttonPromo:
 		_, err := s.d.Operators.HandleOperatorCallback(ctx, q)
@@ -97,6 +100,9 @@ func (s *Service) HandleOperatorMessage(ctx context.Context, t *asynq.Task) erro
 		if handled, err := s.d.Operators.HandleOperatorCommand(ctx, m); handled || err != nil {
 			return err
 		}
+	}
+	if command(m.Text) == "stats" {
+		return s.statsCommand(ctx, m, p.UpdateID)
 	}
 	if inTopic(m) {
 		return s.topicMessage(ctx, m, item{Type: t.Type(), Payload: p})

@@ -59,6 +59,8 @@ type fakeStore struct {
 	// SetOperatorsTopicFn fails the write of a partner's topic id.
 	SetOperatorsTopicFn func(telegramID int64, topicID int) error
 	topicWrites         int
+	// days are the Статистика rows written (rating_test.go).
+	days []domain.SupportDay
 }
 
 func (f *fakeStore) Partners(context.Context) ([]domain.Partner, error) {
@@ -194,6 +196,8 @@ func (f *fakeStore) UpdateAppeal(_ context.Context, a domain.Appeal, fields ...d
 			row.Status = a.Status
 		case domain.AppealFieldOperator:
 			row.Operator = a.Operator
+		default:
+			applySupportField(row, a, fl) // rating_test.go
 		}
 	}
 	row.UpdatedAt = a.UpdatedAt

@@ -79,11 +79,13 @@ func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner
 		status = domain.AppealStatusEscalated
 	}
 	turn := history.Turn{ID: "o" + strconv.Itoa(m.MessageID), Role: history.RoleOperator, Author: op, Time: msgTime(m), Text: text}
-	// First-response time (issue 18, the support lead's numbers) hooks in
-	// here: ap.a.History before this turn tells whether it is the first
-	// operator line since the escalation.
-	if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: status, operator: &op}); err != nil {
+	// The first operator line since the escalation stamps first_response_at (rating.go).
+	first := s.stampFirstResponse(&ap, msgTime(m))
+	if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: status, operator: &op, set: first}); err != nil {
 		return err
+	}
+	if len(first) > 0 {
+		s.supportM.firstResponse.Observe(ap.a.FirstResponseAt.Sub(ap.a.EscalatedAt).Seconds())
 	}
 	if inTopic(m) && ap.a.Status != domain.AppealStatusEscalated {
 		// An operator talking in a closed topic takes the partner back:

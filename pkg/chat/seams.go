@@ -37,6 +37,10 @@ type Store interface {
 	// SetOperatorsTopic keeps the partner's topic in the operators' forum
 	// group with the partner (the Auth row bound to telegramID).
 	SetOperatorsTopic(ctx context.Context, telegramID int64, topicID int) error
+	// Appeals reads the whole Appeals sheet and PutSupportDay writes a
+	// day's row of the Статистика sheet (the support numbers, stats.go).
+	Appeals(ctx context.Context) ([]domain.Appeal, error)
+	PutSupportDay(ctx context.Context, d domain.SupportDay) error
 }
 
 // Sender sends to Telegram (*telegram.Sender: rate limits, retries, and the

@@ -30,6 +30,8 @@ type Service struct {
 	// mediaBudget bounds the media bytes held at once (media_turn.go).
 	mediaBudget *mediaBudget
 	forum       forumCache // is the operators' group a forum (topics.go)
+	// supportM: the support lead's numbers (rating.go, stats.go).
+	supportM *supportMetrics
 }
 
 type metrics struct {
@@ -60,6 +62,7 @@ func New(d Deps, o Options) *Service {
 	}
 	m := s.metrics
 	d.Registry.MustRegister(m.turns, m.merged, m.replyDelay, m.escalation, m.auth, m.stage, m.gapTimeouts)
+	s.supportM = newSupportMetrics(d.Registry)
 	return s
 }
 

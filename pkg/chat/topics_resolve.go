@@ -67,14 +67,18 @@ func (s *Service) resolve(ctx context.Context, r resolution) error {
 	} else if err := s.endInTopic(ctx, r, s.tx.Render(s.tx.TopicResolved, map[string]any{"Operator": tghtml.Escape(r.operator)})); err != nil {
 		return err
 	}
-	return s.afterResolve(ctx, r.uid, r.p)
+	return s.afterResolve(ctx, r.uid, r.p, r.cardID)
 }
 
 // afterResolve follows every resolution of a partner's appeal — by an
-// operator (resolve) or by hand in the sheet (the topic scanner): the
-// partner's topic is closed. The satisfaction question (issue 18, item 4)
-// belongs here, after the partner was told and before the topic closes.
-func (s *Service) afterResolve(ctx context.Context, uid int64, _ domain.Partner) error {
+// operator (resolve, cardID the card pressed) or by hand in the sheet (the
+// topic scanner): resolved_at is stamped and the rating question asked
+// (rating.go), after the partner was told, then the partner's topic is
+// closed.
+func (s *Service) afterResolve(ctx context.Context, uid int64, _ domain.Partner, cardID int) error {
+	if err := s.rateAfterResolve(ctx, uid, cardID); err != nil {
+		return err
+	}
 	return s.closeTopic(ctx, uid)
 }
 

@@ -129,7 +129,7 @@ func (s *Service) closeIfResolved(ctx context.Context, uid int64) error {
 	if err != nil {
 		return err
 	}
-	return s.afterResolve(ctx, uid, p)
+	return s.afterResolve(ctx, uid, p, 0)
 }
 
 // noteInTopic posts a line in the partner's topic as it is (never making

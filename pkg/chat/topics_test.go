@@ -323,8 +323,8 @@ func TestTopicResolveAndReuse(t *testing.T) {
 	if len(rows) != 1 || rows[0].Status != domain.AppealStatusResolved || rows[0].Operator != "Ольга Оператор" {
 		t.Fatalf("rows %+v", rows)
 	}
-	if got := lastText(t, b, partnerUID); got != b.tx.Resolved {
-		t.Fatalf("partner got %q", got)
+	if got := b.sender.to(partnerUID); got[len(got)-2].text != b.tx.Resolved || got[len(got)-1].text != b.tx.RatingQuestion {
+		t.Fatalf("partner got %q, then %q (want the rating question)", got[len(got)-2].text, got[len(got)-1].text)
 	}
 	if !f.state(thread).closed || len(f.markups) != 1 {
 		t.Fatalf("topic %+v, cards without buttons %v", f.state(thread), f.markups)

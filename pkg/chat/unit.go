@@ -26,6 +26,7 @@ const (
 	unitOperatorReply                  // an operator's reply in the group
 	unitUnknownButton                  // a press with data we never issued (answered at once; nothing to do)
 	unitMember                         // the user blocked or unblocked the bot
+	unitRate                           // the partner's press on the rating question (rating.go)
 )
 
 // unit is what is processed in one go: usually one update, several for

@@ -127,6 +127,8 @@ type SheetTitles struct {
 	Listings   string `key:"listings"`
 	Promotions string `key:"promotions"`
 	Knowledge  string `key:"knowledge"`
+	// Stats is the support lead's sheet: one row per day (issue 18).
+	Stats string `key:"stats"`
 }
 
 type Gemini struct {
@@ -175,6 +177,9 @@ type Poller struct {
 	PromotionsInterval time.Duration `key:"promotions_interval"`
 	AuthInterval       time.Duration `key:"auth_interval"`
 	ProcessingTimeout  time.Duration `key:"processing_timeout"`
+	// StatsInterval: how often the support numbers are computed from the
+	// Appeals sheet (the Статистика sheet and the support gauges).
+	StatsInterval time.Duration `key:"stats_interval"`
 }
 
 type Chat struct {
@@ -238,6 +243,7 @@ func Defaults() Config {
 			Titles: SheetTitles{
 				Auth: "Auth", Appeals: "Обращения", Queue: "Очередь",
 				Listings: "Объекты", Promotions: "Акции", Knowledge: "База знаний",
+				Stats: "Статистика",
 			},
 			Headers: DefaultSheetHeaders(),
 		},
@@ -250,10 +256,11 @@ func Defaults() Config {
 			Stream: true, DraftInterval: 700 * time.Millisecond,
 			EscalationKeywords: []string{"оператор", "менеджер", "живой человек", "позовите человека", "позвать человека"},
 		},
-		HTTP:      HTTP{BotAddr: "127.0.0.1:8081", WorkerAddr: "127.0.0.1:9101", PollerAddr: "127.0.0.1:9102"},
-		Admin:     Admin{ReadOnly: true},
-		Worker:    Worker{Concurrency: 64, ShutdownTimeout: 8 * time.Second, UpdateRetention: time.Hour},
-		Poller:    Poller{Interval: 15 * time.Second, PromotionsInterval: time.Minute, AuthInterval: 30 * time.Second, ProcessingTimeout: 10 * time.Minute},
+		HTTP:   HTTP{BotAddr: "127.0.0.1:8081", WorkerAddr: "127.0.0.1:9101", PollerAddr: "127.0.0.1:9102"},
+		Admin:  Admin{ReadOnly: true},
+		Worker: Worker{Concurrency: 64, ShutdownTimeout: 8 * time.Second, UpdateRetention: time.Hour},
+		Poller: Poller{Interval: 15 * time.Second, PromotionsInterval: time.Minute, AuthInterval: 30 * time.Second, ProcessingTimeout: 10 * time.Minute,
+			StatsInterval: 10 * time.Minute},
 		Chat:      Chat{UserMessagesPerMinute: 20, AuthFailuresPerHour: 5, LockTTL: 30 * time.Second, ForumCheckInterval: 5 * time.Minute},
 		Analytics: Analytics{Engine: "builtin", ObjectCodePattern: `^[A-Z]{2,4}-\d{3,8}$`, RequestsPerHour: 20, InitDataMaxAge: 24 * time.Hour, ReportTTL: 7 * 24 * time.Hour},
 		Promo:     Promo{ProgressEvery: 50},
@@ -688,6 +695,7 @@ func (c *Config) pollerChecks() []func() error {
 		func() error { return positive("poller.promotions_interval", float64(c.Poller.PromotionsInterval)) },
 		func() error { return positive("poller.auth_interval", float64(c.Poller.AuthInterval)) },
 		func() error { return positive("poller.processing_timeout", float64(c.Poller.ProcessingTimeout)) },
+		func() error { return positive("poller.stats_interval", float64(c.Poller.StatsInterval)) },
 		func() error { return positive("chat.forum_check_interval", float64(c.Chat.ForumCheckInterval)) },
 	}
 }
@@ -724,6 +732,7 @@ func (c *Config) validateTitles() error {
 	for _, kv := range [][2]string{
 		{"sheets.titles.auth", t.Auth}, {"sheets.titles.appeals", t.Appeals}, {"sheets.titles.queue", t.Queue},
 		{"sheets.titles.listings", t.Listings}, {"sheets.titles.promotions", t.Promotions}, {"sheets.titles.knowledge", t.Knowledge},
+		{"sheets.titles.stats", t.Stats},
 	} {
 		if kv[1] == "" {
 			return &Error{Key: kv[0], Msg: "is required: the title of that sheet"}

@@ -18,6 +18,7 @@ type SheetHeaders struct {
 	Listings   ListingsHeaders   `key:"listings"`
 	Promotions PromotionsHeaders `key:"promotions"`
 	Knowledge  KnowledgeHeaders  `key:"knowledge"`
+	Stats      StatsHeaders      `key:"stats"`
 }
 
 type AuthHeaders struct {
@@ -41,6 +42,12 @@ type AppealsHeaders struct {
 	Status      string `key:"status"`
 	UpdatedAt   string `key:"updated_at"`
 	Operator    string `key:"operator"`
+	// Ours (issue 18): the support lead's numbers and the partner's rating.
+	EscalatedAt     string `key:"escalated_at"`
+	FirstResponseAt string `key:"first_response_at"`
+	ResolvedAt      string `key:"resolved_at"`
+	Rating          string `key:"rating"`
+	RatingComment   string `key:"rating_comment"`
 }
 
 type QueueHeaders struct {
@@ -93,6 +100,21 @@ type KnowledgeHeaders struct {
 	Answer   string `key:"answer"`
 }
 
+// StatsHeaders are the Статистика sheet's: one row per day, all ours.
+type StatsHeaders struct {
+	Date          string `key:"date"`
+	Appeals       string `key:"appeals"`
+	WithoutHuman  string `key:"without_human"`
+	Escalations   string `key:"escalations"`
+	FirstResponse string `key:"first_response"`
+	Resolved      string `key:"resolved"`
+	Resolution    string `key:"resolution"`
+	Ratings       string `key:"ratings"`
+	RatingAvg     string `key:"rating_avg"`
+	LowRatings    string `key:"low_ratings"`
+	UpdatedAt     string `key:"updated_at"`
+}
+
 // DefaultSheetHeaders are the original spreadsheet's headers.
 func DefaultSheetHeaders() SheetHeaders {
 	return SheetHeaders{
@@ -100,7 +122,9 @@ func DefaultSheetHeaders() SheetHeaders {
 			TelegramID: "Telegram ID", AuthorizedAt: "authorized_at", BotBlockedAt: "bot_blocked_at",
 			OperatorsTopicID: "operators_topic_id"},
 		Appeals: AppealsHeaders{CreatedAt: "created_at", UserName: "Пользователь", PartnerCode: "Код партнера",
-			TelegramID: "Telegram ID", History: "текст_обращений", Status: "Статус", UpdatedAt: "updated_at", Operator: "Оператор"},
+			TelegramID: "Telegram ID", History: "текст_обращений", Status: "Статус", UpdatedAt: "updated_at", Operator: "Оператор",
+			EscalatedAt: "escalated_at", FirstResponseAt: "first_response_at", ResolvedAt: "resolved_at", Rating: "Оценка",
+			RatingComment: "Комментарий к оценке"},
 		Queue: QueueHeaders{ID: "id", CreatedAt: "created_at", ObjectCode: "object_code", TelegramID: "telegram_id",
 			Requester: "requester", Status: "status", UpdatedAt: "updated_at", ReportURL: "report_url", Error: "error",
 			DeliveredAt: "delivered_at", ResultText: "result_text"},
@@ -110,6 +134,9 @@ func DefaultSheetHeaders() SheetHeaders {
 		Promotions: PromotionsHeaders{ID: "id", Title: "title", Text: "text", ImageURL: "image_url", StartsAt: "starts_at",
 			Audience: "audience", Status: "status", Sent: "sent", Failed: "failed", Blocked: "blocked", FinishedAt: "finished_at"},
 		Knowledge: KnowledgeHeaders{Topic: "Тема", Question: "Вопрос / ключевые слова", Answer: "Ответ"},
+		Stats: StatsHeaders{Date: "Дата", Appeals: "Обращений", WithoutHuman: "Без оператора, %", Escalations: "Эскалаций",
+			FirstResponse: "Первый ответ, мин", Resolved: "Решено", Resolution: "Время решения, мин", Ratings: "Оценок",
+			RatingAvg: "Средняя оценка", LowRatings: "Оценок 1-2", UpdatedAt: "updated_at"},
 	}
 }
 

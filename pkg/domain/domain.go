@@ -81,6 +81,15 @@ type Appeal struct {
 	Status      AppealStatus
 	UpdatedAt   time.Time
 	Operator    string
+	// The support lead's numbers (issue 18), ours, at the end of the row:
+	// when the appeal was first handed to a human, when an operator first
+	// wrote after that, when it was resolved, and the partner's rating
+	// (1..5, 0: none) with an optional comment.
+	EscalatedAt     time.Time
+	FirstResponseAt time.Time
+	ResolvedAt      time.Time
+	Rating          int
+	RatingComment   string
 }
 
 // Closed reports whether the appeal is resolved: the user's next message opens a new row.

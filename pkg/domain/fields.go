@@ -15,6 +15,12 @@ const (
 	AppealFieldStatus                      // Статус
 	AppealFieldOperator                    // operator
 	AppealFieldNames                       // user name and partner code
+	// The support numbers (issue 18).
+	AppealFieldEscalatedAt
+	AppealFieldFirstResponseAt
+	AppealFieldResolvedAt
+	AppealFieldRating
+	AppealFieldRatingComment
 )
 
 // RequestField names a part of an Analytics 360 request row (Queue sheet)

@@ -174,6 +174,16 @@ func (s *Spreadsheet) appealCells(a domain.Appeal, fields []domain.AppealField) 
 			cells = append(cells, put{fOperator, a.Operator})
 		case domain.AppealFieldNames:
 			cells = append(cells, put{fUserName, a.UserName}, put{fPartnerCode, a.PartnerCode})
+		case domain.AppealFieldEscalatedAt:
+			cells = append(cells, put{fEscalatedAt, s.fmtTime(a.EscalatedAt)})
+		case domain.AppealFieldFirstResponseAt:
+			cells = append(cells, put{fFirstResponseAt, s.fmtTime(a.FirstResponseAt)})
+		case domain.AppealFieldResolvedAt:
+			cells = append(cells, put{fResolvedAt, s.fmtTime(a.ResolvedAt)})
+		case domain.AppealFieldRating:
+			cells = append(cells, put{fRating, ratingCell(a.Rating)})
+		case domain.AppealFieldRatingComment:
+			cells = append(cells, put{fRatingComment, a.RatingComment})
 		}
 	}
 	return cells

@@ -44,6 +44,7 @@ func newMemSheets() *memSheets {
 	for title, header := range map[string][]any{
 		testTitles.Auth: DefaultHeaders(SheetAuth), testTitles.Appeals: DefaultHeaders(SheetAppeals), testTitles.Queue: DefaultHeaders(SheetQueue),
 		testTitles.Listings: DefaultHeaders(SheetListings), testTitles.Promotions: DefaultHeaders(SheetPromotions), testTitles.Knowledge: DefaultHeaders(SheetKnowledge),
+		testTitles.Stats: DefaultHeaders(SheetStats),
 	} {
 		m.sheets[title] = [][]any{header}
 	}
@@ -196,7 +197,7 @@ func (m *memSheets) rows(sheet string) [][]any {
 	return slices.Clone(m.sheets[sheet])
 }
 
-var testTitles = Titles{Auth: "Auth", Appeals: "Обращения", Queue: "Очередь", Listings: "Объекты", Promotions: "Акции", Knowledge: "База знаний"}
+var testTitles = Titles{Auth: "Auth", Appeals: "Обращения", Queue: "Очередь", Listings: "Объекты", Promotions: "Акции", Knowledge: "База знаний", Stats: "Статистика"}
 
 var msk = time.FixedZone("MSK", 3*3600)
 

@@ -154,7 +154,8 @@ func TestMissingColumn(t *testing.T) {
 func TestProblems(t *testing.T) {
 	mem := newMemSheets()
 	mem.setRows(testTitles.Auth, [][]any{{"Код партнера", "Телефон", "ФИО", "STATUS", "Telegram ID", "authorized_at", "bot_blocked_at", "operators_topic_id", "y", "z", "Telegram ID"}})
-	mem.setRows(testTitles.Appeals, [][]any{{"created_at", "Пользователь", "Код партнера", "Telegram ID", "текст_обращений", "updated_at", "Оператор"}})
+	mem.setRows(testTitles.Appeals, [][]any{{"created_at", "Пользователь", "Код партнера", "Telegram ID", "текст_обращений", "updated_at", "Оператор",
+		"escalated_at", "first_response_at", "resolved_at", "Оценка", "Комментарий к оценке"}})
 	mem.setRows(testTitles.Queue, [][]any{{"id", "created_at", "object_code", "telegram_id", "requester", "status", "STATUS ", "updated_at", "report_url", "error", "delivered_at", "result_text"}})
 	delete(mem.sheets, testTitles.Knowledge)
 	s := newTestStore(t, mem, nil)

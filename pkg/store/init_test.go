@@ -38,7 +38,7 @@ func TestInitSheets(t *testing.T) {
 	if !reflect.DeepEqual(rep.Done, wantDone) {
 		t.Errorf("done\n got %q\nwant %q", rep.Done, wantDone)
 	}
-	if want := []string{`Обращения: "Статус" appears twice (F, I)`}; !reflect.DeepEqual(rep.Problems, want) {
+	if want := []string{`Обращения: "Статус" appears twice (F, N)`}; !reflect.DeepEqual(rep.Problems, want) {
 		t.Errorf("problems %q, want %q", rep.Problems, want)
 	}
 	got := mem.rows(testTitles.Auth)

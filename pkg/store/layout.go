@@ -145,6 +145,8 @@ func (s *Spreadsheet) title(k SheetKey) string {
 		return t.Promotions
 	case SheetKnowledge:
 		return t.Knowledge
+	case SheetStats:
+		return t.Stats
 	}
 	return string(k)
 }

@@ -81,13 +81,33 @@ func (s *Spreadsheet) appealFrom(r record, n int) domain.Appeal {
 		Row: n, CreatedAt: s.parseTime(r.str(fCreatedAt)), UserName: r.str(fUserName), PartnerCode: r.str(fPartnerCode),
 		TelegramID: r.num(fTelegramID), History: r.raw(fHistory), Status: domain.ParseAppealStatus(r.str(fStatus)),
 		UpdatedAt: s.parseTime(r.str(fUpdatedAt)), Operator: r.str(fOperator),
+		EscalatedAt: s.parseTime(r.str(fEscalatedAt)), FirstResponseAt: s.parseTime(r.str(fFirstResponseAt)),
+		ResolvedAt: s.parseTime(r.str(fResolvedAt)), Rating: rating(r.num(fRating)), RatingComment: r.raw(fRatingComment),
 	}
+}
+
+// rating is a rating cell as a rating: 1..5, anything else none (0).
+func rating(n int64) int {
+	if n < 1 || n > 5 {
+		return 0
+	}
+	return int(n)
+}
+
+// ratingCell is a rating as written: the number, or nothing for none.
+func ratingCell(n int) any {
+	if n == 0 {
+		return ""
+	}
+	return n
 }
 
 func (s *Spreadsheet) appealPuts(a domain.Appeal) []put {
 	return []put{{fCreatedAt, s.fmtTime(a.CreatedAt)}, {fUserName, a.UserName}, {fPartnerCode, a.PartnerCode},
 		{fTelegramID, idString(a.TelegramID)}, {fHistory, a.History}, {fStatus, string(a.Status)},
-		{fUpdatedAt, s.fmtTime(a.UpdatedAt)}, {fOperator, a.Operator}}
+		{fUpdatedAt, s.fmtTime(a.UpdatedAt)}, {fOperator, a.Operator},
+		{fEscalatedAt, s.fmtTime(a.EscalatedAt)}, {fFirstResponseAt, s.fmtTime(a.FirstResponseAt)}, {fResolvedAt, s.fmtTime(a.ResolvedAt)},
+		{fRating, ratingCell(a.Rating)}, {fRatingComment, a.RatingComment}}
 }
 
 // ---- Queue ----

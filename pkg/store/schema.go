@@ -30,10 +30,12 @@ const (
 	SheetListings   SheetKey = "listings"
 	SheetPromotions SheetKey = "promotions"
 	SheetKnowledge  SheetKey = "knowledge"
+	// SheetStats is the support lead's sheet: one row per day (issue 18).
+	SheetStats SheetKey = "stats"
 )
 
-// SheetKeys are the six sheets in the order of the spreadsheet we create.
-var SheetKeys = []SheetKey{SheetAuth, SheetAppeals, SheetQueue, SheetListings, SheetPromotions, SheetKnowledge}
+// SheetKeys are the sheets in the order of the spreadsheet we create.
+var SheetKeys = []SheetKey{SheetAuth, SheetAppeals, SheetQueue, SheetListings, SheetPromotions, SheetKnowledge, SheetStats}
 
 // Field is a column of a sheet's schema.
 type Field struct {
@@ -94,6 +96,25 @@ const (
 	fTopic    = "topic"
 	fQuestion = "question"
 	fAnswer   = "answer"
+
+	// Appeals: the support numbers and the partner's rating (issue 18).
+	fEscalatedAt     = "escalated_at"
+	fFirstResponseAt = "first_response_at"
+	fResolvedAt      = "resolved_at"
+	fRating          = "rating"
+	fRatingComment   = "rating_comment"
+
+	// Статистика (fStatus, fUpdatedAt and the rest are shared names).
+	fDate          = "date"
+	fAppealsCount  = "appeals"
+	fWithoutHuman  = "without_human"
+	fEscalations   = "escalations"
+	fFirstResponse = "first_response"
+	fResolved      = "resolved"
+	fResolution    = "resolution"
+	fRatings       = "ratings"
+	fRatingAvg     = "rating_avg"
+	fLowRatings    = "low_ratings"
 )
 
 func ours(key, header string) Field { return Field{Key: key, Header: header, Ours: true} }
@@ -112,6 +133,8 @@ var defaultSchema = map[SheetKey][]Field{
 		ours(fCreatedAt, "created_at"), ours(fUserName, "Пользователь"), ours(fPartnerCode, "Код партнера"),
 		ours(fTelegramID, "Telegram ID"), ours(fHistory, "текст_обращений"), ours(fStatus, "Статус"),
 		ours(fUpdatedAt, "updated_at"), ours(fOperator, "Оператор"),
+		ours(fEscalatedAt, "escalated_at"), ours(fFirstResponseAt, "first_response_at"), ours(fResolvedAt, "resolved_at"),
+		ours(fRating, "Оценка"), ours(fRatingComment, "Комментарий к оценке"),
 	},
 	SheetQueue: {
 		ours(fID, "id"), ours(fCreatedAt, "created_at"), ours(fObjectCode, "object_code"), ours(fTelegramID, "telegram_id"),
@@ -130,6 +153,11 @@ var defaultSchema = map[SheetKey][]Field{
 	},
 	SheetKnowledge: {
 		team(fTopic, "Тема"), team(fQuestion, "Вопрос / ключевые слова"), team(fAnswer, "Ответ"),
+	},
+	SheetStats: {
+		ours(fDate, "Дата"), ours(fAppealsCount, "Обращений"), ours(fWithoutHuman, "Без оператора, %"), ours(fEscalations, "Эскалаций"),
+		ours(fFirstResponse, "Первый ответ, мин"), ours(fResolved, "Решено"), ours(fResolution, "Время решения, мин"),
+		ours(fRatings, "Оценок"), ours(fRatingAvg, "Средняя оценка"), ours(fLowRatings, "Оценок 1-2"), ours(fUpdatedAt, "updated_at"),
 	},
 }
 

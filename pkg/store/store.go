@@ -18,7 +18,7 @@ import (
 	"marketingbot/pkg/sheets"
 )
 
-// Titles are the titles of the six sheets of the spreadsheet.
+// Titles are the titles of the sheets of the spreadsheet.
 type Titles struct {
 	Auth       string
 	Appeals    string
@@ -26,6 +26,7 @@ type Titles struct {
 	Listings   string
 	Promotions string
 	Knowledge  string
+	Stats      string
 }
 
 // Transport is what the repositories need of the Sheets transport.

@@ -152,6 +152,22 @@ type Texts struct {
 	TopicResolved        string `yaml:"topic_resolved"`
 	TopicBackToAI        string `yaml:"topic_back_to_ai"`
 	TopicResolvedInSheet string `yaml:"topic_resolved_in_sheet"`
+	// The partner's rating of a resolved appeal and the support lead's
+	// /stats (issue 18, items 4 and 5).
+	RatingQuestion         string `yaml:"rating_question"`
+	RatingButton           string `yaml:"rating_button"`
+	RatingThanks           string `yaml:"rating_thanks"`
+	RatingCommentButton    string `yaml:"rating_comment_button"`
+	RatingCommentPrompt    string `yaml:"rating_comment_prompt"`
+	RatingCommentThanks    string `yaml:"rating_comment_thanks"`
+	RatingLowOperators     string `yaml:"rating_low_operators"`
+	RatingCommentOperators string `yaml:"rating_comment_operators"`
+	StatsReport            string `yaml:"stats_report"`
+	StatsNone              string `yaml:"stats_none"`
+	StatsMinutes           string `yaml:"stats_minutes"`
+	StatsHours             string `yaml:"stats_hours"`
+	StatsPercent           string `yaml:"stats_percent"`
+	StatsRating            string `yaml:"stats_rating"`
 
 	MediaLabels map[string]string `yaml:"media_labels"`
 

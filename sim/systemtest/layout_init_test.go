@@ -63,7 +63,9 @@ func TestLayoutCheckAndInitSheets(t *testing.T) {
 		Appeals:  [][]any{{"2026-01-10 12:00:00", "@old", "P-1", "42", "старый лог бота", "Решено", "2026-01-10 12:05:00", ""}},
 	})
 	code, out := layoutRun(t, e, false)
-	want := `sheets: missing sheet "Очередь"; Auth: missing "authorized_at"; Auth: missing "bot_blocked_at"; Auth: missing "operators_topic_id"; Обращения: missing "Статус"`
+	want := `sheets: missing sheet "Очередь"; missing sheet "Статистика"; Auth: missing "authorized_at"; Auth: missing "bot_blocked_at"; Auth: missing "operators_topic_id"; ` +
+		`Обращения: missing "Статус"; Обращения: missing "escalated_at"; Обращения: missing "first_response_at"; Обращения: missing "resolved_at"; ` +
+		`Обращения: missing "Оценка"; Обращения: missing "Комментарий к оценке"`
 	if code != app.ExitFail || !strings.HasPrefix(out, "FAIL worker: ") || !strings.Contains(out, want) || strings.Count(out, "\n") != 1 {
 		t.Fatalf("--check: exit %d\n%s\nwant exit 1 and one line with\n%s", code, out, want)
 	}
@@ -74,9 +76,11 @@ func TestLayoutCheckAndInitSheets(t *testing.T) {
 	for _, line := range []string{
 		`worker --init-sheets: added sheet "Очередь"`,
 		`worker --init-sheets: Auth: added headers "authorized_at" (H1), "bot_blocked_at" (I1), "operators_topic_id" (J1)`,
-		`worker --init-sheets: Обращения: added headers "Статус" (I1)`,
+		`worker --init-sheets: Обращения: added headers "Статус" (I1), "escalated_at" (J1), "first_response_at" (K1), "resolved_at" (L1), "Оценка" (M1), "Комментарий к оценке" (N1)`,
 		`worker --init-sheets: Очередь: added headers "id" (A1), "created_at" (B1)`,
-		`OK worker --init-sheets: spreadsheet e2e: 4 changes`,
+		`worker --init-sheets: added sheet "Статистика"`,
+		`worker --init-sheets: Статистика: added headers "Дата" (A1)`,
+		`OK worker --init-sheets: spreadsheet e2e: 6 changes`,
 	} {
 		if !strings.Contains(out, line) {
 			t.Errorf("--init-sheets output lacks %q:\n%s", line, out)
@@ -124,7 +128,7 @@ func layoutSameData(t *testing.T, before, after sheetsemu.Spreadsheet) {
 	}
 }
 
-// A new spreadsheet (one empty sheet) gets all six sheets with our headers.
+// A new spreadsheet (one empty sheet) gets all our sheets with our headers.
 func TestLayoutInitSheetsOnANewSpreadsheet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
@@ -133,7 +137,7 @@ func TestLayoutInitSheetsOnANewSpreadsheet(t *testing.T) {
 	e := world.New(t, world.Options{})
 	e.LoadSpreadsheet(sheetsemu.Spreadsheet{Title: "Новая", Sheets: []sheetsemu.Sheet{{Title: "Sheet1"}}})
 	code, out := layoutRun(t, e, true)
-	if code != app.ExitOK || strings.Count(out, "added sheet") != 6 {
+	if code != app.ExitOK || strings.Count(out, "added sheet") != len(store.SheetKeys) {
 		t.Fatalf("--init-sheets: exit %d\n%s", code, out)
 	}
 	for _, k := range store.SheetKeys {

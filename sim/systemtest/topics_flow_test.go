@@ -90,7 +90,7 @@ func TestTopicsEndToEnd(t *testing.T) {
 		}
 	}
 	e.WaitTopicText(thread, "Решено: Ольга Оператор", topicsWait)
-	// The rating question (issue 18, item 4) will follow the resolution here.
+	ratingQuestion(t, e, uid) // issue 18, item 4: rating_flow_test.go goes on from here
 
 	e.Send(uid, "Снова нужен живой человек")
 	e.WaitBotText(uid, 0, "Передаю ваш вопрос оператору", topicsWait)
@@ -162,8 +162,9 @@ func TestTopicsResolvedInSheetClosesTopic(t *testing.T) {
 		}
 		return nil
 	})
+	ratingQuestion(t, e, uid) // Решено by hand is a resolution too
 	e.Send(uid, "Какая комиссия?")
-	msgs := e.WaitBotMessages(uid, 2, topicsWait)
+	msgs := e.WaitBotMessages(uid, 3, topicsWait)
 	if !strings.Contains(strings.ToLower(msgs[len(msgs)-1].Text), "комисс") {
 		t.Fatalf("the AI did not answer: %q", msgs[len(msgs)-1].Text)
 	}

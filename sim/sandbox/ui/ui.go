@@ -83,6 +83,7 @@ type SheetTitles struct {
 	Listings   string `json:"listings"`
 	Promotions string `json:"promotions"`
 	Knowledge  string `json:"knowledge"`
+	Stats      string `json:"stats,omitempty"` // the support numbers, one row per day (issue 18)
 }
 
 // Validate reports the first field the page cannot work without. The
