@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 )
 
 // embeddedRedis is miniredis (a well-kept, pure-Go Redis-compatible server
@@ -89,39 +90,74 @@ func (r *embeddedRedis) close() error {
 	return err
 }
 
+// save writes the snapshot. It reads the keys over the wire, as any Redis
+// client would: miniredis's direct accessors hand out its internal maps and
+// slices (SortedSet, List), which its connections keep changing meanwhile.
 func (r *embeddedRedis) save() error {
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.mr.Addr()})
+	defer c.Close()
+	names, err := c.Keys(ctx, "*").Result()
+	if err != nil {
+		return fmt.Errorf("sandbox: snapshot: %w", err)
+	}
 	keys := map[string]snapshotKey{}
-	for _, k := range r.mr.Keys() {
-		sk := snapshotKey{Type: r.mr.Type(k), TTLms: r.mr.TTL(k).Milliseconds()}
-		var err error
-		switch sk.Type {
-		case "string":
-			sk.String, err = r.mr.Get(k)
-		case "hash":
-			fields, _ := r.mr.HKeys(k)
-			sk.Hash = map[string]string{}
-			for _, f := range fields {
-				sk.Hash[f] = r.mr.HGet(k, f)
-			}
-		case "list":
-			sk.List, err = r.mr.List(k)
-		case "set":
-			sk.Set, err = r.mr.Members(k)
-		case "zset":
-			sk.ZSet, err = r.mr.SortedSet(k)
-		default:
-			continue // streams, HLL: not used
+	for _, k := range names {
+		sk, err := readKey(ctx, c, k)
+		if errors.Is(err, redis.Nil) {
+			continue // gone meanwhile
 		}
 		if err != nil {
 			return fmt.Errorf("sandbox: snapshot %s: %w", k, err)
 		}
-		keys[k] = sk
+		if sk.Type != "" {
+			keys[k] = sk
+		}
 	}
 	b, err := json.Marshal(keys)
 	if err != nil {
 		return err
 	}
 	return writeAtomic(r.path, b)
+}
+
+// readKey reads one key of a kind the snapshot keeps (Type "" otherwise:
+// streams and HyperLogLogs are not used).
+func readKey(ctx context.Context, c *redis.Client, k string) (snapshotKey, error) {
+	typ, err := c.Type(ctx, k).Result()
+	if err != nil {
+		return snapshotKey{}, err
+	}
+	if typ == "none" {
+		return snapshotKey{}, redis.Nil
+	}
+	sk := snapshotKey{Type: typ}
+	switch typ {
+	case "string":
+		sk.String, err = c.Get(ctx, k).Result()
+	case "hash":
+		sk.Hash, err = c.HGetAll(ctx, k).Result()
+	case "list":
+		sk.List, err = c.LRange(ctx, k, 0, -1).Result()
+	case "set":
+		sk.Set, err = c.SMembers(ctx, k).Result()
+	case "zset":
+		var zs []redis.Z
+		zs, err = c.ZRangeWithScores(ctx, k, 0, -1).Result()
+		sk.ZSet = make(map[string]float64, len(zs))
+		for _, z := range zs {
+			sk.ZSet[z.Member.(string)] = z.Score
+		}
+	default:
+		return snapshotKey{}, nil
+	}
+	if err != nil {
+		return snapshotKey{}, err
+	}
+	if ttl, err := c.PTTL(ctx, k).Result(); err == nil && ttl > 0 {
+		sk.TTLms = ttl.Milliseconds()
+	}
+	return sk, nil
 }
 
 func (r *embeddedRedis) load() error {

@@ -444,7 +444,8 @@ func (p *page) shot(t *testing.T, name string) string {
 	var outside []string
 	p.eval(t, `[...document.querySelectorAll('[data-testid="chat-transcript"], [data-testid="group-transcript"]')].flatMap((c) => {
 		const box = c.getBoundingClientRect();
-		return [...c.querySelectorAll('[data-testid="message"] .bubble')].filter((b) => {
+		// Bubbles not rendered (another topic's, while one is chosen) have no box.
+		return [...c.querySelectorAll('[data-testid="message"] .bubble')].filter((b) => b.getClientRects().length > 0).filter((b) => {
 			const r = b.getBoundingClientRect();
 			return r.left < box.left - 1 || r.right > box.right + 1;
 		}).map((b) => c.dataset.testid + ' #' + b.closest('[data-testid="message"]').dataset.messageId + ': ' + b.innerText.slice(0, 60));
