@@ -116,8 +116,7 @@ func TestSandboxInBrowser(t *testing.T) {
 		{"escalation opens the partner's topic", w.escalate},
 		{"the operator writes in the topic", w.operatorWritesInTopic},
 		{"/resolve in the topic closes the appeal", w.resolveInTopic},
-		// The satisfaction rating (issue 18, branch i18-rating) goes here:
-		// a step "the partner rates the operator" after the resolution.
+		{"the partner rates the appeal", w.rate},
 		{"the Mini App orders Analytics 360", w.orderAnalytics},
 		{"the PDF arrives in the chat", w.pdfArrives},
 	}
@@ -330,6 +329,37 @@ func (w *walkthrough) resolveInTopic(t *testing.T) {
 	w.p.shot(t, "11-resolved")
 }
 
+// rate: after the resolution the partner is asked for a 1-5 rating, presses
+// 5, is thanked, and the rating is in the appeal row's «Оценка» column.
+func (w *walkthrough) rate(t *testing.T) {
+	id := w.p.waitFor(t, "the rating question", `(() => {
+		const m = [...document.querySelectorAll('[data-testid="chat-transcript"] [data-testid="message"][data-from-bot="true"]')]
+			.find((m) => Number(m.dataset.messageId) > `+strconv.Itoa(w.question)+` && m.textContent.includes('Оцените, пожалуйста')
+				&& [...m.querySelectorAll('[data-testid="inline-button"]')].length === 5);
+		return m ? m.dataset.messageId : '';
+	})()`, arrive)
+	w.p.scrollChatToEnd(t)
+	w.p.shot(t, "12-rating-question")
+	var pressed bool
+	w.p.eval(t, `(() => {
+		const b = [...document.querySelectorAll('`+msgSel("chat-transcript", id)+` [data-testid="inline-button"]')].find((b) => b.textContent.trim() === '5');
+		b?.click();
+		return !!b;
+	})()`, &pressed)
+	if !pressed {
+		t.Fatal("no button «5» under the rating question")
+	}
+	w.p.waitBotText(t, "the thanks for the rating", "Ваша оценка: 5 из 5", w.question)
+	w.p.click(t, `[data-testid="sheet-tab"][data-sheet="Обращения"]`)
+	w.p.wait(t, "5 in the appeal row's «Оценка»", `(() => {
+		const rows = [...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Обращения"] tr')];
+		const head = [...(rows.find((tr) => [...tr.children].some((td) => td.textContent === 'Оценка'))?.children ?? [])];
+		const col = head.findIndex((td) => td.textContent === 'Оценка');
+		return col > 0 && rows.some((tr) => tr.children[4]?.textContent === `+js(w.uid)+` && tr.children[col]?.textContent === '5');
+	})()`, arrive)
+	w.p.shot(t, "13-rated")
+}
+
 // orderAnalytics: the Mini App orders Analytics 360.
 func (w *walkthrough) orderAnalytics(t *testing.T) {
 	btn := w.p.waitFor(t, "the Analytics 360 button", `(() => {
@@ -356,10 +386,10 @@ func (w *walkthrough) orderAnalytics(t *testing.T) {
 	in.waitVisible(t, "#code")
 	in.typeInto(t, "#code", w.objectCode)
 	in.waitEnabled(t, "#submit")
-	w.p.shot(t, "12-mini-app")
+	w.p.shot(t, "14-mini-app")
 	in.click(t, "#submit")
 	in.waitText(t, "#req-list", w.objectCode)
-	w.p.shot(t, "13-mini-app-ordered")
+	w.p.shot(t, "15-mini-app-ordered")
 	w.p.click(t, tid("miniapp-close"))
 	w.p.wait(t, "the overlay closed", `document.querySelector('[data-testid="miniapp-overlay"]').hidden`, 10*time.Second)
 }
@@ -381,7 +411,7 @@ func (w *walkthrough) pdfArrives(t *testing.T) {
 	w.p.wait(t, "the Queue row DONE with delivered_at", `[...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Очередь"] tr')]
 		.some((tr) => tr.children[3]?.textContent === `+js(w.objectCode)+` && tr.children[6]?.textContent === 'DONE' && tr.children[10]?.textContent !== '')`, arrive)
 	w.p.scrollChatToEnd(t)
-	path := w.p.shot(t, "14-report")
+	path := w.p.shot(t, "16-report")
 	writeDocsScreenshot(t, path)
 }
 
