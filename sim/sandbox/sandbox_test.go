@@ -357,6 +357,12 @@ func (w *walkthrough) rate(t *testing.T) {
 		const col = head.findIndex((td) => td.textContent === 'Оценка');
 		return col > 0 && rows.some((tr) => tr.children[4]?.textContent === `+js(w.uid)+` && tr.children[col]?.textContent === '5');
 	})()`, arrive)
+	var shown bool
+	w.p.eval(t, `(() => {
+		const c = [...document.querySelectorAll('[data-testid="sheet-table"][data-sheet="Обращения"] td')].find((td) => td.textContent === 'Оценка');
+		c?.scrollIntoView({block: 'nearest', inline: 'center'});
+		return !!c;
+	})()`, &shown)
 	w.p.shot(t, "13-rated")
 }
 
