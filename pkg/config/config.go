@@ -23,6 +23,8 @@ import (
 	"github.com/joho/godotenv"
 	"github.com/spf13/cast"
 	"github.com/spf13/viper"
+
+	"marketingbot/pkg/hours"
 )
 
 // EnvPrefix prefixes every environment override.
@@ -54,6 +56,7 @@ type Config struct {
 	Analytics Analytics `key:"analytics"`
 	Promo     Promo     `key:"promo"`
 	Media     Media     `key:"media"`
+	Hours     Hours     `key:"hours"`
 
 	// File is the config file that was read ("" when none); Dir is its folder,
 	// against which relative paths in the config are resolved.
@@ -128,7 +131,9 @@ type SheetTitles struct {
 	Promotions string `key:"promotions"`
 	Knowledge  string `key:"knowledge"`
 	// Stats is the support lead's sheet: one row per day (issue 18).
-	Stats string `key:"stats"`
+	Stats     string `key:"stats"`
+	Templates string `key:"templates"`
+	Holidays  string `key:"holidays"`
 }
 
 type Gemini struct {
@@ -223,6 +228,23 @@ type Media struct {
 	TranscribeEscalated bool `key:"transcribe_escalated"`
 }
 
+// Hours are the operators' working hours (pkg/hours): a partner who asks
+// for a person out of hours is told when one will answer, and the
+// operators get the list of who waited when they open.
+type Hours struct {
+	// Timezone is the team's (IANA); "" = app.timezone.
+	Timezone string `key:"timezone"`
+	// Schedule lines such as "mon-fri 09:00-19:00"; none = always open.
+	Schedule []string `key:"schedule"`
+	// Holidays: days off, "2027-01-07" or "2026-12-31..2027-01-08", besides
+	// the Holidays sheet.
+	Holidays []string `key:"holidays"`
+	// AIMeanwhile: out of hours the AI keeps answering a partner who
+	// waits for a person (their messages go to the operators too) until an
+	// operator answers or the desk opens, and the partner is told so.
+	AIMeanwhile bool `key:"ai_meanwhile"`
+}
+
 // Defaults returns the built-in defaults; every key that exists has one here,
 // which is also how environment overrides find their keys.
 func Defaults() Config {
@@ -243,7 +265,8 @@ func Defaults() Config {
 			Titles: SheetTitles{
 				Auth: "Auth", Appeals: "Обращения", Queue: "Очередь",
 				Listings: "Объекты", Promotions: "Акции", Knowledge: "База знаний",
-				Stats: "Статистика",
+				Stats:     "Статистика",
+				Templates: "Шаблоны", Holidays: "Праздники",
 			},
 			Headers: DefaultSheetHeaders(),
 		},
@@ -267,6 +290,7 @@ func Defaults() Config {
 		Media: Media{Enabled: true, MaxFileMB: 20, MaxAudioDuration: 10 * time.Minute, MaxPhotoSide: 1600,
 			DownloadTimeout: time.Minute, DownloadAttempts: 3, InflightMB: 160, MaxOutputTokens: 8192,
 			KnowledgeChars: 20000, TranscribeEscalated: true},
+		Hours: Hours{AIMeanwhile: true},
 	}
 }
 
@@ -650,6 +674,7 @@ func (c *Config) sheetsChecks() []func() error {
 		func() error { return positive("sheets.header_cache_ttl", float64(c.Sheets.HeaderTTL)) },
 		func() error { return c.validateHeaders() },
 		func() error { return oneOf("analytics.engine", c.Analytics.Engine, "builtin", "apps_script") },
+		func() error { _, err := c.Schedule(); return err },
 	}
 }
 
@@ -733,6 +758,7 @@ func (c *Config) validateTitles() error {
 		{"sheets.titles.auth", t.Auth}, {"sheets.titles.appeals", t.Appeals}, {"sheets.titles.queue", t.Queue},
 		{"sheets.titles.listings", t.Listings}, {"sheets.titles.promotions", t.Promotions}, {"sheets.titles.knowledge", t.Knowledge},
 		{"sheets.titles.stats", t.Stats},
+		{"sheets.titles.templates", t.Templates}, {"sheets.titles.holidays", t.Holidays},
 	} {
 		if kv[1] == "" {
 			return &Error{Key: kv[0], Msg: "is required: the title of that sheet"}
@@ -870,4 +896,26 @@ func (c *Config) PublicBaseURL() string {
 		return strings.TrimRight(c.HTTP.PublicURL, "/")
 	}
 	return "http://" + c.HTTP.BotAddr
+}
+
+// Schedule is the operators' working time (hours.*) with the configured
+// holidays; the Holidays sheet's are added by the chat as it reads them.
+func (c *Config) Schedule() (*hours.Schedule, error) {
+	loc := c.Location()
+	if tz := c.Hours.Timezone; tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, &Error{Key: "hours.timezone", Msg: fmt.Sprintf("%q is not a known time zone: expected an IANA name such as Europe/Moscow", tz)}
+		}
+		loc = l
+	}
+	days, err := hours.ParseDates(c.Hours.Holidays)
+	if err != nil {
+		return nil, &Error{Key: "hours.holidays", Msg: "is malformed: " + strings.TrimPrefix(err.Error(), "hours: ")}
+	}
+	s, err := hours.Parse(loc, c.Hours.Schedule, days)
+	if err != nil {
+		return nil, &Error{Key: "hours.schedule", Msg: "is malformed: " + strings.TrimPrefix(err.Error(), "hours: ")}
+	}
+	return s, nil
 }

@@ -19,6 +19,8 @@ type SheetHeaders struct {
 	Promotions PromotionsHeaders `key:"promotions"`
 	Knowledge  KnowledgeHeaders  `key:"knowledge"`
 	Stats      StatsHeaders      `key:"stats"`
+	Templates  TemplatesHeaders  `key:"templates"`
+	Holidays   HolidaysHeaders   `key:"holidays"`
 }
 
 type AuthHeaders struct {
@@ -115,6 +117,20 @@ type StatsHeaders struct {
 	UpdatedAt     string `key:"updated_at"`
 }
 
+// TemplatesHeaders: the operators' canned answers (/t key in a topic).
+type TemplatesHeaders struct {
+	Key   string `key:"key"`
+	Title string `key:"title"`
+	Text  string `key:"text"`
+}
+
+// HolidaysHeaders: the days the operators do not work, besides
+// hours.holidays.
+type HolidaysHeaders struct {
+	Date  string `key:"date"`
+	Title string `key:"title"`
+}
+
 // DefaultSheetHeaders are the original spreadsheet's headers.
 func DefaultSheetHeaders() SheetHeaders {
 	return SheetHeaders{
@@ -137,6 +153,8 @@ func DefaultSheetHeaders() SheetHeaders {
 		Stats: StatsHeaders{Date: "Дата", Appeals: "Обращений", WithoutHuman: "Без оператора, %", Escalations: "Эскалаций",
 			FirstResponse: "Первый ответ, мин", Resolved: "Решено", Resolution: "Время решения, мин", Ratings: "Оценок",
 			RatingAvg: "Средняя оценка", LowRatings: "Оценок 1-2", UpdatedAt: "updated_at"},
+		Templates: TemplatesHeaders{Key: "Ключ", Title: "Название", Text: "Текст"},
+		Holidays:  HolidaysHeaders{Date: "Дата", Title: "Название"},
 	}
 }
 

@@ -14,7 +14,7 @@ func TestSheetHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := cfg.Sheets.Headers.Map()
-	if m["auth"]["telegram_id"] != "TG" || m["appeals"]["history"] != "текст_обращений" || len(m) != 7 || len(m["queue"]) != 11 {
+	if m["auth"]["telegram_id"] != "TG" || m["appeals"]["history"] != "текст_обращений" || len(m) != 9 || len(m["queue"]) != 11 {
 		t.Errorf("headers: %v", m)
 	}
 	for _, tc := range []struct {

@@ -44,7 +44,8 @@ func newMemSheets() *memSheets {
 	for title, header := range map[string][]any{
 		testTitles.Auth: DefaultHeaders(SheetAuth), testTitles.Appeals: DefaultHeaders(SheetAppeals), testTitles.Queue: DefaultHeaders(SheetQueue),
 		testTitles.Listings: DefaultHeaders(SheetListings), testTitles.Promotions: DefaultHeaders(SheetPromotions), testTitles.Knowledge: DefaultHeaders(SheetKnowledge),
-		testTitles.Stats: DefaultHeaders(SheetStats),
+		testTitles.Stats:     DefaultHeaders(SheetStats),
+		testTitles.Templates: DefaultHeaders(SheetTemplates), testTitles.Holidays: DefaultHeaders(SheetHolidays),
 	} {
 		m.sheets[title] = [][]any{header}
 	}
@@ -197,7 +198,8 @@ func (m *memSheets) rows(sheet string) [][]any {
 	return slices.Clone(m.sheets[sheet])
 }
 
-var testTitles = Titles{Auth: "Auth", Appeals: "Обращения", Queue: "Очередь", Listings: "Объекты", Promotions: "Акции", Knowledge: "База знаний", Stats: "Статистика"}
+var testTitles = Titles{Auth: "Auth", Appeals: "Обращения", Queue: "Очередь", Listings: "Объекты", Promotions: "Акции", Knowledge: "База знаний", Stats: "Статистика",
+	Templates: "Шаблоны", Holidays: "Праздники"}
 
 var msk = time.FixedZone("MSK", 3*3600)
 

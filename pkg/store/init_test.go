@@ -16,6 +16,7 @@ import (
 func TestInitSheets(t *testing.T) {
 	mem := newMemSheets()
 	delete(mem.sheets, testTitles.Queue)
+	delete(mem.sheets, testTitles.Templates) // a spreadsheet from before the operators' desk
 	// The team's Auth: no ФИО, no columns of ours yet, a note without a
 	// header in column G, and a grid only 7 columns wide.
 	auth := [][]any{{"Код партнера", "Телефон", "", "STATUS", "Telegram ID"},
@@ -31,9 +32,11 @@ func TestInitSheets(t *testing.T) {
 	}
 	wantDone := []string{
 		`added sheet "Очередь"`,
+		`added sheet "Шаблоны"`,
 		`Auth: added 4 columns to the grid`,
 		`Auth: added headers "ФИО" (H1), "authorized_at" (I1), "bot_blocked_at" (J1), "operators_topic_id" (K1)`,
 		`Очередь: added headers "id" (A1), "created_at" (B1), "object_code" (C1), "telegram_id" (D1), "requester" (E1), "status" (F1), "updated_at" (G1), "report_url" (H1), "error" (I1), "delivered_at" (J1), "result_text" (K1)`,
+		`Шаблоны: added headers "Ключ" (A1), "Название" (B1), "Текст" (C1)`,
 	}
 	if !reflect.DeepEqual(rep.Done, wantDone) {
 		t.Errorf("done\n got %q\nwant %q", rep.Done, wantDone)

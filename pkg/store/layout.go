@@ -147,6 +147,10 @@ func (s *Spreadsheet) title(k SheetKey) string {
 		return t.Knowledge
 	case SheetStats:
 		return t.Stats
+	case SheetTemplates:
+		return t.Templates
+	case SheetHolidays:
+		return t.Holidays
 	}
 	return string(k)
 }

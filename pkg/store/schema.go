@@ -31,11 +31,13 @@ const (
 	SheetPromotions SheetKey = "promotions"
 	SheetKnowledge  SheetKey = "knowledge"
 	// SheetStats is the support lead's sheet: one row per day (issue 18).
-	SheetStats SheetKey = "stats"
+	SheetStats     SheetKey = "stats"
+	SheetTemplates SheetKey = "templates" // the operators' canned answers
+	SheetHolidays  SheetKey = "holidays"  // the operators' days off
 )
 
 // SheetKeys are the sheets in the order of the spreadsheet we create.
-var SheetKeys = []SheetKey{SheetAuth, SheetAppeals, SheetQueue, SheetListings, SheetPromotions, SheetKnowledge, SheetStats}
+var SheetKeys = []SheetKey{SheetAuth, SheetAppeals, SheetQueue, SheetListings, SheetPromotions, SheetKnowledge, SheetStats, SheetTemplates, SheetHolidays}
 
 // Field is a column of a sheet's schema.
 type Field struct {
@@ -115,6 +117,7 @@ const (
 	fRatings       = "ratings"
 	fRatingAvg     = "rating_avg"
 	fLowRatings    = "low_ratings"
+	fKey           = "key" // Шаблоны (fDate, fTitle, fText are shared names)
 )
 
 func ours(key, header string) Field { return Field{Key: key, Header: header, Ours: true} }
@@ -159,6 +162,8 @@ var defaultSchema = map[SheetKey][]Field{
 		ours(fFirstResponse, "Первый ответ, мин"), ours(fResolved, "Решено"), ours(fResolution, "Время решения, мин"),
 		ours(fRatings, "Оценок"), ours(fRatingAvg, "Средняя оценка"), ours(fLowRatings, "Оценок 1-2"), ours(fUpdatedAt, "updated_at"),
 	},
+	SheetTemplates: {team(fKey, "Ключ"), team(fTitle, "Название"), team(fText, "Текст")},
+	SheetHolidays:  {team(fDate, "Дата"), team(fTitle, "Название")},
 }
 
 // Schema returns a sheet's fields with their default headers, in the column

@@ -27,6 +27,8 @@ type Titles struct {
 	Promotions string
 	Knowledge  string
 	Stats      string
+	Templates  string
+	Holidays   string
 }
 
 // Transport is what the repositories need of the Sheets transport.

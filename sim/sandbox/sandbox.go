@@ -336,7 +336,7 @@ func (s *Sandbox) serveUI(ctx context.Context, w wiring, sc config.Sheets) error
 		Metrics: ui.Metrics{Bot: bot + "/metrics", Worker: "http://" + w.workerAddr + "/metrics", Poller: "http://" + w.pollerAddr + "/metrics"},
 		Token:   s.tg.Token(), SpreadsheetID: spreadsheetID, OperatorsChatID: OperatorsChatID,
 		Operator:    ui.Operator{ID: Operator.ID, FirstName: Operator.FirstName, LastName: Operator.LastName, Username: Operator.Username},
-		SheetTitles: ui.SheetTitles(sc.Titles), OperatorsForum: !s.o.FlatGroup,
+		SheetTitles: uiTitles(sc.Titles), OperatorsForum: !s.o.FlatGroup,
 		AuthHeaders: ui.AuthHeaders{PartnerCode: sc.Headers.Auth.PartnerCode, Phone: sc.Headers.Auth.Phone,
 			FullName: sc.Headers.Auth.FullName, Status: sc.Headers.Auth.Status, TelegramID: sc.Headers.Auth.TelegramID},
 	}
@@ -605,4 +605,11 @@ func environ() map[string]string {
 		}
 	}
 	return m
+}
+
+// uiTitles are the titles of the sheets the page shows (the operators'
+// desk sheets, templates and holidays, are not among them).
+func uiTitles(t config.SheetTitles) ui.SheetTitles {
+	return ui.SheetTitles{Auth: t.Auth, Appeals: t.Appeals, Queue: t.Queue, Listings: t.Listings, Promotions: t.Promotions,
+		Knowledge: t.Knowledge, Stats: t.Stats}
 }
