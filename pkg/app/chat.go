@@ -21,6 +21,7 @@ var (
 	_ chat.Projection = (*projection.Store)(nil)
 	_ chat.Prompt     = (*ai.PromptFile)(nil)
 	_ chat.Downloader = (*telegram.Downloader)(nil)
+	_ chat.Desk       = (*store.Spreadsheet)(nil)
 )
 
 // ChatOptions maps the configuration onto the chat. Exported so that
@@ -42,7 +43,15 @@ func ChatOptions(cfg *config.Config) chat.Options {
 		KnowledgeTopK:         cfg.Gemini.KnowledgeTopK,
 		Media:                 MediaOptions(cfg.Media),
 		ForumCheckInterval:    cfg.Chat.ForumCheckInterval,
+		Hours:                 HoursOptions(cfg),
 	}
+}
+
+// HoursOptions maps hours.* onto the chat (validated for the worker and
+// the poller; a schedule that does not parse is always open).
+func HoursOptions(cfg *config.Config) chat.HoursOptions {
+	sch, _ := cfg.Schedule()
+	return chat.HoursOptions{Schedule: sch, AIMeanwhile: cfg.Hours.AIMeanwhile}
 }
 
 // MediaOptions maps the media section onto the chat's limits.

@@ -39,6 +39,7 @@ type deps struct {
 	sender *telegram.Sender // the poller sends only operators' notes and "request failed" messages
 	ai     *ai.Client       // nil in the poller
 	prompt *ai.PromptFile
+	now    func() time.Time // the chat's clock (WorkerOptions.Now, PollerOptions.Now)
 }
 
 func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, rdb redis.UniversalClient, withAI bool) (*deps, error) {
@@ -51,7 +52,7 @@ func newDeps(ctx context.Context, cfg *config.Config, log *slog.Logger, reg *pro
 		return nil, err
 	}
 	d := &deps{cfg: cfg, log: log, reg: reg, rdb: rdb, tasks: asynq.NewClientFromRedisClient(rdb), sheets: gw, client: sc,
-		proj: projection.New(rdb, cfg.Redis.KeyPrefix), texts: tx,
+		proj: projection.New(rdb, cfg.Redis.KeyPrefix), texts: tx, now: time.Now,
 		prompt: ai.NewPromptFile(cfg.Gemini.SystemPromptFile, configs.SystemPrompt, log)}
 	if d.tg, err = telegram.NewBot(telegramBotOptions(cfg.Telegram), log); err != nil {
 		sc.Close()
@@ -113,5 +114,5 @@ func (d *deps) chatService(ops chat.OperatorExtension) *chat.Service {
 			Timeout: d.cfg.Media.DownloadTimeout, Registry: d.reg, Logger: d.log})
 	}
 	return chat.New(chat.Deps{Store: d.sheets, AI: gen, Sender: d.sender, Forum: d.sender, Tasks: d.tasks, Redis: d.rdb, Projection: d.proj,
-		Texts: d.texts, Prompt: d.prompt, Operators: ops, Files: files, Log: d.log, Registry: d.reg, Now: time.Now}, ChatOptions(d.cfg))
+		Texts: d.texts, Prompt: d.prompt, Operators: ops, Files: files, Log: d.log, Registry: d.reg, Now: d.now, Desk: d.sheets}, ChatOptions(d.cfg))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,9 @@ import (
 // PollerOptions adjust the poller role for in-process use.
 type PollerOptions struct {
 	Registry *prometheus.Registry
+	// Now is the chat's clock (nil: time.Now); whole-system tests of the
+	// working hours move it.
+	Now func() time.Time
 }
 
 // Poller runs the periodic scanners.
@@ -50,12 +54,16 @@ func NewPoller(cfg *config.Config, log *slog.Logger, o PollerOptions) (*Poller, 
 		rdb.Close()
 		return nil, err
 	}
+	if o.Now != nil {
+		d.now = o.Now
+	}
 	p := &Poller{cfg: cfg, log: log, reg: reg, rdb: rdb, d: d, failed: make(chan error, 1)}
 	p.sched = scan.NewScheduler(reg, log)
 	chat := d.chatService(nil)
 	p.sched.Add(cfg.Poller.AuthInterval, chat.AuthScanner())
 	p.sched.Add(cfg.Poller.Interval, chat.SweepScanner())
 	p.sched.Add(cfg.Poller.Interval, chat.TopicScanner())
+	p.sched.Add(cfg.Poller.Interval, chat.OpeningScanner())
 	p.sched.Add(cfg.Poller.Interval, d.reportsService().Scanner())
 	p.sched.Add(cfg.Poller.PromotionsInterval, d.promoService().Scanner())
 	p.sched.Add(cfg.Poller.StatsInterval, chat.StatsScanner())

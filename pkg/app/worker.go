@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,9 @@ import (
 // WorkerOptions adjust the worker role for in-process use.
 type WorkerOptions struct {
 	Registry *prometheus.Registry
+	// Now is the chat's clock (nil: time.Now); whole-system tests of the
+	// working hours move it.
+	Now func() time.Time
 }
 
 // Worker runs the asynq server: every side effect on Sheets, Gemini and
@@ -47,6 +51,9 @@ func NewWorker(cfg *config.Config, log *slog.Logger, o WorkerOptions) (*Worker, 
 	if err != nil {
 		rdb.Close()
 		return nil, err
+	}
+	if o.Now != nil {
+		d.now = o.Now
 	}
 	w := &Worker{cfg: cfg, log: log, reg: reg, rdb: rdb, d: d, failed: make(chan error, 1)}
 	w.srv = worker.New(rdb, worker.Options{

@@ -88,6 +88,9 @@ func (s *Service) button(q *telego.CallbackQuery) (kind buttonKind, uid int64) {
 		if _, target, ok := parseOperatorAction(q.Data); ok {
 			return buttonOperator, target
 		}
+		if target, ok := templateButtonUser(q.Data); ok { // templates.go
+			return buttonOperator, target
+		}
 		return buttonUnknown, q.From.ID
 	}
 	if q.Data == callbackEscalate && q.Message != nil && q.Message.GetChat().ID == q.From.ID {

@@ -182,7 +182,12 @@ func (s *Service) escalateTurns(ctx context.Context, uid int64, p domain.Partner
 			return err
 		}
 	}
-	if _, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.tx.Escalated, &telego.ReplyKeyboardRemove{RemoveKeyboard: true}); err != nil {
+	// Out of hours the partner is told when a person answers (hours.go).
+	opens, err := s.outOfHours(ctx, uid, u)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sendOnce(ctx, stepRef{uid, u.lastID(), "reply"}, s.escalatedText(opens), &telego.ReplyKeyboardRemove{RemoveKeyboard: true}); err != nil {
 		return err
 	}
 	// The partner's topic in a forum: created, or reopened and renamed.
@@ -194,7 +199,7 @@ func (s *Service) escalateTurns(ctx context.Context, uid int64, p domain.Partner
 		return err
 	}
 	cell, _ := history.Append(ap.a.History, turns, s.loc)
-	cardID, err := s.sendCard(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, user, cell, forum), s.cardButtons(uid, false))
+	cardID, err := s.sendCard(ctx, stepRef{uid, u.lastID(), "card"}, s.cardText(p, user, cell, forum)+s.cardMark(opens), s.cardButtons(uid, false))
 	if err != nil {
 		return err
 	}

@@ -121,10 +121,10 @@ func (s *Service) HandleOperatorMessage(ctx context.Context, t *asynq.Task) erro
 }
 
 // topicMessage routes what an operator wrote in a forum topic to the
-// topic's partner. A command other than /resolve and /ai is never relayed;
+// topic's partner. A command other than /resolve, /ai and /t is never relayed;
 // a topic that is no partner's is the operators' own.
 func (s *Service) topicMessage(ctx context.Context, m *telego.Message, it item) error {
-	if c := command(m.Text); c != "" && c != "resolve" && c != "ai" {
+	if c := command(m.Text); c != "" && c != "resolve" && c != "ai" && c != "t" {
 		return nil
 	}
 	uid, ok, err := s.userOfTopic(ctx, m.MessageThreadID)

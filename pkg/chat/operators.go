@@ -48,10 +48,13 @@ func operatorName(u *telego.User) string {
 // to the user (in parts when long). A relay Telegram refuses for good, or a
 // user who blocked the bot, is answered in the group — a reply to the
 // operator's message — and noted in the history; the user is never told
-// that their own message failed.
+// that their own message failed. /t is a template (templates.go).
 func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner, u unit) error {
 	m := u.upd[0].Message
 	op := operatorName(m.From)
+	if command(m.Text) == "t" {
+		return s.templateCommand(ctx, uid, p, u, op)
+	}
 	if inTopic(m) {
 		switch command(m.Text) {
 		case "resolve":
@@ -60,8 +63,6 @@ func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner
 			return s.backToAI(ctx, resolution{uid: uid, p: p, u: u, operator: op})
 		}
 	}
-	s.metrics.escalation.WithLabelValues("operator_reply").Inc()
-	s.metrics.turns.WithLabelValues("operator_reply").Inc()
 	text := m.Text
 	if text == "" {
 		text = s.tx.Media(mediaKind(m))
@@ -69,7 +70,34 @@ func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner
 			text += " " + m.Caption
 		}
 	}
-	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: msgTime(m)})
+	return s.operatorSays(ctx, uid, p, u, said{operator: op, text: text, id: "o" + strconv.Itoa(m.MessageID), at: msgTime(m),
+		inTopic: inTopic(m), replyTo: m.MessageID, relay: func() error {
+			if m.Text == "" {
+				return s.copyToUser(ctx, uid, u.lastID(), m)
+			}
+			_, err := s.post(ctx, outgoing{step: stepRef{uid, u.lastID(), "relay"},
+				body: s.tx.Render(s.tx.OperatorReply, map[string]any{"Operator": tghtml.Escape(op), "Text": tghtml.Escape(m.Text)})})
+			return err
+		}})
+}
+
+// said is what an operator says to the partner: a reply, or a template.
+type said struct {
+	operator string
+	text     string // the history line
+	id       string // the history line's id (a re-run does not add it twice)
+	at       time.Time
+	inTopic  bool         // said in the partner's topic
+	replyTo  int          // the group message a notice of failure replies to
+	relay    func() error // sends it to the partner, as a recorded step
+}
+
+// operatorSays records what an operator said in the history (the appeal
+// goes, or stays, with the operators), then relays it; see operatorReply.
+func (s *Service) operatorSays(ctx context.Context, uid int64, p domain.Partner, u unit, w said) error {
+	s.metrics.escalation.WithLabelValues("operator_reply").Inc()
+	s.metrics.turns.WithLabelValues("operator_reply").Inc()
+	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: w.at})
 	if err != nil {
 		return err
 	}
@@ -78,52 +106,48 @@ func (s *Service) operatorReply(ctx context.Context, uid int64, p domain.Partner
 		// An operator talking opens (or keeps) the conversation on the human side.
 		status = domain.AppealStatusEscalated
 	}
-	turn := history.Turn{ID: "o" + strconv.Itoa(m.MessageID), Role: history.RoleOperator, Author: op, Time: msgTime(m), Text: text}
+	turn := history.Turn{ID: w.id, Role: history.RoleOperator, Author: w.operator, Time: w.at, Text: w.text}
 	// The first operator line since the escalation stamps first_response_at (rating.go).
-	first := s.stampFirstResponse(&ap, msgTime(m))
-	if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: status, operator: &op, set: first}); err != nil {
+	first := s.stampFirstResponse(&ap, w.at)
+	if err := s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: status, operator: &w.operator, set: first}); err != nil {
 		return err
 	}
 	if len(first) > 0 {
 		s.supportM.firstResponse.Observe(ap.a.FirstResponseAt.Sub(ap.a.EscalatedAt).Seconds())
 	}
-	if inTopic(m) && ap.a.Status != domain.AppealStatusEscalated {
+	if err := s.stopWaiting(ctx, uid); err != nil { // an operator answered: nobody waits (hours.go)
+		return err
+	}
+	if w.inTopic && ap.a.Status != domain.AppealStatusEscalated {
 		// An operator talking in a closed topic takes the partner back:
 		// the topic is open again for the scanner and the others.
 		if err := s.openTopic(ctx, uid, p); err != nil {
 			return err
 		}
 	}
-	var relay error
-	if m.Text != "" {
-		_, relay = s.post(ctx, outgoing{step: stepRef{uid, u.lastID(), "relay"},
-			body: s.tx.Render(s.tx.OperatorReply, map[string]any{"Operator": tghtml.Escape(op), "Text": tghtml.Escape(m.Text)})})
-	} else {
-		relay = s.copyToUser(ctx, uid, u.lastID(), m)
-	}
+	relay := w.relay()
 	switch {
 	case errors.Is(relay, errUserBlocked):
-		return s.undelivered(ctx, uid, p, u, s.tx.OperatorBlockedReason)
+		return s.undelivered(ctx, uid, p, u, w.replyTo, s.tx.OperatorBlockedReason)
 	case undeliverable(relay):
-		s.log.Error("operator's reply not delivered: Telegram refused it for good", "telegram_id", uid, "message_id", m.MessageID, "err", relay)
-		return s.undelivered(ctx, uid, p, u, s.reason(relay))
+		s.log.Error("operator's reply not delivered: Telegram refused it for good", "telegram_id", uid, "message_id", w.replyTo, "err", relay)
+		return s.undelivered(ctx, uid, p, u, w.replyTo, s.reason(relay))
 	}
 	return relay // nil, or transient: the unit is retried; the history line is written already
 }
 
-// undelivered tells the operator, in a reply to their message, that it did
-// not reach the user and why, and notes it in the history.
-func (s *Service) undelivered(ctx context.Context, uid int64, p domain.Partner, u unit, reason string) error {
-	m := u.upd[0].Message
+// undelivered tells the operator, in a reply to their message replyTo,
+// that it did not reach the user and why, and notes it in the history.
+func (s *Service) undelivered(ctx context.Context, uid int64, p domain.Partner, u unit, replyTo int, reason string) error {
 	s.metrics.escalation.WithLabelValues("undelivered").Inc()
-	if err := s.noticeOperator(ctx, stepRef{uid, u.lastID(), "undelivered"}, m.MessageID, p, reason); err != nil {
+	if err := s.noticeOperator(ctx, stepRef{uid, u.lastID(), "undelivered"}, replyTo, p, reason); err != nil {
 		return err
 	}
-	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: msgTime(m)})
+	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: s.now()})
 	if err != nil {
 		return err
 	}
-	turn := history.Turn{ID: "s-nd-" + strconv.Itoa(m.MessageID), Role: history.RoleSystem, Time: s.now().Truncate(time.Second),
+	turn := history.Turn{ID: "s-nd-" + strconv.Itoa(replyTo), Role: history.RoleSystem, Time: s.now().Truncate(time.Second),
 		Text: s.tx.Render(s.tx.HistoryUndelivered, map[string]any{"Reason": reason})}
 	return s.saveAppeal(ctx, appealWrite{uid: uid, u: u, ap: ap, turns: []history.Turn{turn}, status: ap.a.Status})
 }
@@ -132,16 +156,7 @@ func (s *Service) undelivered(ctx context.Context, uid int64, p domain.Partner, 
 // it did not reach the partner, and why. A notice the group itself refuses
 // is only logged.
 func (s *Service) noticeOperator(ctx context.Context, step stepRef, replyTo int, p domain.Partner, reason string) error {
-	err := s.toGroup(ctx, step.uid, func(thread int) error {
-		_, err := s.post(ctx, outgoing{step: step, chat: s.o.OperatorsChatID, thread: thread, replyTo: replyTo,
-			body: s.tx.Render(s.tx.OperatorDeliveryFailed, map[string]any{"Name": tghtml.Escape(p.FullName), "Reason": tghtml.Escape(reason)})})
-		return err
-	})
-	if undeliverable(err) {
-		s.log.Error("notice to the operators' group refused", "telegram_id", step.uid, "err", err)
-		return nil
-	}
-	return err
+	return s.toOperator(ctx, step, replyTo, s.tx.Render(s.tx.OperatorDeliveryFailed, map[string]any{"Name": tghtml.Escape(p.FullName), "Reason": tghtml.Escape(reason)}), nil)
 }
 
 // givenUp tells whom it concerns that a unit was given up after repeated
@@ -191,8 +206,11 @@ func (s *Service) copyToUser(ctx context.Context, uid, updateID int64, m *telego
 // appeal (the AI answers again; the next message opens a new row).
 func (s *Service) operatorAction(ctx context.Context, uid int64, p domain.Partner, u unit) error {
 	q := u.upd[0].CallbackQuery
-	action, _, _ := parseOperatorAction(q.Data)
 	op := operatorName(&q.From)
+	if key, ok := parseTemplateButton(q.Data); ok {
+		return s.templateButton(ctx, uid, p, u, op, key) // templates.go
+	}
+	action, _, _ := parseOperatorAction(q.Data)
 	ap, err := s.loadAppeal(ctx, opening{uid: uid, partner: p, first: s.now()})
 	if err != nil {
 		return err
@@ -205,6 +223,9 @@ func (s *Service) operatorAction(ctx context.Context, uid int64, p domain.Partne
 	switch action {
 	case actionTake:
 		s.metrics.escalation.WithLabelValues("taken").Inc()
+		if err := s.stopWaiting(ctx, uid); err != nil { // hours.go
+			return err
+		}
 		if ap.exists && ap.a.Status == domain.AppealStatusEscalated {
 			turn := history.Turn{ID: "s-take-" + strconv.FormatInt(u.lastID(), 10), Role: history.RoleSystem, Time: stamp,
 				Text: s.tx.Render(s.tx.HistoryTaken, map[string]any{"Operator": op})}

@@ -105,6 +105,13 @@ type OperatorExtension interface {
 	HandleOperatorCallback(ctx context.Context, q *telego.CallbackQuery) (bool, error)
 }
 
+// Desk is the operators' desk in the spreadsheet (*store.Spreadsheet):
+// canned answers (templates.go) and days off (hours.go), both cached.
+type Desk interface {
+	Templates(ctx context.Context) ([]domain.Template, error)
+	Holidays(ctx context.Context) ([]domain.Holiday, error)
+}
+
 // Deps are the adapters the chat works through.
 type Deps struct {
 	Store      Store
@@ -121,6 +128,7 @@ type Deps struct {
 	Log        *slog.Logger
 	Registry   prometheus.Registerer
 	Now        func() time.Time // nil: time.Now
+	Desk       Desk             // nil: no templates; days off from Options.Hours only
 }
 
 // Options are the settings the chat reads, as plain values.
@@ -159,4 +167,6 @@ type Options struct {
 	// ForumCheckInterval is how long the operators' group's getChat
 	// is_forum is trusted before it is asked again (0: 5 minutes).
 	ForumCheckInterval time.Duration
+	// Hours are the operators' working hours (hours.go).
+	Hours HoursOptions
 }

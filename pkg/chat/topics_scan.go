@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 
 	"marketingbot/pkg/scan"
 	"marketingbot/pkg/tasks"
@@ -54,28 +53,17 @@ func (s *Service) TopicScanner() scan.Scanner {
 // closed (Решено) or gone; a partner whose row cannot be read now is
 // looked at again at the next scan.
 func (s *Service) resolvedInSheet(ctx context.Context, uids []int64) []int64 {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	found, unread := s.currentAppeals(ctx, uids) // hours_remind.go
 	var out []int64
-	sem := make(chan struct{}, topicScanReads)
 	for _, uid := range uids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			a, found, err := s.d.Store.CurrentAppeal(ctx, uid)
-			if err != nil {
-				s.log.Warn("topic scan: appeal not read", "telegram_id", uid, "err", err)
-				return
-			}
-			if !found || a.Closed() {
-				mu.Lock()
-				out = append(out, uid)
-				mu.Unlock()
-			}
-		}()
+		if err, ok := unread[uid]; ok {
+			s.log.Warn("topic scan: appeal not read", "telegram_id", uid, "err", err)
+			continue
+		}
+		if a, ok := found[uid]; !ok || a.Closed() {
+			out = append(out, uid)
+		}
 	}
-	wg.Wait()
 	return out
 }
 

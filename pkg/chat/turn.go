@@ -93,7 +93,13 @@ func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u uni
 	if history.Contains(ap.a.History, aiID(u)) {
 		return nil, nil // finished before a crash; only the inbox was not cleared
 	}
+	meanwhile := false // out of hours the AI may answer a partner who waits for a person (hours.go)
 	if ap.a.Status == domain.AppealStatusEscalated {
+		if meanwhile, err = s.aiMeanwhile(ctx, uid); err != nil {
+			return nil, err
+		}
+	}
+	if ap.a.Status == domain.AppealStatusEscalated && !meanwhile {
 		if err := prev.wait(); err != nil {
 			return nil, err
 		}
@@ -112,6 +118,11 @@ func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u uni
 	job := saveJob{open: open, u: u, read: read, ap: ap}
 	if err := s.deliver(ctx, uid, gen, &job, userTurns); err != nil {
 		return nil, err
+	}
+	if meanwhile {
+		if err := s.meanwhileToOperators(ctx, uid, p, &job, userTurns, gen); err != nil {
+			return nil, err
+		}
 	}
 	s.metrics.turns.WithLabelValues(gen.Kind).Inc()
 	return s.startSave(ctx, job, prev), nil

@@ -168,6 +168,25 @@ type Texts struct {
 	StatsHours             string `yaml:"stats_hours"`
 	StatsPercent           string `yaml:"stats_percent"`
 	StatsRating            string `yaml:"stats_rating"`
+	// Working hours (issue 18): the away message, the card's mark, the
+	// opening reminder; the day names of an opening time.
+	HoursAway          string   `yaml:"hours_away"`
+	HoursCardMark      string   `yaml:"hours_card_mark"`
+	HoursAIAnswered    string   `yaml:"hours_ai_answered"`
+	HoursReminder      string   `yaml:"hours_reminder"`
+	HoursReminderLine  string   `yaml:"hours_reminder_line"`
+	HoursToday         string   `yaml:"hours_today"`
+	HoursTomorrow      string   `yaml:"hours_tomorrow"`
+	HoursZone          string   `yaml:"hours_zone"`
+	HoursOnWeekday     []string `yaml:"hours_on_weekday"`
+	HoursMonthsOf      []string `yaml:"hours_months_of"`
+	HoursWeekdaysShort []string `yaml:"hours_weekdays_short"`
+	// Templates (canned answers, /t in the operators' group).
+	TemplatesList    string `yaml:"templates_list"`
+	TemplatesNone    string `yaml:"templates_none"`
+	TemplateUnknown  string `yaml:"template_unknown"`
+	TemplateSent     string `yaml:"template_sent"`
+	TemplateUnfilled string `yaml:"template_unfilled"`
 
 	MediaLabels map[string]string `yaml:"media_labels"`
 
@@ -235,7 +254,24 @@ func Parse(raw []byte) (*Texts, error) {
 		}
 		t.templates[t.MediaHistoryLabels[k]] = tpl
 	}
+	if err := t.checkHours(); err != nil {
+		return nil, err
+	}
 	return &t, nil
+}
+
+// checkHours: the day and month names an opening time is written with.
+func (t *Texts) checkHours() error {
+	for _, l := range []struct {
+		key  string
+		list []string
+		n    int
+	}{{"hours_on_weekday", t.HoursOnWeekday, 7}, {"hours_months_of", t.HoursMonthsOf, 12}, {"hours_weekdays_short", t.HoursWeekdaysShort, 7}} {
+		if len(l.list) != l.n {
+			return fmt.Errorf("texts: %s has %d names; expected %d", l.key, len(l.list), l.n)
+		}
+	}
+	return nil
 }
 
 // Render fills a message's placeholders. A text without placeholders is
