@@ -169,11 +169,21 @@ type Role struct {
 // Start runs a role in-process, stopped at cleanup.
 func (e *Env) Start(role config.Role) *Role {
 	e.T.Helper()
-	logger := quiet()
+	r, err := app.NewRole(role, e.Config(role), roleLogger(role))
+	return e.started(r, err)
+}
+
+// roleLogger is a role's log: quiet unless MARKETINGBOT_E2E_LOG is set.
+func roleLogger(role config.Role) *slog.Logger {
 	if os.Getenv("MARKETINGBOT_E2E_LOG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("role", string(role))
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("role", string(role))
 	}
-	r, err := app.NewRole(role, e.Config(role), logger)
+	return quiet()
+}
+
+// started starts a role just built, stopped at cleanup.
+func (e *Env) started(r app.Role, err error) *Role {
+	e.T.Helper()
 	if err != nil {
 		e.T.Fatal(err)
 	}
