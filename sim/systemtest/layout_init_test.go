@@ -63,7 +63,7 @@ func TestLayoutCheckAndInitSheets(t *testing.T) {
 		Appeals:  [][]any{{"2026-01-10 12:00:00", "@old", "P-1", "42", "старый лог бота", "Решено", "2026-01-10 12:05:00", ""}},
 	})
 	code, out := layoutRun(t, e, false)
-	want := `sheets: missing sheet "Очередь"; missing sheet "Статистика"; Auth: missing "authorized_at"; Auth: missing "bot_blocked_at"; Auth: missing "operators_topic_id"; ` +
+	want := `sheets: missing sheet "Очередь"; missing sheet "Статистика"; missing sheet "Шаблоны"; missing sheet "Праздники"; Auth: missing "authorized_at"; Auth: missing "bot_blocked_at"; Auth: missing "operators_topic_id"; ` +
 		`Обращения: missing "Статус"; Обращения: missing "escalated_at"; Обращения: missing "first_response_at"; Обращения: missing "resolved_at"; ` +
 		`Обращения: missing "Оценка"; Обращения: missing "Комментарий к оценке"`
 	if code != app.ExitFail || !strings.HasPrefix(out, "FAIL worker: ") || !strings.Contains(out, want) || strings.Count(out, "\n") != 1 {
@@ -75,12 +75,16 @@ func TestLayoutCheckAndInitSheets(t *testing.T) {
 	code, out = layoutRun(t, e, true)
 	for _, line := range []string{
 		`worker --init-sheets: added sheet "Очередь"`,
+		`worker --init-sheets: added sheet "Шаблоны"`,
+		`worker --init-sheets: added sheet "Праздники"`,
 		`worker --init-sheets: Auth: added headers "authorized_at" (H1), "bot_blocked_at" (I1), "operators_topic_id" (J1)`,
 		`worker --init-sheets: Обращения: added headers "Статус" (I1), "escalated_at" (J1), "first_response_at" (K1), "resolved_at" (L1), "Оценка" (M1), "Комментарий к оценке" (N1)`,
 		`worker --init-sheets: Очередь: added headers "id" (A1), "created_at" (B1)`,
 		`worker --init-sheets: added sheet "Статистика"`,
 		`worker --init-sheets: Статистика: added headers "Дата" (A1)`,
-		`OK worker --init-sheets: spreadsheet e2e: 6 changes`,
+		`worker --init-sheets: Шаблоны: added headers "Ключ" (A1), "Название" (B1), "Текст" (C1)`,
+		`worker --init-sheets: Праздники: added headers "Дата" (A1), "Название" (B1)`,
+		`OK worker --init-sheets: spreadsheet e2e: 10 changes`,
 	} {
 		if !strings.Contains(out, line) {
 			t.Errorf("--init-sheets output lacks %q:\n%s", line, out)

@@ -50,7 +50,7 @@ func (e *Env) Snapshot() sheetsemu.Spreadsheet {
 }
 
 // TeamCells are the non-empty cells of the team's own columns (l.TeamCols
-// of our six sheets) and of the team's own sheets, by "Title!A1", formulas
+// of our sheets) and of the team's own sheets, by "Title!A1", formulas
 // as "formula: =…". Comparing two of them cell by cell shows whether
 // anything of the team's was written.
 func (e *Env) TeamCells(l fixtures.Layout) map[string]string {
