@@ -64,4 +64,7 @@
 // partner's topic (topics.go, topics_resolve.go, topics_scan.go) — or media; sending is in send.go and the appeal row
 // in appeal.go. The partner's rating after a resolution is rating.go, the
 // support lead's numbers (the Статистика sheet, gauges, /stats) stats.go.
+// The operators' desk: working hours — the away message, the waiting list,
+// the AI meanwhile and the opening reminder (hours.go, hours_remind.go) —
+// and canned answers (templates.go).
 package chat
