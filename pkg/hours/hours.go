@@ -96,15 +96,19 @@ type Schedule struct {
 // Parse builds a schedule from lines such as "mon-fri 09:00-19:00",
 // "sat 10:00-14:00" or "mon,wed 09:00-13:00, 14:00-18:00" (days: mon tue
 // wed thu fri sat sun, or пн вт ср чт пт сб вс; a range wraps past
-// Sunday: "fri-mon"). "24:00" ends a day; an interval across midnight is
-// written as two. No lines: always open (holidays then change nothing).
+// Sunday: "fri-mon"). A line of times only continues the days before it
+// (an environment variable's list is split at commas). "24:00" ends a
+// day; an interval across midnight is written as two. No lines: always
+// open (holidays then change nothing).
 func Parse(loc *time.Location, lines []string, holidays []Date) (*Schedule, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	s := &Schedule{loc: loc, holidays: map[Date]bool{}, always: len(lines) == 0}
+	var days []time.Weekday
 	for _, line := range lines {
-		if err := s.addLine(line); err != nil {
+		var err error
+		if days, err = s.addLine(line, days); err != nil {
 			return nil, err
 		}
 	}
@@ -122,25 +126,33 @@ var dayNames = map[string]time.Weekday{
 	"вс": time.Sunday, "пн": time.Monday, "вт": time.Tuesday, "ср": time.Wednesday, "чт": time.Thursday, "пт": time.Friday, "сб": time.Saturday,
 }
 
-func (s *Schedule) addLine(line string) error {
-	days, times, ok := strings.Cut(strings.TrimSpace(line), " ")
-	if !ok {
-		return fmt.Errorf("hours: %q: expected days and times, such as \"mon-fri 09:00-19:00\"", line)
-	}
-	wds, err := parseDays(days)
-	if err != nil {
-		return fmt.Errorf("hours: %q: %w", line, err)
+// addLine adds one line; a line of times only ("14:00-18:00", as a list
+// split at its commas leaves it) continues the days of the line before.
+func (s *Schedule) addLine(line string, prev []time.Weekday) ([]time.Weekday, error) {
+	line = strings.TrimSpace(line)
+	days, times, ok := strings.Cut(line, " ")
+	var wds []time.Weekday
+	switch {
+	case line != "" && line[0] >= '0' && line[0] <= '9' && prev != nil:
+		wds, times = prev, line
+	case !ok:
+		return nil, fmt.Errorf("hours: %q: expected days and times, such as \"mon-fri 09:00-19:00\"", line)
+	default:
+		var err error
+		if wds, err = parseDays(days); err != nil {
+			return nil, fmt.Errorf("hours: %q: %w", line, err)
+		}
 	}
 	for _, part := range strings.Split(times, ",") {
 		sp, err := parseSpan(strings.TrimSpace(part))
 		if err != nil {
-			return fmt.Errorf("hours: %q: %w", line, err)
+			return nil, fmt.Errorf("hours: %q: %w", line, err)
 		}
 		for _, wd := range wds {
 			s.week[wd] = append(s.week[wd], sp)
 		}
 	}
-	return nil
+	return wds, nil
 }
 
 func parseDays(s string) ([]time.Weekday, error) {

@@ -134,6 +134,17 @@ func TestParseErrors(t *testing.T) {
 	if err != nil || len(days) != 4 || days[1].String() != "2027-01-01" || days[3].String() != "2027-01-07" {
 		t.Fatalf("ParseDates = %v, %v", days, err)
 	}
+	// An environment variable's list split at its commas: the times go on with the days before.
+	split, err := Parse(time.UTC, []string{"mon-fri 09:00-13:00", " 14:00-18:00", "sat 10:00-12:00"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !split.IsOpen(time.Date(2026, 12, 11, 15, 0, 0, 0, time.UTC)) || split.IsOpen(time.Date(2026, 12, 12, 15, 0, 0, 0, time.UTC)) {
+		t.Fatal("a line of times only should continue mon-fri")
+	}
+	if _, err := Parse(time.UTC, []string{"14:00-18:00"}, nil); err == nil {
+		t.Fatal("times with no days before accepted")
+	}
 	s, err := Parse(time.UTC, []string{"пт-пн 10:00-11:00"}, nil)
 	if err != nil {
 		t.Fatal(err)
