@@ -389,6 +389,7 @@ func (s *Sandbox) seed(ctx context.Context) error {
 		Listings:   listinggen.Generate(listinggen.Config{Seed: 360, N: s.o.Listings, Now: now}),
 		Promotions: []domain.Promotion{demo.Promotion(now)},
 		Knowledge:  demo.Knowledge(),
+		Templates:  demo.Templates(),
 	}
 	return s.sheets.Load(spreadsheetID, fixtures.Spreadsheet(spreadsheetID, config.Defaults().Sheets.Titles, data, loc))
 }
