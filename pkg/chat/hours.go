@@ -177,17 +177,28 @@ func (s *Service) stopWaiting(ctx context.Context, uid int64) error {
 	return nil
 }
 
-// aiMeanwhile reports whether the AI answers the escalated partner now:
-// AIMeanwhile, the partner waits, and the desk is still closed.
-func (s *Service) aiMeanwhile(ctx context.Context, uid int64) (bool, error) {
+// aiMeanwhile reports whether the AI answers the escalated partner's unit
+// u: AIMeanwhile, the partner waits, and the desk is still closed. The
+// answer is recorded with the unit, so a re-run after the opening does
+// what the first run did.
+func (s *Service) aiMeanwhile(ctx context.Context, uid int64, u unit) (bool, error) {
 	if !s.hoursOn() || !s.o.Hours.AIMeanwhile {
 		return false, nil
 	}
+	step := stepRef{uid, u.lastID(), "meanwhile"}
+	if v, done, err := s.ib.stepDone(ctx, step); err != nil || done {
+		return v == "1", err
+	}
 	_, waiting, err := s.waitingSince(ctx, uid)
-	if err != nil || !waiting {
+	if err != nil {
 		return false, err
 	}
-	return !s.schedule(ctx).IsOpen(s.now()), nil
+	yes := waiting && !s.schedule(ctx).IsOpen(s.now())
+	v := "0"
+	if yes {
+		v = "1"
+	}
+	return yes, s.ib.markStep(ctx, step, v)
 }
 
 // meanwhileToOperators: an AI turn of a waiting partner keeps the appeal

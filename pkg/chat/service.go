@@ -75,7 +75,7 @@ func newMetrics() *metrics {
 		replyDelay: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "reply_delay_seconds",
 			Help: "From the user's message (Telegram date) to our answer being sent.", Buckets: prometheus.ExponentialBuckets(0.25, 1.6, 14)}),
 		escalation: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "escalations_total",
-			Help: "Escalation events: escalated, taken, resolved, resolved_in_sheet, back_to_ai, operator_reply, undelivered; forum topics: topic_created, topic_reopened, topic_closed, topic_gone, topic_not_created."}, []string{"event"}),
+			Help: "Escalation events: escalated, taken, resolved, resolved_in_sheet, back_to_ai, operator_reply, undelivered; forum topics: topic_created, topic_reopened, topic_closed, topic_gone, topic_not_created; working hours: out_of_hours, opening_reminder."}, []string{"event"}),
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "authorizations_total",
 			Help: "Authorization attempts by outcome."}, []string{"outcome"}),
 		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: obs.Namespace, Subsystem: "chat", Name: "stage_seconds",

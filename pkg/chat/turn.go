@@ -95,7 +95,7 @@ func (s *Service) aiTurn(ctx context.Context, uid int64, p domain.Partner, u uni
 	}
 	meanwhile := false // out of hours the AI may answer a partner who waits for a person (hours.go)
 	if ap.a.Status == domain.AppealStatusEscalated {
-		if meanwhile, err = s.aiMeanwhile(ctx, uid); err != nil {
+		if meanwhile, err = s.aiMeanwhile(ctx, uid, u); err != nil {
 			return nil, err
 		}
 	}
