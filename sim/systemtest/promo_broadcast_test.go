@@ -149,27 +149,27 @@ func TestPromoMessageFormats(t *testing.T) {
 func promoCheckFormats(t *testing.T, p *world.Promo) {
 	tests := []struct {
 		group string
-		check func(t *testing.T, m tgemu.TranscriptMessage)
+		check func(t *testing.T, chat int64, m tgemu.TranscriptMessage)
 	}{
-		{"A-", func(t *testing.T, m tgemu.TranscriptMessage) {
+		{"A-", func(t *testing.T, chat int64, m tgemu.TranscriptMessage) {
 			if m.Kind != "text" || !strings.HasPrefix(m.Text, "Большая акция") || m.ParseMode != "HTML" {
 				t.Errorf("long text with image: %+v", m)
 			}
-			if !strings.Contains(promoCallParam(p, "sendMessage", "link_preview_options"), "https://img.example/long.png") {
+			if !promoCalled(p, "sendMessage", chat, "link_preview_options", "https://img.example/long.png") {
 				t.Error("the image is not the link preview of the long text")
 			}
 		}},
-		{"B-", func(t *testing.T, m tgemu.TranscriptMessage) {
+		{"B-", func(t *testing.T, chat int64, m tgemu.TranscriptMessage) {
 			if m.Kind != "text" || m.ParseMode != "" || m.Text != "Скидка 5% & <подарок>" {
 				t.Errorf("rejected HTML must arrive as plain text: %+v", m)
 			}
 		}},
-		{"C-", func(t *testing.T, m tgemu.TranscriptMessage) {
-			if m.Kind != "photo" || m.Caption != "" || m.Photo == nil || !strings.Contains(promoCallParam(p, "sendPhoto", "photo"), "https://img.example/only.jpg") {
+		{"C-", func(t *testing.T, chat int64, m tgemu.TranscriptMessage) {
+			if m.Kind != "photo" || m.Caption != "" || m.Photo == nil || !promoCalled(p, "sendPhoto", chat, "photo", "https://img.example/only.jpg") {
 				t.Errorf("photo without text: %+v", m)
 			}
 		}},
-		{"D-", func(t *testing.T, m tgemu.TranscriptMessage) {
+		{"D-", func(t *testing.T, chat int64, m tgemu.TranscriptMessage) {
 			if m.Kind != "text" || m.Text != "Курсив и ссылка" || m.ParseMode != "HTML" || len(m.Entities) == 0 {
 				t.Errorf("HTML text: %+v", m)
 			}
@@ -185,7 +185,7 @@ func promoCheckFormats(t *testing.T, p *world.Promo) {
 				if len(msgs) != 1 {
 					t.Fatalf("%d: %d messages", pt.TelegramID, len(msgs))
 				}
-				tc.check(t, msgs[0])
+				tc.check(t, pt.TelegramID, msgs[0])
 				promoCheckButton(t, msgs[0].ReplyMarkup)
 			}
 		})

@@ -2,8 +2,10 @@ package systemtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,15 +51,22 @@ func promoCheckButton(t *testing.T, markup json.RawMessage) {
 	}
 }
 
-// promoCallParam returns a parameter of the first call of method that has it.
-func promoCallParam(p *world.Promo, method, name string) string {
+// promoCalled reports whether a call of method to chat had parameter name
+// holding want (object parameters are compared as raw JSON). Calls to other
+// chats (every chat text carries link_preview_options too) do not count.
+func promoCalled(p *world.Promo, method string, chat int64, name, want string) bool {
 	for _, c := range p.Telegram.Calls(method) {
+		if fmt.Sprint(c.Params["chat_id"]) != fmt.Sprint(chat) {
+			continue
+		}
 		if v, ok := c.Params[name]; ok {
-			b, _ := json.Marshal(v) // object parameters are raw JSON
-			return string(b)
+			b, _ := json.Marshal(v)
+			if strings.Contains(string(b), want) {
+				return true
+			}
 		}
 	}
-	return ""
+	return false
 }
 
 // promoCheckBlockedInAuth: Auth G is set exactly for the users who blocked the bot.
