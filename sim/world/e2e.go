@@ -169,16 +169,24 @@ type Role struct {
 // Start runs a role in-process, stopped at cleanup.
 func (e *Env) Start(role config.Role) *Role {
 	e.T.Helper()
-	r, err := app.NewRole(role, e.Config(role), roleLogger(role))
+	r, err := app.NewRole(role, e.Config(role), e.roleLogger(role))
 	return e.started(r, err)
 }
 
-// roleLogger is a role's log: quiet unless MARKETINGBOT_E2E_LOG is set.
-func roleLogger(role config.Role) *slog.Logger {
+// roleLogger is a role's log: everything on stderr with MARKETINGBOT_E2E_LOG
+// set; otherwise its warnings and errors are kept and printed (the last
+// lines) only when the test fails, so a failure says what the roles saw.
+func (e *Env) roleLogger(role config.Role) *slog.Logger {
 	if os.Getenv("MARKETINGBOT_E2E_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("role", string(role))
 	}
-	return quiet()
+	buf := &testutil.SyncBuffer{}
+	e.T.Cleanup(func() {
+		if e.T.Failed() && buf.String() != "" {
+			e.T.Logf("%s log (warnings and errors):\n%s", role, tail(buf.String(), 6000))
+		}
+	})
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelWarn})).With("role", string(role))
 }
 
 // started starts a role just built, stopped at cleanup.

@@ -53,9 +53,9 @@ func (e *Env) StartClocked(role config.Role, clock *Clock) *Role {
 	var err error
 	switch role {
 	case config.RoleWorker:
-		r, err = app.NewWorker(e.Config(role), roleLogger(role), app.WorkerOptions{Now: clock.Now})
+		r, err = app.NewWorker(e.Config(role), e.roleLogger(role), app.WorkerOptions{Now: clock.Now})
 	case config.RolePoller:
-		r, err = app.NewPoller(e.Config(role), roleLogger(role), app.PollerOptions{Now: clock.Now})
+		r, err = app.NewPoller(e.Config(role), e.roleLogger(role), app.PollerOptions{Now: clock.Now})
 	default:
 		err = fmt.Errorf("world: role %s takes no clock", role)
 	}
