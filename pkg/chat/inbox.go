@@ -247,7 +247,12 @@ func fence(ctx context.Context) error {
 	if h == nil {
 		return nil
 	}
-	held, err := h.l.renew(ctx, h.want())
+	return h.renewOrStop(ctx, h.want())
+}
+
+// renewOrStop renews the lease for ttl; a lost lease stops the drain.
+func (h *heldLease) renewOrStop(ctx context.Context, ttl time.Duration) error {
+	held, err := h.l.renew(ctx, ttl)
 	if err != nil {
 		return fmt.Errorf("chat: lease: %w", err)
 	}
@@ -262,10 +267,18 @@ func fence(ctx context.Context) error {
 // recorded afterwards (unless ctx says otherwise), so the lease is held
 // long until it is (see heldLease).
 func fenceSend(ctx context.Context) error {
-	if h := leaseFrom(ctx); h != nil && ctx.Value(unrecordedKey{}) == nil {
-		h.recording.Store(true)
+	h := leaseFrom(ctx)
+	if h == nil || ctx.Value(unrecordedKey{}) != nil {
+		return fence(ctx)
 	}
-	return fence(ctx)
+	if err := h.renewOrStop(ctx, h.ttl+stepRecordBudget); err != nil {
+		return err
+	}
+	// Only a request that is about to leave makes the hold long: a fence
+	// that failed sent nothing, and a lease left long by a holder that
+	// is gone would keep the user waiting for nothing.
+	h.recording.Store(true)
+	return nil
 }
 
 // renewScript extends the lease to at least ARGV[2] ms; it never shortens
