@@ -6,6 +6,10 @@ TIMEOUT ?= 40m
 # Whole-system tests mostly wait (timers, emulated latency, quotas): six
 # worlds at a time keep two cores busy without starving any of them.
 PARALLEL ?= 6
+# One package at a time: the whole-system packages (systemtest, sandbox,
+# faults, deploy) each load both cores on their own; run side by side they
+# starved each other's worlds until replies missed their waits in CI.
+PKGPAR ?= 1
 
 .PHONY: all build test test-short lint fmt vet tidy staticcheck fuzz sandbox clean
 
@@ -23,7 +27,7 @@ build:
 
 ## test: the whole suite with the race detector (needs redis-server, pdftotext, chromium — .ci/run installs them)
 test:
-	$(GO) test -race -count=1 -parallel $(PARALLEL) -timeout $(TIMEOUT) $(PKGS)
+	$(GO) test -race -count=1 -p $(PKGPAR) -parallel $(PARALLEL) -timeout $(TIMEOUT) $(PKGS)
 
 ## test-short: unit tests only (whole-system tests under sim/ skip themselves)
 test-short:
