@@ -247,12 +247,7 @@ func fence(ctx context.Context) error {
 	if h == nil {
 		return nil
 	}
-	return h.renewOrStop(ctx, h.want())
-}
-
-// renewOrStop renews the lease for ttl; a lost lease stops the drain.
-func (h *heldLease) renewOrStop(ctx context.Context, ttl time.Duration) error {
-	held, err := h.l.renew(ctx, ttl)
+	held, err := h.l.renew(ctx, h.want())
 	if err != nil {
 		return fmt.Errorf("chat: lease: %w", err)
 	}
@@ -267,18 +262,10 @@ func (h *heldLease) renewOrStop(ctx context.Context, ttl time.Duration) error {
 // recorded afterwards (unless ctx says otherwise), so the lease is held
 // long until it is (see heldLease).
 func fenceSend(ctx context.Context) error {
-	h := leaseFrom(ctx)
-	if h == nil || ctx.Value(unrecordedKey{}) != nil {
-		return fence(ctx)
+	if h := leaseFrom(ctx); h != nil && ctx.Value(unrecordedKey{}) == nil {
+		h.recording.Store(true)
 	}
-	if err := h.renewOrStop(ctx, h.ttl+stepRecordBudget); err != nil {
-		return err
-	}
-	// Only a request that is about to leave makes the hold long: a fence
-	// that failed sent nothing, and a lease left long by a holder that
-	// is gone would keep the user waiting for nothing.
-	h.recording.Store(true)
-	return nil
+	return fence(ctx)
 }
 
 // renewScript extends the lease to at least ARGV[2] ms; it never shortens
