@@ -27,10 +27,7 @@
 // work records its finished steps in Redis (reply generated and its text,
 // parts sent, card posted…) and the history cell carries a message id per
 // line, so a re-run skips what was done: a user gets exactly one answer per
-// message and the history never has a duplicate line. Between a message
-// leaving and its step being recorded the drain holds the user's lease
-// longer (heldLease), so a Redis outage at that moment cannot hand the
-// unit to another drain before the record lands. A unit that keeps
+// message and the history never has a duplicate line. A unit that keeps
 // failing is given up after a few attempts with an apology, so one poisoned
 // message cannot block a user's inbox forever (an operator's reply given up
 // is told to the operator in the group, never to the user).

@@ -48,7 +48,7 @@ func (s *Service) drainHeld(ctx context.Context, uid int64) (progress bool, err 
 	}
 	workCtx, cancel := context.WithCancel(ctx)
 	workCtx = withLease(workCtx, l, ttl, cancel)
-	stopRenew := s.keepLease(workCtx, cancel, leaseFrom(workCtx))
+	stopRenew := s.keepLease(workCtx, cancel, l, ttl)
 	progress, err = s.process(workCtx, uid)
 	stopRenew()
 	cancel()
@@ -57,8 +57,7 @@ func (s *Service) drainHeld(ctx context.Context, uid int64) (progress bool, err 
 }
 
 // keepLease renews the lease while work goes on; losing it cancels the work.
-func (s *Service) keepLease(ctx context.Context, cancel context.CancelFunc, h *heldLease) (stop func()) {
-	l, ttl := h.l, h.ttl
+func (s *Service) keepLease(ctx context.Context, cancel context.CancelFunc, l *lease, ttl time.Duration) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(ttl / 3)
@@ -70,7 +69,7 @@ func (s *Service) keepLease(ctx context.Context, cancel context.CancelFunc, h *h
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				ok, err := l.renew(context.WithoutCancel(ctx), h.want())
+				ok, err := l.renew(context.WithoutCancel(ctx), ttl)
 				if err == nil && !ok {
 					s.log.Warn("lost the user's lease; stopping", "telegram_id", l.uid)
 					cancel()

@@ -150,7 +150,7 @@ func (s *Service) fromOperatorsChat(q *telego.CallbackQuery) bool {
 }
 
 func (s *Service) answer(ctx context.Context, id, text string) {
-	if err := s.d.Sender.AnswerCallbackQuery(unrecorded(ctx), &telego.AnswerCallbackQueryParams{CallbackQueryID: id, Text: text}); err != nil {
+	if err := s.d.Sender.AnswerCallbackQuery(ctx, &telego.AnswerCallbackQueryParams{CallbackQueryID: id, Text: text}); err != nil {
 		s.log.Debug("answerCallbackQuery failed", "err", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
@@ -186,31 +185,10 @@ func (ib *inbox) lock(ctx context.Context, uid int64, ttl time.Duration) (*lease
 
 // heldLease is the lease a drain holds, carried in the drain's context so
 // that effects can be fenced with it.
-//
-// While a message that is recorded afterwards is on its way (sent, its step
-// not yet written), the lease is held for ttl+stepRecordBudget instead of
-// ttl: if Redis goes away right after the message left, markStep waits the
-// outage out for up to stepRecordBudget, and a lease that expired meanwhile
-// (Redis keeps expiry times across a restart) would let another drain
-// re-run the unit before the record lands and send the message again. The
-// next recorded step (markStep) brings the lease back to ttl. A holder
-// killed in that window delays the user's next drain by up to
-// stepRecordBudget more; that is the price of never answering twice.
 type heldLease struct {
 	l      *lease
 	ttl    time.Duration
 	cancel context.CancelFunc
-	// recording: a Bot API request left under this lease and no step was
-	// recorded since.
-	recording atomic.Bool
-}
-
-// want is the lease's time to live for a renewal now.
-func (h *heldLease) want() time.Duration {
-	if h.recording.Load() {
-		return h.ttl + stepRecordBudget
-	}
-	return h.ttl
 }
 
 type leaseCtxKey struct{}
@@ -218,20 +196,7 @@ type leaseCtxKey struct{}
 // withLease carries the lease in ctx; every Bot API request sent under ctx
 // is fenced with it (telegram.WithFence), right before it leaves.
 func withLease(ctx context.Context, l *lease, ttl time.Duration, cancel context.CancelFunc) context.Context {
-	return telegram.WithFence(context.WithValue(ctx, leaseCtxKey{}, &heldLease{l: l, ttl: ttl, cancel: cancel}), fenceSend)
-}
-
-func leaseFrom(ctx context.Context) *heldLease {
-	h, _ := ctx.Value(leaseCtxKey{}).(*heldLease)
-	return h
-}
-
-type unrecordedKey struct{}
-
-// unrecorded marks ctx for Bot API requests whose outcome is not recorded as
-// a step (drafts): their fence does not hold the lease longer.
-func unrecorded(ctx context.Context) context.Context {
-	return context.WithValue(ctx, unrecordedKey{}, true)
+	return telegram.WithFence(context.WithValue(ctx, leaseCtxKey{}, &heldLease{l: l, ttl: ttl, cancel: cancel}), fence)
 }
 
 var errLeaseLost = errors.New("chat: lost the user's lease to another worker")
@@ -243,11 +208,11 @@ var errLeaseLost = errors.New("chat: lost the user's lease to another worker")
 // unit, and this holder must not act on its stale view. A renewed lease
 // cannot expire during the effect. Outside a drain it does nothing.
 func fence(ctx context.Context) error {
-	h := leaseFrom(ctx)
-	if h == nil {
+	h, ok := ctx.Value(leaseCtxKey{}).(*heldLease)
+	if !ok {
 		return nil
 	}
-	held, err := h.l.renew(ctx, h.want())
+	held, err := h.l.renew(ctx, h.ttl)
 	if err != nil {
 		return fmt.Errorf("chat: lease: %w", err)
 	}
@@ -258,24 +223,8 @@ func fence(ctx context.Context) error {
 	return nil
 }
 
-// fenceSend is the fence of Bot API requests: the message about to leave is
-// recorded afterwards (unless ctx says otherwise), so the lease is held
-// long until it is (see heldLease).
-func fenceSend(ctx context.Context) error {
-	if h := leaseFrom(ctx); h != nil && ctx.Value(unrecordedKey{}) == nil {
-		h.recording.Store(true)
-	}
-	return fence(ctx)
-}
-
-// renewScript extends the lease to at least ARGV[2] ms; it never shortens
-// it (a renewal by keepLease must not cut the longer hold of a message on
-// its way).
 var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-  return 1
-end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`)
 
 var releaseScript = redis.NewScript(`
@@ -343,20 +292,11 @@ const stepRecordBudget = time.Minute
 // stepRecordBudget), even when ctx ends meanwhile: the effect happened
 // either way.
 func (ib *inbox) markStep(ctx context.Context, r stepRef, value string) error {
-	h := leaseFrom(ctx)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stepRecordBudget)
 	defer cancel()
-	key := ib.stepKey(r.uid, r.update, r.name)
-	record := func() error { return ib.rdb.Set(ctx, key, value, stepKeep).Err() }
-	if h != nil && h.recording.CompareAndSwap(true, false) {
-		// The record lands: the lease goes back to its usual ttl with it.
-		record = func() error {
-			return recordScript.Run(ctx, ib.rdb, []string{key, ib.lockKey(h.l.uid)}, value, stepKeep.Milliseconds(), h.l.token, h.ttl.Milliseconds()).Err()
-		}
-	}
 	var last error
 	err := failsafe.With[any](stepRetry).WithContext(ctx).Run(func() error {
-		last = record()
+		last = ib.rdb.Set(ctx, ib.stepKey(r.uid, r.update, r.name), value, 7*24*time.Hour).Err()
 		return last
 	})
 	if err == nil {
@@ -367,16 +307,6 @@ func (ib *inbox) markStep(ctx context.Context, r stepRef, value string) error {
 	}
 	return fmt.Errorf("chat: step %s: %w", r.name, last)
 }
-
-// stepKeep is how long a recorded step is kept.
-const stepKeep = 7 * 24 * time.Hour
-
-// recordScript records a step and brings the holder's lease back to its
-// ttl (if it is still the holder's).
-var recordScript = redis.NewScript(`
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
-return 1`)
 
 // stepRetry waits out a Redis outage for markStep (whose context bounds it).
 var stepRetry = retrypolicy.NewBuilder[any]().WithMaxRetries(-1).WithBackoff(50*time.Millisecond, time.Second).Build()

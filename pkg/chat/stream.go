@@ -154,7 +154,7 @@ func (d *drafter) tryLocked() {
 // sendLocked shows the text so far. Whatever goes wrong costs this draft
 // only, unless Telegram refuses drafts for good.
 func (d *drafter) sendLocked() {
-	ctx, cancel := context.WithTimeout(unrecorded(d.ctx), draftTimeout)
+	ctx, cancel := context.WithTimeout(d.ctx, draftTimeout)
 	defer cancel()
 	shown, err := telegram.SendDraft(ctx, d.api, telegram.Draft{ChatID: d.chat, DraftID: d.base | (d.attempt & 7),
 		Body: tghtml.FromMarkdown(closeMarkdown(d.text)), Shown: d.shown})

@@ -262,7 +262,7 @@ func (s *Service) generate(ctx context.Context, uid int64, p domain.Partner, u u
 
 // typing keeps "typing…" visible while the model thinks.
 func (s *Service) typing(ctx context.Context, uid int64) (stop func()) {
-	ctx, cancel := context.WithCancel(unrecorded(ctx))
+	ctx, cancel := context.WithCancel(ctx)
 	go func() {
 		for {
 			s.d.Sender.Typing(ctx, uid)
