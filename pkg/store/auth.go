@@ -128,35 +128,7 @@ func (s *Spreadsheet) AuthorizePartner(ctx context.Context, p domain.Partner, te
 // Auth row bound to telegramID. Unknown users are not an error. When a row
 // moved, the Auth sheet is read again and every row written again.
 func (s *Spreadsheet) SetBotBlocked(ctx context.Context, telegramID int64, at time.Time) error {
-	first := true
-	err := failsafe.With(rowMovedAttempts).WithContext(ctx).Run(func() error {
-		ps, err := s.Partners(ctx)
-		if !first {
-			ps, err = s.RefreshPartners(ctx)
-		}
-		first = false
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			if p.TelegramID != telegramID {
-				continue
-			}
-			err := s.writeRow(ctx, SheetAuth, p.Row, []key{{fTelegramID, cellIsInt(telegramID)}}, []put{{fBotBlockedAt, s.fmtTime(at)}})
-			if errors.Is(err, sheets.ErrRowMoved) {
-				return err
-			}
-			if err != nil {
-				return fmt.Errorf("store: mark %d blocked: %w", telegramID, err)
-			}
-		}
-		s.cache.invalidate(cacheAuth)
-		return nil
-	})
-	if errors.Is(err, sheets.ErrRowMoved) {
-		return fmt.Errorf("store: mark %d blocked: %w", telegramID, err)
-	}
-	return err
+	return s.writeBoundRows(ctx, telegramID, "mark %d blocked", nil, put{fBotBlockedAt, s.fmtTime(at)})
 }
 
 // SetOperatorsTopic writes the partner's topic in the operators' forum
@@ -164,6 +136,16 @@ func (s *Spreadsheet) SetBotBlocked(ctx context.Context, telegramID int64, at ti
 // telegramID. Unknown users are not an error. When a row moved, the Auth
 // sheet is read again and every row written again.
 func (s *Spreadsheet) SetOperatorsTopic(ctx context.Context, telegramID int64, topicID int) error {
+	same := func(p domain.Partner) bool { return p.OperatorsTopicID == topicID }
+	return s.writeBoundRows(ctx, telegramID, "operators' topic of %d", same, put{fOperatorsTopicID, idString(int64(topicID))})
+}
+
+// writeBoundRows writes one cell on every Auth row bound to telegramID
+// (skipping rows for which skip says the cell already holds it), guarded by
+// the row's Telegram ID; when a row moved, the Auth sheet is read again and
+// every row written again. what names the write in errors ("... %d ...").
+func (s *Spreadsheet) writeBoundRows(ctx context.Context, telegramID int64, what string, skip func(domain.Partner) bool, cell put) error {
+	wrap := func(err error) error { return fmt.Errorf("store: "+what+": %w", telegramID, err) }
 	first := true
 	err := failsafe.With(rowMovedAttempts).WithContext(ctx).Run(func() error {
 		ps, err := s.Partners(ctx)
@@ -175,22 +157,22 @@ func (s *Spreadsheet) SetOperatorsTopic(ctx context.Context, telegramID int64, t
 			return err
 		}
 		for _, p := range ps {
-			if p.TelegramID != telegramID || p.OperatorsTopicID == topicID {
+			if p.TelegramID != telegramID || (skip != nil && skip(p)) {
 				continue
 			}
-			err := s.writeRow(ctx, SheetAuth, p.Row, []key{{fTelegramID, cellIsInt(telegramID)}}, []put{{fOperatorsTopicID, idString(int64(topicID))}})
+			err := s.writeRow(ctx, SheetAuth, p.Row, []key{{fTelegramID, cellIsInt(telegramID)}}, []put{cell})
 			if errors.Is(err, sheets.ErrRowMoved) {
 				return err
 			}
 			if err != nil {
-				return fmt.Errorf("store: operators' topic of %d: %w", telegramID, err)
+				return wrap(err)
 			}
 		}
 		s.cache.invalidate(cacheAuth)
 		return nil
 	})
 	if errors.Is(err, sheets.ErrRowMoved) {
-		return fmt.Errorf("store: operators' topic of %d: %w", telegramID, err)
+		return wrap(err)
 	}
 	return err
 }
