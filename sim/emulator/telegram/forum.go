@@ -120,6 +120,17 @@ func (s *Server) forumLocked(p *params) (*chatState, *apiError) {
 }
 
 // topicParamLocked resolves message_thread_id to a live topic of c.
+// forumTopicLocked finds the forum of chat_id and its topic
+// message_thread_id, with Telegram's errors for either.
+func (s *Server) forumTopicLocked(p *params) (*chatState, *ForumTopic, *apiError) {
+	c, aerr := s.forumLocked(p)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	t, aerr := topicParamLocked(c, p)
+	return c, t, aerr
+}
+
 func topicParamLocked(c *chatState, p *params) (*ForumTopic, *apiError) {
 	id, err := p.int64("message_thread_id")
 	if err != nil {
@@ -181,11 +192,7 @@ func (s *Server) editForumTopic(_ context.Context, p *params) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, aerr := s.forumLocked(p)
-	if aerr != nil {
-		return nil, aerr
-	}
-	t, aerr := topicParamLocked(c, p)
+	c, t, aerr := s.forumTopicLocked(p)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -216,11 +223,7 @@ func (s *Server) reopenForumTopic(_ context.Context, p *params) (any, *apiError)
 func (s *Server) setTopicClosed(p *params, closed bool) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, aerr := s.forumLocked(p)
-	if aerr != nil {
-		return nil, aerr
-	}
-	t, aerr := topicParamLocked(c, p)
+	c, t, aerr := s.forumTopicLocked(p)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -242,11 +245,7 @@ func closedEvent(closed bool) string {
 func (s *Server) deleteForumTopic(_ context.Context, p *params) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, aerr := s.forumLocked(p)
-	if aerr != nil {
-		return nil, aerr
-	}
-	t, aerr := topicParamLocked(c, p)
+	c, t, aerr := s.forumTopicLocked(p)
 	if aerr != nil {
 		return nil, aerr
 	}
