@@ -17,7 +17,7 @@ func sheetsOptions(cfg *config.Config, rdb redis.UniversalClient, reg prometheus
 	s := cfg.Sheets
 	return sheets.Options{
 		SpreadsheetID: s.SpreadsheetID, Endpoint: s.Endpoint, CredentialsFile: s.CredentialsFile,
-		Batching: s.Batching, FlushInterval: s.FlushInterval, MaxBatch: s.MaxBatch,
+		Batching: s.Batching, ProcessLocal: !s.FleetCoalescing, FlushInterval: s.FlushInterval, MaxBatch: s.MaxBatch,
 		ReadsPerWindow: s.ReadsPerMinute, WritesPerWindow: s.WritesPerMinute, QuotaWindow: s.QuotaWindow,
 		RequestTimeout: s.RequestTimeout,
 		Redis:          rdb, KeyPrefix: cfg.Redis.KeyPrefix, Registry: reg, Logger: log,

@@ -109,6 +109,7 @@ type Sheets struct {
 	CredentialsFile string        `key:"credentials_file"`
 	Endpoint        string        `key:"endpoint"` // emulator URL; unauthenticated unless credentials_file is set too
 	Batching        bool          `key:"batching"`
+	FleetCoalescing bool          `key:"fleet_coalescing"` // false: each process coalesces only its own calls
 	FlushInterval   time.Duration `key:"flush_interval"`
 	MaxBatch        int           `key:"max_batch"`
 	ReadsPerMinute  int           `key:"reads_per_minute"`
@@ -258,7 +259,7 @@ func Defaults() Config {
 		},
 		Redis: Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "mb:"},
 		Sheets: Sheets{
-			Batching: true, FlushInterval: 50 * time.Millisecond, MaxBatch: 100,
+			Batching: true, FleetCoalescing: true, FlushInterval: 50 * time.Millisecond, MaxBatch: 100,
 			ReadsPerMinute: 55, WritesPerMinute: 55, QuotaWindow: time.Minute,
 			RequestTimeout: 20 * time.Second, AuthCacheTTL: 30 * time.Second,
 			KnowledgeTTL: 5 * time.Minute, ListingsTTL: 10 * time.Minute, HeaderTTL: time.Minute,

@@ -57,7 +57,11 @@ type appendOp struct {
 	rows   [][]any
 	key    string
 	verify VerifyFunc
-	res    chan appendResult
+	// askCaller: after an ambiguous failure the op is answered with
+	// errAskCaller instead of looked up (its verify lives in another
+	// process of the fleet).
+	askCaller bool
+	res       chan appendResult
 }
 
 type appendResult struct {
@@ -166,6 +170,17 @@ func (b *batcher) appendRows(ctx context.Context, sheet string, rows [][]any, ke
 		r := <-op.res
 		return r.firstRow, r.err
 	}
+	r, err := submit[any](ctx, b, b.writeQ, op, op.res)
+	if err != nil {
+		return 0, err
+	}
+	return r.firstRow, r.err
+}
+
+// appendForCaller appends rows for a caller in another process: an
+// ambiguous failure is handed back (errAskCaller) for its verify.
+func (b *batcher) appendForCaller(ctx context.Context, sheet string, rows [][]any) (int, error) {
+	op := &appendOp{ctx: ctx, sheet: sheet, rows: rows, askCaller: true, res: make(chan appendResult, 1)}
 	r, err := submit[any](ctx, b, b.writeQ, op, op.res)
 	if err != nil {
 		return 0, err

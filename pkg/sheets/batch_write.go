@@ -226,6 +226,10 @@ func (b *batcher) failAppends(sheet string, ops []*appendOp, err error) {
 func (b *batcher) resolveAppended(ctx context.Context, sheet string, ops []*appendOp, err error) []*appendOp {
 	var still []*appendOp
 	for _, op := range ops {
+		if op.askCaller {
+			op.res <- appendResult{err: fmt.Errorf("sheets: append to %s: %w: %w", sheet, errAskCaller, err)}
+			continue
+		}
 		if op.key == "" || op.verify == nil {
 			still = append(still, op)
 			continue

@@ -32,7 +32,11 @@ type Options struct {
 	CredentialsFile string       // service-account key; without it an Endpoint is used unauthenticated
 	HTTPClient      *http.Client // with an Endpoint and no CredentialsFile only
 
-	Batching        bool          // false: one request per operation (load tools compare)
+	Batching bool // false: one request per operation (load tools compare)
+	// ProcessLocal coalesces only this process's calls (each process
+	// batches alone, as before the fleet coalescer); the default coalesces
+	// the whole fleet's calls through Redis (fleet.go). Load tools compare.
+	ProcessLocal    bool
 	FlushInterval   time.Duration // how long a batch gathers callers before asking for a slot
 	MaxBatch        int           // callers per request at most (default 100)
 	ReadsPerWindow  int           // shared read budget (default 55)
@@ -119,6 +123,7 @@ type Client struct {
 	account string // the service account's email ("" unauthenticated)
 	svc     *service
 	b       *batcher
+	fleet   *fleet // nil: process-local or per-call
 }
 
 // New builds the client. It makes no request.
@@ -143,11 +148,21 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		breaker: cb, retry: rp, timeout: o.RequestTimeout, m: m, log: o.Logger,
 	}
 	b := newBatcher(svc, m, batchOptions{batching: o.Batching, interval: o.FlushInterval, maxBatch: o.MaxBatch})
-	return &Client{id: o.SpreadsheetID, account: account, svc: svc, b: b}, nil
+	c := &Client{id: o.SpreadsheetID, account: account, svc: svc, b: b}
+	if o.Batching && !o.ProcessLocal {
+		c.fleet = newFleet(o.Redis, o.KeyPrefix+"sheets:{"+o.SpreadsheetID+"}:fleet:", b, m, o.Logger, fleetOptions{})
+	}
+	return c, nil
 }
 
-// Close stops the batchers; callers still waiting get an error.
-func (c *Client) Close() { c.b.close() }
+// Close stops carrying the fleet's requests (handing the lease over) and
+// the batchers; callers still waiting get an error.
+func (c *Client) Close() {
+	if c.fleet != nil {
+		c.fleet.close()
+	}
+	c.b.close()
+}
 
 // ServiceAccount is the email of the service account the client
 // authenticates as ("" without credentials): the spreadsheet must be
@@ -185,12 +200,18 @@ type VerifyFunc func(ctx context.Context, keys []string) (map[string]int, error)
 // Read returns the rows of every A1 range, in order (coalesced into one
 // values.batchGet with other callers' reads).
 func (c *Client) Read(ctx context.Context, ranges ...string) ([][][]any, error) {
+	if c.fleet != nil {
+		return c.fleet.read(ctx, ranges)
+	}
 	return c.b.read(ctx, ranges...)
 }
 
 // Update writes data (RAW), after checking g when it is not nil (coalesced
 // into one values.batchUpdate with other callers' writes).
 func (c *Client) Update(ctx context.Context, g *Guard, data ...Values) error {
+	if c.fleet != nil {
+		return c.fleet.update(ctx, g, data)
+	}
 	return c.b.update(ctx, g, data)
 }
 
@@ -199,6 +220,9 @@ func (c *Client) Update(ctx context.Context, g *Guard, data ...Values) error {
 // identifies the rows for verify, which is asked after an ambiguous failure;
 // with an empty key or a nil verify the rows are appended again unasked.
 func (c *Client) Append(ctx context.Context, sheet string, rows [][]any, key string, verify VerifyFunc) (int, error) {
+	if c.fleet != nil {
+		return c.fleet.appendRows(ctx, sheet, rows, key, verify)
+	}
 	return c.b.appendRows(ctx, sheet, rows, key, verify)
 }
 

@@ -35,6 +35,7 @@
 //	go run ./cmd/loadtest --quick                  # about a minute, batched
 //	go run ./cmd/loadtest --mode both              # the full comparison, several minutes
 //	go run ./cmd/loadtest --workers 1,3            # one worker process against three
+//	go run ./cmd/loadtest --workers 1,3 --sheets-fleet=false  # the same, each process batching alone
 //	go run ./cmd/loadtest --stream both            # answers streamed with drafts against not
 //
 // It exits non-zero on a harness failure, and with --strict when lost,
@@ -71,6 +72,7 @@ type settings struct {
 	strict        bool
 	verbose       bool
 	profileDir    string
+	sheetsFleet   bool // fleet-wide Sheets coalescing (sheets.fleet_coalescing)
 }
 
 func Main() {
@@ -89,6 +91,7 @@ func Main() {
 	flag.StringVar(&s.binDir, "bin", "", "use the role binaries in this folder instead of building them")
 	flag.BoolVar(&s.strict, "strict", false, "exit 1 when lost, duplicates or out_of_order is not zero")
 	flag.BoolVar(&s.verbose, "v", false, "progress on stderr")
+	flag.BoolVar(&s.sheetsFleet, "sheets-fleet", true, "fleet-wide Sheets coalescing; false: each process batches only its own calls (as before the fleet coalescer)")
 	flag.StringVar(&s.profileDir, "profile", "", "save 20 s CPU profiles of the worker and the bot here (go tool pprof)")
 	flag.Parse()
 	fleets, err := parseFleets(*workers)

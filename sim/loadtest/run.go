@@ -36,6 +36,7 @@ type result struct {
 	Mode           string         `json:"mode"`
 	Stream         string         `json:"stream"`
 	Workers        int            `json:"workers"`
+	SheetsFleet    bool           `json:"sheets_fleet"`
 	Users          int            `json:"users"`
 	Messages       int            `json:"messages"`
 	Replies        int            `json:"replies"`
@@ -108,6 +109,7 @@ func run(ctx context.Context, s settings, mode string) (*result, error) {
 
 	r := tr.result()
 	r.Mode, r.Stream, r.Users, r.Workers = mode, s.stream, s.users, s.workers
+	r.SheetsFleet = s.sheetsFleet
 	st := lr.sh.Stats()
 	r.Sheets.Reads, r.Sheets.Writes, r.Sheets.MaxReadsPerMin, r.Sheets.MaxWritesPerMin, r.Sheets.HTTP429 = st.Reads, st.Writes, st.MaxReadsPerMin, st.MaxWritesPerMin, st.HTTP429
 	ts := lr.tg.Stats()
@@ -239,6 +241,7 @@ func (lr *loadRun) roleEnv() []string {
 		"MARKETINGBOT_SHEETS_SPREADSHEET_ID=" + spreadsheetID,
 		"MARKETINGBOT_SHEETS_ENDPOINT=" + lr.sheetsURL,
 		"MARKETINGBOT_SHEETS_BATCHING=" + batching,
+		"MARKETINGBOT_SHEETS_FLEET_COALESCING=" + strconv.FormatBool(lr.s.sheetsFleet),
 		"MARKETINGBOT_GEMINI_API_KEY=loadtest-key",
 		"MARKETINGBOT_GEMINI_BASE_URL=" + lr.geminiURL,
 		"MARKETINGBOT_GEMINI_STREAM=" + strconv.FormatBool(lr.s.stream == "on"),
