@@ -60,7 +60,7 @@ const (
 	fleetMaxOpAge  = 5 * time.Minute // the deadline of an operation whose caller set none
 	fleetMaxClaim  = 1000
 	fleetReplyTTL  = time.Minute
-	fleetCloseWait = 5 * time.Second // how long a closing carrier lets claimed operations finish
+	fleetCloseWait = 2 * time.Second // how long a closing carrier lets claimed operations finish (the rest are answered "lost" and queued again)
 )
 
 // errCarrierLost: the process carrying the operation stopped before
