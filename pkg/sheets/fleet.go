@@ -317,11 +317,16 @@ func (f *fleet) do(ctx context.Context, op *fleetOp) (fleetResult, error) {
 		delete(f.waiting, op.ID)
 		f.mu.Unlock()
 	}()
-	if _, err := f.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, f.keys.ops(), op.ID, body)
-		p.RPush(ctx, f.keys.queue(), op.ID)
+	// Queued whole or not at all, even if ctx ends meanwhile: a queued
+	// operation whose caller has gone is withdrawn below, not left to run.
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	_, err = f.rdb.TxPipelined(qctx, func(p redis.Pipeliner) error {
+		p.HSet(qctx, f.keys.ops(), op.ID, body)
+		p.RPush(qctx, f.keys.queue(), op.ID)
 		return nil
-	}); err != nil {
+	})
+	cancel()
+	if err != nil {
 		if ctx.Err() != nil {
 			return fleetResult{}, ctx.Err()
 		}
