@@ -14,6 +14,10 @@
 //     gets its own result or error. A batch goes out when the shared budget
 //     grants a request slot, so the busier the system, the more each request
 //     carries.
+//   - One coalescer for all processes (fleet.go): every process queues its
+//     operations in Redis and the process holding the carrier lease feeds
+//     them into its batcher, so a request carries what the whole fleet
+//     waits for. Guards and append verification stay with the caller.
 //   - One budget for all processes: a GCRA limiter in Redis (redis_rate) at a
 //     configurable share of the quota (default 55 + 55 per minute), with a
 //     burst chosen so that no sliding minute exceeds Google's 60. Callers wait
