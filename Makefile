@@ -5,6 +5,9 @@ PKGS    ?= ./...
 TIMEOUT ?= 40m
 # Whole-system tests mostly wait (timers, emulated latency, quotas): six
 # worlds at a time keep two cores busy without starving any of them.
+# (sim/systemtest at ten: both cores saturated while the first ten worlds
+# started, and a reply missed its 20-s wait; at six they are 15-35 % busy
+# once the first worlds are up.)
 PARALLEL ?= 6
 # The whole-system packages: each starts many worlds (redis-server, the
 # emulators, the roles, Chromium) and loads both cores on its own; run side
