@@ -19,7 +19,7 @@ func TestSandboxFlatGroupAndDemoMedia(t *testing.T) {
 		t.Skip("whole-system test")
 	}
 	t.Parallel()
-	sb, _ := startSandbox(t, sandbox.Options{DataDir: t.TempDir(), Addr: "127.0.0.1:0", FlatGroup: true})
+	sb, _ := startSandbox(t, sandbox.Options{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Listings: testListings, FlatGroup: true})
 	c := control{t: t, ep: sb.Endpoints}
 	var ep ui.Endpoints
 	c.get(sb.Endpoints.UI+ui.EndpointsPath, &ep)

@@ -20,6 +20,7 @@ func TestMediaPhotoAndPDFWithCaptions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9711
 	e := mediaWorld(t, uid, nil)
 

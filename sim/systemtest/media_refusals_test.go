@@ -21,6 +21,7 @@ func TestMediaRefusedFilesGetDefinedReplies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9721
 	e := mediaWorld(t, uid, map[string]string{"MARKETINGBOT_MEDIA_DOWNLOAD_ATTEMPTS": "3"})
 	cases := []struct {

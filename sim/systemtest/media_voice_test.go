@@ -39,6 +39,7 @@ func TestMediaVoiceNoteIsAnsweredFromWhatWasSaid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9701
 	e := mediaWorld(t, uid, nil)
 	const said = "Подскажите, какая сейчас ставка по ипотеке для моего клиента?"
@@ -73,6 +74,7 @@ func TestMediaVoiceNoteAskingForAPersonEscalates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9702
 	e := mediaWorld(t, uid, nil)
 	const said = "Позовите, пожалуйста, оператора, хочу обсудить сделку"
@@ -106,6 +108,7 @@ func TestMediaVoiceNoteOfAnEscalatedPartnerIsRelayedWithItsTranscript(t *testing
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9703
 	e := mediaWorld(t, uid, nil)
 	e.Send(uid, "Позовите оператора, пожалуйста")

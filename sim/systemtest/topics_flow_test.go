@@ -49,6 +49,7 @@ func TestTopicsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9301
 	e := topicsWorld(t, uid)
 
@@ -147,6 +148,7 @@ func TestTopicsResolvedInSheetClosesTopic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-system test")
 	}
+	t.Parallel()
 	const uid = 9302
 	e := topicsWorld(t, uid)
 	e.Send(uid, "/operator")
