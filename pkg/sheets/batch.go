@@ -45,10 +45,11 @@ type readResult struct {
 }
 
 type updateOp struct {
-	ctx   context.Context
-	guard *Guard
-	data  []Values
-	res   chan error
+	ctx     context.Context
+	guard   *Guard
+	data    []Values
+	fleetID string // a fleet operation carried for its caller (fleet.go); "" for local callers
+	res     chan error
 }
 
 type appendOp struct {
@@ -61,6 +62,7 @@ type appendOp struct {
 	// errAskCaller instead of looked up (its verify lives in another
 	// process of the fleet).
 	askCaller bool
+	fleetID   string // as in updateOp
 	res       chan appendResult
 }
 
@@ -75,9 +77,17 @@ type batchOptions struct {
 	maxBatch int
 }
 
+// errNotConfirmed answers a carried write whose caller could not be
+// confirmed as still waiting right before it would have gone out; it was
+// not sent, and its caller (if still there) queues it again.
+var errNotConfirmed = errors.New("sheets: the caller of the write is no longer waiting; not sent")
+
 type batcher struct {
-	api      api
-	m        *metrics
+	api api
+	m   *metrics
+	// confirm, when set (a fleet carrier), says which carried writes'
+	// callers are still waiting; the others are not sent.
+	confirm  func(ctx context.Context, ids []string) (map[string]bool, error)
 	batching bool
 	interval time.Duration
 	maxBatch int
@@ -177,10 +187,22 @@ func (b *batcher) appendRows(ctx context.Context, sheet string, rows [][]any, ke
 	return r.firstRow, r.err
 }
 
-// appendForCaller appends rows for a caller in another process: an
-// ambiguous failure is handed back (errAskCaller) for its verify.
-func (b *batcher) appendForCaller(ctx context.Context, sheet string, rows [][]any) (int, error) {
-	op := &appendOp{ctx: ctx, sheet: sheet, rows: rows, askCaller: true, res: make(chan appendResult, 1)}
+// updateForCaller writes data for a fleet operation id (no guard: its
+// caller judged it); it goes out only if the caller is confirmed waiting.
+func (b *batcher) updateForCaller(ctx context.Context, id string, data []Values) error {
+	op := &updateOp{ctx: ctx, data: data, fleetID: id, res: make(chan error, 1)}
+	err, qerr := submit[any](ctx, b, b.writeQ, op, op.res)
+	if qerr != nil {
+		return qerr
+	}
+	return err
+}
+
+// appendForCaller appends rows for a fleet operation id: it goes out only
+// if the caller is confirmed waiting, and an ambiguous failure is handed
+// back (errAskCaller) for the caller's verify.
+func (b *batcher) appendForCaller(ctx context.Context, id, sheet string, rows [][]any) (int, error) {
+	op := &appendOp{ctx: ctx, sheet: sheet, rows: rows, askCaller: true, fleetID: id, res: make(chan appendResult, 1)}
 	r, err := submit[any](ctx, b, b.writeQ, op, op.res)
 	if err != nil {
 		return 0, err

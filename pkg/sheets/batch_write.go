@@ -94,6 +94,10 @@ func (b *batcher) execUpdates(batch []*updateOp, preAcquired bool) {
 	if batch = liveUpdates(batch); len(batch) == 0 {
 		return
 	}
+	if batch = confirmed(ctx, b, batch, func(op *updateOp) string { return op.fleetID },
+		func(op *updateOp) { op.res <- errNotConfirmed }); len(batch) == 0 {
+		return
+	}
 	var data []Values
 	for _, op := range batch {
 		data = append(data, op.data...)
@@ -164,6 +168,10 @@ func (b *batcher) execAppends(sheet string, ops []*appendOp, preAcquired bool) {
 	remaining := ops // not answered yet
 	err := failsafe.With(b.appendAgain).WithContext(ctx).Run(func() error {
 		if remaining = liveAppends(remaining); len(remaining) == 0 {
+			return nil
+		}
+		if remaining = confirmed(ctx, b, remaining, func(op *appendOp) string { return op.fleetID },
+			func(op *appendOp) { op.res <- appendResult{err: errNotConfirmed} }); len(remaining) == 0 {
 			return nil
 		}
 		var rows [][]any
@@ -302,6 +310,37 @@ func liveAppends(ops []*appendOp) []*appendOp {
 	for _, op := range ops {
 		if err := op.ctx.Err(); err != nil {
 			op.res <- appendResult{err: err}
+			continue
+		}
+		out = append(out, op)
+	}
+	return out
+}
+
+// confirmed asks, right before a write goes out, whether the callers of
+// its carried operations are still waiting (their liveness keys in Redis,
+// fleet.go): a caller that gave up while it could not reach Redis to
+// withdraw must not see its write land late, after its task was re-run. The
+// unconfirmed are refused (not sent), all of them when the answer cannot be
+// had.
+func confirmed[T any](ctx context.Context, b *batcher, ops []T, id func(T) string, refuse func(T)) []T {
+	if b.confirm == nil {
+		return ops
+	}
+	var ids []string
+	for _, op := range ops {
+		if i := id(op); i != "" {
+			ids = append(ids, i)
+		}
+	}
+	if len(ids) == 0 {
+		return ops
+	}
+	ok, err := b.confirm(ctx, ids)
+	out := ops[:0:0]
+	for _, op := range ops {
+		if i := id(op); i != "" && (err != nil || !ok[i]) {
+			refuse(op)
 			continue
 		}
 		out = append(out, op)

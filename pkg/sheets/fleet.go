@@ -60,6 +60,7 @@ const (
 	fleetMaxOpAge  = 5 * time.Minute // the deadline of an operation whose caller set none
 	fleetMaxClaim  = 1000
 	fleetReplyTTL  = time.Minute
+	fleetLiveTTL   = 5 * time.Second // a waiting caller's liveness key, refreshed every second
 	fleetCloseWait = 2 * time.Second // how long a closing carrier lets claimed operations finish (the rest are answered "lost" and queued again)
 )
 
@@ -98,6 +99,7 @@ type fleetResult struct {
 	FirstRow int        `json:"first_row,omitempty"`
 	Err      *remoteErr `json:"err,omitempty"`
 	Lost     bool       `json:"lost,omitempty"`
+	Again    bool       `json:"again,omitempty"` // not sent (caller not confirmed waiting): queue it again
 }
 
 // remoteErr is an error as it crosses from the carrier to the caller: its
@@ -155,6 +157,7 @@ func (k fleetKeys) cancel() string              { return k.base + "cancel" }
 func (k fleetKeys) alive(proc string) string    { return k.base + "alive:" + proc }
 func (k fleetKeys) inflight(proc string) string { return k.base + "inflight:" + proc }
 func (k fleetKeys) reply(proc string) string    { return k.base + "reply:" + proc }
+func (k fleetKeys) live(id string) string       { return k.base + "live:" + id }
 
 type fleetOptions struct {
 	leaseTTL, aliveTTL, tick time.Duration
@@ -196,6 +199,7 @@ type fleet struct {
 	waiting map[string]chan fleetResult
 
 	carry   *carrier // nil while another process carries
+	closing bool     // set by close: the lease is not taken again
 	carried carried
 
 	ctx    context.Context // the loops' life
@@ -212,7 +216,7 @@ func newFleet(rdb redis.UniversalClient, base string, local *batcher, m *metrics
 	f := &fleet{
 		rdb: rdb, keys: fleetKeys{base: base}, proc: hex.EncodeToString(id[:]), local: local,
 		o: o.withDefaults(), m: m, log: log,
-		again: retrypolicy.NewBuilder[any]().HandleErrors(errCarrierLost, errAppendAgain).WithMaxRetries(-1).
+		again: retrypolicy.NewBuilder[any]().HandleErrors(errCarrierLost, errAppendAgain, errNotConfirmed).WithMaxRetries(-1).
 			WithDelay(200 * time.Millisecond).ReturnLastFailure().Build(),
 		redisRetry: retrypolicy.NewBuilder[any]().WithMaxRetries(-1).WithDelay(200 * time.Millisecond).
 			ReturnLastFailure().Build(),
@@ -221,9 +225,11 @@ func newFleet(rdb redis.UniversalClient, base string, local *batcher, m *metrics
 	}
 	f.carried.ctx, f.carried.cancel = context.WithCancel(context.Background())
 	f.carried.cancels, f.carried.early = map[string]context.CancelFunc{}, map[string]time.Time{}
-	f.wg.Add(2)
+	f.local.confirm = f.confirm
+	f.wg.Add(3)
 	go f.replyLoop()
 	go f.tickLoop()
+	go f.liveLoop()
 	return f
 }
 
@@ -322,6 +328,7 @@ func (f *fleet) do(ctx context.Context, op *fleetOp) (fleetResult, error) {
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	_, err = f.rdb.TxPipelined(qctx, func(p redis.Pipeliner) error {
 		p.HSet(qctx, f.keys.ops(), op.ID, body)
+		p.Set(qctx, f.keys.live(op.ID), 1, fleetLiveTTL)
 		p.RPush(qctx, f.keys.queue(), op.ID)
 		return nil
 	})
@@ -338,6 +345,8 @@ func (f *fleet) do(ctx context.Context, op *fleetOp) (fleetResult, error) {
 		case r.Lost:
 			f.m.fleetLost.Inc()
 			return r, errCarrierLost
+		case r.Again:
+			return r, errNotConfirmed
 		case r.Err != nil:
 			return r, &fleetError{*r.Err}
 		}
@@ -356,6 +365,7 @@ func (f *fleet) do(ctx context.Context, op *fleetOp) (fleetResult, error) {
 func (f *fleet) withdraw(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	f.rdb.Del(ctx, f.keys.live(id))
 	n, err := f.rdb.HDel(ctx, f.keys.ops(), id).Result()
 	if err == nil && n == 0 {
 		err = f.rdb.Publish(ctx, f.keys.cancel(), id).Err()
@@ -363,6 +373,60 @@ func (f *fleet) withdraw(id string) {
 	if err != nil {
 		f.log.Warn("sheets: cannot withdraw a given-up operation; its carrier stops it at its deadline", "op", id, "err", err)
 	}
+}
+
+// liveLoop keeps the liveness keys of this process's waiting operations
+// alive; a caller that gives up, or whose process dies or loses Redis,
+// stops refreshing them and its writes are not sent (confirm).
+func (f *fleet) liveLoop() {
+	defer f.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.ctx.Done():
+			return
+		case <-t.C:
+		}
+		f.mu.Lock()
+		ids := make([]string, 0, len(f.waiting))
+		for id := range f.waiting {
+			ids = append(ids, id)
+		}
+		f.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(f.ctx, time.Second)
+		_, _ = f.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, id := range ids {
+				p.PExpire(ctx, f.keys.live(id), fleetLiveTTL)
+			}
+			return nil
+		})
+		cancel()
+	}
+}
+
+// confirm reports which of the carried operations ids still have a waiting
+// caller (the batcher's confirm, asked right before a write goes out).
+func (f *fleet) confirm(ctx context.Context, ids []string) (map[string]bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	cmds, err := f.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Exists(cctx, f.keys.live(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(ids))
+	for i, c := range cmds {
+		out[ids[i]] = c.(*redis.IntCmd).Val() == 1
+	}
+	return out, nil
 }
 
 // halt stops the loops and fails this process's waiting callers.
@@ -416,7 +480,7 @@ func (f *fleet) close() {
 	f.once.Do(func() {
 		f.mu.Lock()
 		c := f.carry
-		f.carry = nil
+		f.carry, f.closing = nil, true
 		f.mu.Unlock()
 		if c != nil {
 			c.release(f)

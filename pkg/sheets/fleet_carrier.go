@@ -144,8 +144,11 @@ func (f *fleet) tick() {
 		return // Redis unreachable: the next tick tries again
 	}
 	f.mu.Lock()
-	c := f.carry
+	c, closing := f.carry, f.closing
 	f.mu.Unlock()
+	if closing {
+		return
+	}
 	if c != nil {
 		held, err := renewScript.Run(ctx, f.rdb, []string{f.keys.lease()}, f.proc, f.o.leaseTTL.Milliseconds()).Int()
 		if err == nil && held == 0 {
@@ -182,8 +185,15 @@ func (f *fleet) startCarrying(ctx context.Context) {
 	go func() { defer c.loops.Done(); f.pullLoop(pctx) }()
 	go func() { defer c.loops.Done(); f.cancelLoop(pctx, sub) }()
 	f.mu.Lock()
-	f.carry = c
+	closing := f.closing
+	if !closing {
+		f.carry = c
+	}
 	f.mu.Unlock()
+	if closing { // close began meanwhile: hand the lease straight back
+		c.release(f)
+		return
+	}
 	f.m.fleetCarrier.Set(1)
 	f.log.Debug("sheets: this process carries the fleet's requests", "process", f.proc)
 }
@@ -297,15 +307,18 @@ func (f *fleet) carryOp(body string) {
 		case fleetRead:
 			res.Values, err = f.local.read(ctx, op.Ranges...)
 		case fleetUpdate:
-			err = f.local.update(ctx, nil, op.Data)
+			err = f.local.updateForCaller(ctx, op.ID, op.Data)
 		case fleetAppend:
-			res.FirstRow, err = f.local.appendForCaller(ctx, op.Sheet, op.Rows)
+			res.FirstRow, err = f.local.appendForCaller(ctx, op.ID, op.Sheet, op.Rows)
 		default:
 			err = fmt.Errorf("sheets: unknown fleet operation %q", op.Kind)
 		}
-		if err != nil && f.carried.ctx.Err() != nil {
+		switch {
+		case errors.Is(err, errNotConfirmed):
+			res.Again = true // not sent: queue it again if still waiting
+		case err != nil && f.carried.ctx.Err() != nil:
 			res.Lost = true // this process is closing: it may have gone out
-		} else {
+		default:
 			res.Err = toRemote(err)
 		}
 		f.reply(op, res)

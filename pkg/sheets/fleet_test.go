@@ -299,3 +299,40 @@ func TestFleetRedisDownFailsCallersCleanly(t *testing.T) {
 		t.Errorf("the error came after %s", time.Since(start))
 	}
 }
+
+// A caller that gives up while it cannot reach Redis (so it can neither
+// withdraw nor cancel its write) stops refreshing the write's liveness key;
+// once that has expired the carrier does not send the write — it would land
+// late, after the caller's task was re-run elsewhere.
+func TestFleetWriteOfACallerCutOffIsNotSentLate(t *testing.T) {
+	mr, rdb := newFleetRedis(t)
+	gate := newSlotGate()
+	carrierAPI := &fakeAPI{acquireFn: gate.acquire}
+	carrier := newMember(t, rdb, carrierAPI)
+	eventually(t, "the carrier carries", carrier.carrying)
+	own := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
+	caller := newMember(t, own, &fakeAPI{})
+
+	ctx, cancel := context.WithCancel(testCtx(t))
+	done := make(chan error, 1)
+	go func() { done <- caller.f.update(ctx, nil, []Values{{Range: "S!E2", Rows: [][]any{{"stale"}}}}) }()
+	gate.waitHeld(t) // claimed, waiting for a write slot
+	_ = own.Close()  // the caller's process loses Redis…
+	cancel()         // …and gives up
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("given-up write: %v", err)
+	}
+	mr.FastForward(fleetLiveTTL + time.Millisecond)
+	gate.open()
+	if err := carrier.f.update(testCtx(t), nil, []Values{{Range: "S!E3", Rows: [][]any{{"fresh"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, updates, _ := carrierAPI.calls()
+	for _, u := range updates {
+		for _, v := range u.arg {
+			if v.Range == "S!E2" {
+				t.Fatalf("the write of a caller that gave up went out late: %+v", updates)
+			}
+		}
+	}
+}
