@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"marketingbot/pkg/domain"
+	"marketingbot/pkg/redislock"
 	"marketingbot/pkg/scan"
 	"marketingbot/pkg/telegram"
 	"marketingbot/pkg/telegram/tghtml"
@@ -35,9 +36,6 @@ func (s *Service) OpeningScanner() scan.Scanner {
 	}}
 }
 
-// releaseClaim deletes a claim only while it is still the holder's.
-var releaseClaim = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
-
 // remindAt sends the reminder of the opening at opened unless it went
 // already: under a claim (one scan at a time, fleet-wide), its parts
 // recorded, then marked done.
@@ -51,7 +49,7 @@ func (s *Service) remindAt(ctx context.Context, opened time.Time) error {
 	if err != nil || !ok {
 		return err // another scan has it
 	}
-	defer releaseClaim.Run(context.WithoutCancel(ctx), s.d.Redis, []string{claim}, token)
+	defer redislock.Release(context.WithoutCancel(ctx), s.d.Redis, claim, token)
 	if n, err := s.d.Redis.Exists(ctx, done).Result(); err != nil || n > 0 {
 		return err // it finished between our look and our claim
 	}

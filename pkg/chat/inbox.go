@@ -14,6 +14,7 @@ import (
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/redis/go-redis/v9"
 
+	"marketingbot/pkg/redislock"
 	"marketingbot/pkg/redisx"
 	"marketingbot/pkg/tasks"
 	"marketingbot/pkg/telegram"
@@ -223,22 +224,13 @@ func fence(ctx context.Context) error {
 	return nil
 }
 
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`)
-
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
-
 // renew extends the lease; false means it was lost (expired and taken).
 func (l *lease) renew(ctx context.Context, ttl time.Duration) (bool, error) {
-	n, err := renewScript.Run(ctx, l.ib.rdb, []string{l.ib.lockKey(l.uid)}, l.token, ttl.Milliseconds()).Int()
-	return n == 1, err
+	return redislock.Renew(ctx, l.ib.rdb, l.ib.lockKey(l.uid), l.token, ttl)
 }
 
 func (l *lease) release(ctx context.Context) {
-	_ = releaseScript.Run(ctx, l.ib.rdb, []string{l.ib.lockKey(l.uid)}, l.token).Err()
+	_ = redislock.Release(ctx, l.ib.rdb, l.ib.lockKey(l.uid), l.token)
 }
 
 // stepRef names a recorded step of a unit: a finished effect (a message

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/redislock"
 )
 
 // Phases of a broadcast in Redis.
@@ -143,11 +145,6 @@ end
 return {marked, redis.call('SCARD', KEYS[2]), tonumber(redis.call('HGET', KEYS[1], 'total') or '0')}
 `)
 
-var unlockScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
-
 // claimResult is what claimScript found; "ok" means the claim is taken.
 type claimResult string
 
@@ -210,7 +207,7 @@ func (s *Service) lock(ctx context.Context, id string, wait bool) (unlock func()
 		}
 		if ok {
 			return func() {
-				if err := unlockScript.Run(context.WithoutCancel(ctx), s.d.Redis, []string{key}, token).Err(); err != nil && !errors.Is(err, redis.Nil) {
+				if err := redislock.Release(context.WithoutCancel(ctx), s.d.Redis, key, token); err != nil && !errors.Is(err, redis.Nil) {
 					s.d.Log.Warn("promo: unlock", "promotion_id", id, "err", err)
 				}
 			}, true, nil

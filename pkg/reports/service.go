@@ -21,6 +21,7 @@ import (
 	"marketingbot/pkg/domain"
 	"marketingbot/pkg/obs"
 	"marketingbot/pkg/projection"
+	"marketingbot/pkg/redislock"
 	"marketingbot/pkg/redisx"
 	"marketingbot/pkg/reportlink"
 	"marketingbot/pkg/tasks"
@@ -218,10 +219,6 @@ func (s *Service) projected(r domain.AnalyticsRequest, hasReport bool) projectio
 
 var errLocked = errors.New("reports: held by another worker")
 
-var unlockScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
-
 // lock takes a short Redis lease on one step of one request so that a
 // duplicate task (asynq is at-least-once; a lease can expire under a slow
 // worker) never runs the same step concurrently. ttl must exceed the task's
@@ -241,7 +238,7 @@ func (s *Service) lock(ctx context.Context, step, requestID string, ttl time.Dur
 	return func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		if err := unlockScript.Run(ctx, s.d.Redis, []string{key}, token).Err(); err != nil {
+		if err := redislock.Release(ctx, s.d.Redis, key, token); err != nil {
 			s.log.Warn("analytics lock not released; it expires by itself", "request_id", requestID, "step", step, "err", err)
 		}
 	}, nil

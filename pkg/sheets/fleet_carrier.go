@@ -11,6 +11,8 @@ import (
 
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/redis/go-redis/v9"
+
+	"marketingbot/pkg/redislock"
 )
 
 // The carrier side of the fleet coalescer (fleet.go): the lease, claiming
@@ -56,15 +58,10 @@ redis.call('DEL', KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[1])
 return #all / 2`)
 
-// renewScript extends the lease if this process still holds it.
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`)
-
-// releaseScript hands the lease over at once.
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
+// releaseLease hands the lease over at once, if this process holds it.
+func (f *fleet) releaseLease(ctx context.Context) {
+	_ = redislock.Release(ctx, f.rdb, f.keys.lease(), f.proc)
+}
 
 // carrier is this process carrying the fleet's queue.
 type carrier struct {
@@ -150,8 +147,8 @@ func (f *fleet) tick() {
 		return
 	}
 	if c != nil {
-		held, err := renewScript.Run(ctx, f.rdb, []string{f.keys.lease()}, f.proc, f.o.leaseTTL.Milliseconds()).Int()
-		if err == nil && held == 0 {
+		held, err := redislock.Renew(ctx, f.rdb, f.keys.lease(), f.proc, f.o.leaseTTL)
+		if err == nil && !held {
 			f.log.Info("sheets: another process carries the fleet's requests now")
 			f.mu.Lock()
 			f.carry = nil
@@ -171,12 +168,12 @@ func (f *fleet) startCarrying(ctx context.Context) {
 	sub := f.rdb.Subscribe(ctx, f.keys.cancel())
 	if _, err := sub.Receive(ctx); err != nil {
 		_ = sub.Close()
-		_ = releaseScript.Run(ctx, f.rdb, []string{f.keys.lease()}, f.proc).Err()
+		f.releaseLease(ctx)
 		return
 	}
 	if err := f.rdb.SAdd(ctx, f.keys.carriers(), f.proc).Err(); err != nil {
 		_ = sub.Close()
-		_ = releaseScript.Run(ctx, f.rdb, []string{f.keys.lease()}, f.proc).Err()
+		f.releaseLease(ctx)
 		return
 	}
 	pctx, stop := context.WithCancel(f.ctx)
@@ -215,7 +212,7 @@ func (c *carrier) release(f *fleet) {
 	c.halt(f)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = releaseScript.Run(ctx, f.rdb, []string{f.keys.lease()}, f.proc).Err()
+	f.releaseLease(ctx)
 }
 
 // finishCarried gives claimed operations grace to finish; those still
