@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -100,26 +99,10 @@ func (w *fleet) waitCarrier(ps []*proc) *proc {
 // held for d. It returns the number of writes being held now.
 func (w *fleet) slowSheetsAnswers(d time.Duration) *atomic.Int32 {
 	var held atomic.Int32
-	sh := w.e.Sheets
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	url := w.answerLater(w.e.Sheets, d, func(r *http.Request) (hold, count bool) {
 		write := r.Method == http.MethodPost && (strings.Contains(r.URL.Path, ":append") || strings.Contains(r.URL.Path, ":batchUpdate"))
-		rec := httptest.NewRecorder()
-		sh.ServeHTTP(rec, r)
-		if write {
-			held.Add(1)
-			defer held.Add(-1)
-		}
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done(): // the carrier is gone
-		}
-		for k, v := range rec.Header() {
-			rw.Header()[k] = v
-		}
-		rw.WriteHeader(rec.Code)
-		_, _ = rw.Write(rec.Body.Bytes())
-	}))
-	w.t.Cleanup(srv.Close)
-	w.e.Set("MARKETINGBOT_SHEETS_ENDPOINT", srv.URL)
+		return true, write
+	}, &held)
+	w.e.Set("MARKETINGBOT_SHEETS_ENDPOINT", url)
 	return &held
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,14 +204,29 @@ func metric(metrics, sample string) (float64, bool) {
 // message was delivered (latency on the way back), so a worker may lose
 // its Redis while its message is already out.
 func (w *fleet) slowTelegram(d time.Duration) {
-	tg := w.e.Telegram
+	url := w.answerLater(w.e.Telegram, d, func(r *http.Request) (hold, count bool) {
+		return strings.HasSuffix(strings.ToLower(r.URL.Path), "/sendmessage"), false
+	}, nil)
+	w.e.Set("MARKETINGBOT_TELEGRAM_API_URL", url)
+}
+
+// answerLater is a proxy in front of an emulator: the requests pick holds
+// are served at once (their effects happen) and their answers held for d;
+// held counts the answers being held now of the requests pick counts. It
+// returns the proxy's URL.
+func (w *fleet) answerLater(h http.Handler, d time.Duration, pick func(*http.Request) (hold, count bool), held *atomic.Int32) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(strings.ToLower(r.URL.Path), "/sendmessage") {
-			tg.ServeHTTP(rw, r)
+		hold, count := pick(r)
+		if !hold {
+			h.ServeHTTP(rw, r)
 			return
 		}
 		rec := httptest.NewRecorder()
-		tg.ServeHTTP(rec, r)
+		h.ServeHTTP(rec, r)
+		if count {
+			held.Add(1)
+			defer held.Add(-1)
+		}
 		time.Sleep(d)
 		for k, v := range rec.Header() {
 			rw.Header()[k] = v
@@ -219,7 +235,7 @@ func (w *fleet) slowTelegram(d time.Duration) {
 		_, _ = rw.Write(rec.Body.Bytes())
 	}))
 	w.t.Cleanup(srv.Close)
-	w.e.Set("MARKETINGBOT_TELEGRAM_API_URL", srv.URL)
+	return srv.URL
 }
 
 // ---- load ----
