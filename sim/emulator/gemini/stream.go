@@ -57,12 +57,12 @@ func (s *Server) streamSSE(w http.ResponseWriter, r *http.Request, c *call, resp
 	for i, resp := range responses {
 		if i > 0 {
 			if err := s.wait(r.Context(), gap); err != nil {
-				s.endStream(w, rc, c, err, sent.String())
+				s.endStream(w, c, err, sent.String())
 				return
 			}
 		}
 		if fault != nil && i == min(fault.AfterChunks, len(responses)-1) {
-			s.breakStream(w, rc, c, fault, i, sent.String())
+			s.breakStream(w, c, fault, i, sent.String())
 			return
 		}
 		data, err := json.Marshal(resp)
@@ -87,7 +87,7 @@ func (s *Server) streamSSE(w http.ResponseWriter, r *http.Request, c *call, resp
 // endStream ends a stream whose wait between chunks was cut short: the
 // client went away (nothing more to say) or the server is closing (an
 // error event, as Google ends a stream it cannot finish).
-func (s *Server) endStream(w http.ResponseWriter, rc *http.ResponseController, c *call, err error, sent string) {
+func (s *Server) endStream(w http.ResponseWriter, c *call, err error, sent string) {
 	c.responseText = sent
 	if !errors.Is(err, errServerClosed) {
 		c.status, c.errText = statusClientClosed, "client gone mid-stream: "+err.Error()
@@ -95,11 +95,11 @@ func (s *Server) endStream(w http.ResponseWriter, rc *http.ResponseController, c
 	}
 	e := errUnavailable("The service is currently unavailable.")
 	c.status, c.errText = e.Code, "mid-stream: "+e.summary()
-	writeErrorEvent(w, rc, e)
+	writeErrorEvent(w, e)
 }
 
 // breakStream fails a stream after n chunks as fault says.
-func (s *Server) breakStream(w http.ResponseWriter, rc *http.ResponseController, c *call, fault *ActiveFault, n int, sent string) {
+func (s *Server) breakStream(w http.ResponseWriter, c *call, fault *ActiveFault, n int, sent string) {
 	c.responseText = sent
 	if fault.Drop {
 		c.errText = fmt.Sprintf("connection dropped after %d chunks (injected)", n)
@@ -108,15 +108,18 @@ func (s *Server) breakStream(w http.ResponseWriter, rc *http.ResponseController,
 	}
 	e := errInjected(fault.Status, time.Duration(fault.RetryDelayS*float64(time.Second)), c.model)
 	c.status, c.errText = e.Code, fmt.Sprintf("mid-stream after %d chunks: %s", n, e.summary())
-	writeErrorEvent(w, rc, e)
+	writeErrorEvent(w, e)
 }
 
-func writeErrorEvent(w http.ResponseWriter, rc *http.ResponseController, e *apiError) {
+// writeErrorEvent writes the event that ends a stream. It is not flushed
+// here: the client stops reading at this event, so it must not see it before
+// the call is in the request log, which the handler's deferred record writes
+// just before net/http flushes the rest of the response.
+func writeErrorEvent(w http.ResponseWriter, e *apiError) {
 	data, _ := json.Marshal(struct {
 		Error *apiError `json:"error"`
 	}{e})
 	_, _ = fmt.Fprintf(w, "data: %s\r\n\r\n", data)
-	_ = rc.Flush()
 }
 
 // takeStreamFault returns the mid-stream fault rule that claims a stream
