@@ -125,14 +125,26 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ready\n")
 }
 
-// Start listens and serves in the background. The bound address (useful
-// with port 0) is returned by Addr.
-func (s *Server) Start() error {
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("http: listen %s: %w", s.addr, err)
-	}
+// UseListener makes Start serve on ln, already bound, instead of listening
+// on the configured address. For a host that must know the address before
+// the role's configuration is written (the sandbox puts the bot's address
+// into its Mini App URL) and keeps the port from being taken meanwhile.
+func (s *Server) UseListener(ln net.Listener) {
 	s.ln = ln
+	s.addr = ln.Addr().String()
+}
+
+// Start listens (unless UseListener gave a listener) and serves in the
+// background. The bound address (useful with port 0) is returned by Addr.
+func (s *Server) Start() error {
+	if s.ln == nil {
+		ln, err := net.Listen("tcp", s.addr)
+		if err != nil {
+			return fmt.Errorf("http: listen %s: %w", s.addr, err)
+		}
+		s.ln = ln
+	}
+	ln := s.ln
 	s.srv = &http.Server{Handler: s.Mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -153,6 +165,9 @@ func (s *Server) Addr() string {
 // Shutdown stops accepting requests and waits for in-flight ones.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.srv == nil {
+		if s.ln != nil { // given by UseListener, never served
+			_ = s.ln.Close()
+		}
 		return nil
 	}
 	return s.srv.Shutdown(ctx)

@@ -70,6 +70,7 @@ func newDownloader(t *testing.T, f *fileServer, attempts int) *telegram.Download
 }
 
 func TestDownloadReadsTheFile(t *testing.T) {
+	t.Parallel()
 	body := strings.Repeat("OggS", 1000)
 	f := &fileServer{getFile: okFile(len(body)), download: func(w http.ResponseWriter, _ int) {
 		w.Header().Set("Content-Type", "audio/ogg")
@@ -85,6 +86,7 @@ func TestDownloadReadsTheFile(t *testing.T) {
 }
 
 func TestDownloadStopsAtTheLimit(t *testing.T) {
+	t.Parallel()
 	// The server streams far more than the limit without announcing a size:
 	// the download stops after limit+1 bytes with ErrFileTooBig.
 	var written atomic.Int64
@@ -109,6 +111,7 @@ func TestDownloadStopsAtTheLimit(t *testing.T) {
 }
 
 func TestReadBoundedNeverHoldsMoreThanTheLimit(t *testing.T) {
+	t.Parallel()
 	r := &countingReader{}
 	_, err := telegram.ReadBounded(r, 1000, 0)
 	if !errors.Is(err, telegram.ErrFileTooBig) {
@@ -134,6 +137,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func TestDownloadClassifiesPermanentFailuresWithoutRetry(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		getFile func(w http.ResponseWriter, n int)
@@ -161,6 +165,7 @@ func TestDownloadClassifiesPermanentFailuresWithoutRetry(t *testing.T) {
 }
 
 func TestDownloadRetriesTransientFailuresABoundedNumberOfTimes(t *testing.T) {
+	t.Parallel()
 	// Two 502s, then the file: three attempts suffice.
 	f := &fileServer{getFile: okFile(4), download: func(w http.ResponseWriter, n int) {
 		if n < 3 {
@@ -185,6 +190,7 @@ func TestDownloadRetriesTransientFailuresABoundedNumberOfTimes(t *testing.T) {
 }
 
 func TestDownloadErrorsHideTheToken(t *testing.T) {
+	t.Parallel()
 	f := &fileServer{getFile: okFile(4), download: func(w http.ResponseWriter, _ int) {
 		hj, _ := w.(http.Hijacker)
 		conn, _, _ := hj.Hijack()

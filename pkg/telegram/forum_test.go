@@ -14,6 +14,7 @@ import (
 // retried: a caller reopens a closed topic or recreates a deleted one
 // instead of sending the same request again.
 func TestSenderTopicErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, answer string
 		want         error
@@ -47,6 +48,7 @@ func TestSenderTopicErrors(t *testing.T) {
 }
 
 func TestSenderForumCalls(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newSender(t,
 		`{"ok":true,"result":{"id":-100,"type":"supergroup","title":"Ops","is_forum":true,"accent_color_id":0,"max_reaction_count":11}}`,

@@ -22,6 +22,7 @@ import (
 // Telegram's permanent 400s are classified and never retried: too long (a
 // text, a caption, a callback notification), or any other.
 func TestSenderClassifiesPermanent400(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, answer string
 		want         error
@@ -67,6 +68,7 @@ func (b *bodyRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // A callback notification is fitted to 200 characters before it leaves.
 func TestAnswerCallbackQueryFitsTheLimit(t *testing.T) {
+	t.Parallel()
 	rec := &bodyRecorder{}
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)

@@ -211,6 +211,7 @@ func checkDelivered(t *testing.T, msgs []fakeMsg, want string, limit int) {
 var menu = &telego.InlineKeyboardMarkup{InlineKeyboard: [][]telego.InlineKeyboardButton{{{Text: "ок", CallbackData: "x"}}}}
 
 func TestSendTextAtAndOverTheLimit(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		body  string
@@ -259,6 +260,7 @@ func TestSendTextAtAndOverTheLimit(t *testing.T) {
 // Telegram counts more than we do (here: every emoji as four units): the
 // part is cut again, smaller — at most twice, never in a loop.
 func TestSendTextTooLongFromTelegram(t *testing.T) {
+	t.Parallel()
 	t.Run("cut again", func(t *testing.T) {
 		f := &fakeTelegram{units: func(s string) int { return u16(s) + 2*strings.Count(s, "😀") }}
 		body := tghtml.Escape(units(4096))
@@ -289,6 +291,7 @@ func TestSendTextTooLongFromTelegram(t *testing.T) {
 // other parts keep their formatting. Other permanent errors come back
 // once, classified.
 func TestSendTextPermanentAnswers(t *testing.T) {
+	t.Parallel()
 	t.Run("bad entities", func(t *testing.T) {
 		f := &fakeTelegram{fail: func(n int, m fakeMsg) error {
 			if n == 1 && m.mode == telego.ModeHTML {
@@ -346,6 +349,7 @@ func (m *memSteps) PartDone(_ context.Context, part, id int) error {
 
 // A re-run sends only the parts an interrupted run did not.
 func TestSendTextSteps(t *testing.T) {
+	t.Parallel()
 	steps := &memSteps{}
 	body := tghtml.Escape(units(10000))
 	cut := &fakeTelegram{fail: func(n int, _ fakeMsg) error {
@@ -370,6 +374,7 @@ func TestSendTextSteps(t *testing.T) {
 
 // A card keeps its buttons in one message: trimmed with the marker.
 func TestSendTextTrim(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{4096, 4097, 10000} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			f := &fakeTelegram{}
@@ -408,6 +413,7 @@ func tail(s string) string {
 }
 
 func TestSendMediaCaption(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		caption string
@@ -456,6 +462,7 @@ func TestSendMediaCaption(t *testing.T) {
 }
 
 func TestEditTextTrims(t *testing.T) {
+	t.Parallel()
 	f := &fakeTelegram{fail: func(n int, m fakeMsg) error {
 		if n == 0 {
 			return fmt.Errorf("%w: can't parse entities", telegram.ErrBadEntities)

@@ -27,6 +27,7 @@ import (
 	"marketingbot/pkg/app"
 	"marketingbot/pkg/config"
 	"marketingbot/pkg/domain"
+	"marketingbot/pkg/obs"
 	"marketingbot/pkg/store"
 	"marketingbot/sim/demo"
 	gememu "marketingbot/sim/emulator/gemini"
@@ -140,12 +141,20 @@ func (s *Sandbox) start(ctx context.Context) error {
 		return fmt.Errorf("sandbox: listen %s: %w (another sandbox running? use --addr)", s.o.Addr, err)
 	}
 	s.uiLn = uiLn
-	// Ports of the roles are chosen now: the Mini App URL must be known to the bot's buttons.
-	w.botAddr, w.workerAddr, w.pollerAddr = freeAddr(), freeAddr(), freeAddr()
-	if w.adminPassword, err = s.adminPassword(); err != nil {
+	// The roles' listeners are bound now and handed to them: the Mini App
+	// URL must be known to the bot's buttons, and a port merely chosen now
+	// and bound later could be taken in between by any other process.
+	lns, err := listenRoles()
+	if err != nil {
 		return err
 	}
-	sheetsCfg, err := s.startRoles(ctx, s.roleEnv(w))
+	w.botAddr, w.workerAddr, w.pollerAddr = lns[config.RoleBot].Addr().String(),
+		lns[config.RoleWorker].Addr().String(), lns[config.RolePoller].Addr().String()
+	if w.adminPassword, err = s.adminPassword(); err != nil {
+		closeAll(lns)
+		return err
+	}
+	sheetsCfg, err := s.startRoles(ctx, s.roleEnv(w), lns)
 	if err != nil {
 		return err
 	}
@@ -298,8 +307,9 @@ func (s *Sandbox) roleEnv(w wiring) map[string]string {
 // startRoles starts worker, poller and bot in-process, configured from env
 // as in production, and returns the spreadsheet settings they use (sheet
 // titles and headers).
-func (s *Sandbox) startRoles(ctx context.Context, env map[string]string) (config.Sheets, error) {
+func (s *Sandbox) startRoles(ctx context.Context, env map[string]string, lns map[config.Role]net.Listener) (config.Sheets, error) {
 	var sc config.Sheets
+	defer closeAll(lns) // those not handed over when a start fails
 	for _, role := range []config.Role{config.RoleWorker, config.RolePoller, config.RoleBot} {
 		cfg, err := config.LoadFor(role, config.Options{Env: env})
 		if err != nil {
@@ -317,12 +327,50 @@ func (s *Sandbox) startRoles(ctx context.Context, env map[string]string) (config
 		if err != nil {
 			return sc, err
 		}
+		srv := httpServer(r)
+		srv.UseListener(lns[role])
+		delete(lns, role) // the role's now: its Stop closes it
 		if err := r.Start(ctx); err != nil {
+			_ = srv.Shutdown(ctx)
 			return sc, err
 		}
 		s.roles = append(s.roles, r)
 	}
 	return sc, nil
+}
+
+// listenRoles binds a listener on a free local port for each role's HTTP
+// server.
+func listenRoles() (map[config.Role]net.Listener, error) {
+	lns := map[config.Role]net.Listener{}
+	for _, role := range []config.Role{config.RoleBot, config.RoleWorker, config.RolePoller} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			closeAll(lns)
+			return nil, fmt.Errorf("sandbox: listen for the %s: %w", role, err)
+		}
+		lns[role] = ln
+	}
+	return lns, nil
+}
+
+func closeAll(lns map[config.Role]net.Listener) {
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+}
+
+// httpServer is a role's HTTP server.
+func httpServer(r app.Role) *obs.Server {
+	switch r := r.(type) {
+	case *app.Bot:
+		return r.HTTP
+	case *app.Worker:
+		return r.HTTP
+	case *app.Poller:
+		return r.HTTP
+	}
+	panic(fmt.Sprintf("sandbox: role %T has no HTTP server", r))
 }
 
 // serveUI serves the page on its listener, waits for the bot and writes
@@ -578,15 +626,6 @@ func (s *Sandbox) Stop(ctx context.Context) error {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "127.0.0.1:0"
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func firstNonEmpty(s ...string) string {
