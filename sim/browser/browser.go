@@ -20,7 +20,6 @@ package browser
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,6 +30,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"marketingbot/sim/testutil"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
@@ -339,23 +340,13 @@ func ArtifactsDir() (string, error) {
 	return dir, nil
 }
 
-// moduleRoot walks up from the working directory (a package directory under
-// go test) to the directory holding go.mod.
+// moduleRoot is the directory holding go.mod.
 func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
+	root, err := testutil.ModuleRoot()
 	if err != nil {
-		return "", fmt.Errorf("browser: working directory: %w", err)
+		return "", fmt.Errorf("browser: %w; set %s", err, ArtifactsEnv)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("browser: no go.mod above the working directory; set " + ArtifactsEnv)
-		}
-		dir = parent
-	}
+	return root, nil
 }
 
 // fileName keeps letters, digits, '-', '_' and '.'; subtest slashes and

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +29,7 @@ import (
 	sheetsemu "marketingbot/sim/emulator/sheets"
 	tgemu "marketingbot/sim/emulator/telegram"
 	"marketingbot/sim/fixtures"
+	"marketingbot/sim/testutil"
 )
 
 type result struct {
@@ -645,12 +645,8 @@ func build(dir string) (string, error) {
 }
 
 func repoRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if ok {
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			return root
-		}
+	if root, err := testutil.ModuleRoot(); err == nil {
+		return root
 	}
 	wd, _ := os.Getwd()
 	return wd

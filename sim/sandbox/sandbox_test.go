@@ -717,7 +717,7 @@ func writeDocsScreenshot(t *testing.T, src string) {
 	if src == "" {
 		return
 	}
-	root, err := moduleRoot()
+	root, err := testutil.ModuleRoot()
 	if err != nil {
 		t.Errorf("docs/sandbox.png: %v", err)
 		return
@@ -739,23 +739,6 @@ func writeDocsScreenshot(t *testing.T, src string) {
 		return
 	}
 	t.Logf("screenshot for the README: %s", dst)
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-		dir = parent
-	}
 }
 
 // ---------------------------------------------------------------------------

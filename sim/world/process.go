@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -26,8 +25,10 @@ var (
 func Binaries(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
+		var root string
+		if root, buildErr = testutil.ModuleRoot(); buildErr != nil {
+			return
+		}
 		binDir, buildErr = os.MkdirTemp("", "marketingbot-e2e-bin-")
 		if buildErr != nil {
 			return
