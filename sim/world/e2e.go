@@ -135,7 +135,15 @@ func mustLoc() *time.Location {
 	return loc
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+// quiet is the log of the parts a world builds outside the roles (the
+// reports rig's services and senders): nothing, or everything on stderr with
+// MARKETINGBOT_E2E_LOG set.
+func quiet() *slog.Logger {
+	if os.Getenv("MARKETINGBOT_E2E_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 // Env returns the environment variables of the configuration (sorted KEY=VALUE).
 func (e *Env) Env() []string {
