@@ -129,10 +129,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 // on the configured address. For a host that must know the address before
 // the role's configuration is written (the sandbox puts the bot's address
 // into its Mini App URL) and keeps the port from being taken meanwhile.
-func (s *Server) UseListener(ln net.Listener) {
-	s.ln = ln
-	s.addr = ln.Addr().String()
-}
+func (s *Server) UseListener(ln net.Listener) { s.ln = ln }
 
 // Start listens (unless UseListener gave a listener) and serves in the
 // background. The bound address (useful with port 0) is returned by Addr.

@@ -141,6 +141,9 @@ func (s *Sandbox) start(ctx context.Context) error {
 		return fmt.Errorf("sandbox: listen %s: %w (another sandbox running? use --addr)", s.o.Addr, err)
 	}
 	s.uiLn = uiLn
+	if w.adminPassword, err = s.adminPassword(); err != nil {
+		return err
+	}
 	// The roles' listeners are bound now and handed to them: the Mini App
 	// URL must be known to the bot's buttons, and a port merely chosen now
 	// and bound later could be taken in between by any other process.
@@ -150,10 +153,6 @@ func (s *Sandbox) start(ctx context.Context) error {
 	}
 	w.botAddr, w.workerAddr, w.pollerAddr = lns[config.RoleBot].Addr().String(),
 		lns[config.RoleWorker].Addr().String(), lns[config.RolePoller].Addr().String()
-	if w.adminPassword, err = s.adminPassword(); err != nil {
-		closeAll(lns)
-		return err
-	}
 	sheetsCfg, err := s.startRoles(ctx, s.roleEnv(w), lns)
 	if err != nil {
 		return err

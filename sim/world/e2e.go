@@ -139,10 +139,18 @@ func mustLoc() *time.Location {
 // reports rig's services and senders): nothing, or everything on stderr with
 // MARKETINGBOT_E2E_LOG set.
 func quiet() *slog.Logger {
-	if os.Getenv("MARKETINGBOT_E2E_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if l := verbose(); l != nil {
+		return l
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// verbose is everything on stderr when MARKETINGBOT_E2E_LOG is set, else nil.
+func verbose() *slog.Logger {
+	if os.Getenv("MARKETINGBOT_E2E_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // Env returns the environment variables of the configuration (sorted KEY=VALUE).
@@ -185,8 +193,8 @@ func (e *Env) Start(role config.Role) *Role {
 // set; otherwise its warnings and errors are kept and printed (the last
 // lines) only when the test fails, so a failure says what the roles saw.
 func (e *Env) roleLogger(role config.Role) *slog.Logger {
-	if os.Getenv("MARKETINGBOT_E2E_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("role", string(role))
+	if l := verbose(); l != nil {
+		return l.With("role", string(role))
 	}
 	buf := &testutil.SyncBuffer{}
 	e.T.Cleanup(func() {
