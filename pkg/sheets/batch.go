@@ -41,6 +41,7 @@ type readOp struct {
 
 type readResult struct {
 	values [][][]any // per requested range: rows of cells
+	mark   shiftMark // taken right before the request went out (shift.go)
 	err    error
 }
 
@@ -49,7 +50,18 @@ type updateOp struct {
 	guard   *Guard
 	data    []Values
 	fleetID string // a fleet operation carried for its caller (fleet.go); "" for local callers
-	res     chan error
+	// judged, when set, is the guard read the write was judged on (for a
+	// carried write, by its caller): the write is not sent if rows it or
+	// the guard touch may have moved since (shift.go).
+	judged *judgement
+	res    chan error
+}
+
+// judgement is a guard read a write was judged on: its mark and the ranges
+// it read.
+type judgement struct {
+	mark   shiftMark
+	ranges []string
 }
 
 type appendOp struct {
@@ -100,6 +112,11 @@ type batcher struct {
 	// callers did not find in the sheet.
 	appendAgain retrypolicy.RetryPolicy[any]
 
+	// shifts orders appends against guarded writes (shift.go).
+	shifts *rowShifts
+	// staleAgain judges a guarded write again when rows moved under it.
+	staleAgain retrypolicy.RetryPolicy[any]
+
 	readQ  chan *readOp
 	writeQ chan any // *updateOp or *appendOp, in arrival order
 	sem    chan struct{}
@@ -118,6 +135,9 @@ func newBatcher(a api, m *metrics, o batchOptions) *batcher {
 			ReturnLastFailure().Build(),
 		appendAgain: retrypolicy.NewBuilder[any]().HandleErrors(errAppendAgain).WithMaxRetries(-1).
 			WithDelay(300 * time.Millisecond).ReturnLastFailure().Build(),
+		shifts: newRowShifts(),
+		staleAgain: retrypolicy.NewBuilder[any]().HandleErrors(errGuardStale).WithMaxRetries(-1).
+			WithDelay(20 * time.Millisecond).ReturnLastFailure().Build(),
 		readQ: make(chan *readOp, 4096), writeQ: make(chan any, 4096),
 		sem: make(chan struct{}, 8), closed: make(chan struct{}),
 	}
@@ -138,38 +158,67 @@ var errClosed = errors.New("sheets: client closed")
 
 // read returns the rows of every range, in order.
 func (b *batcher) read(ctx context.Context, ranges ...string) ([][][]any, error) {
+	r := b.readMarked(ctx, ranges...)
+	return r.values, r.err
+}
+
+// readMarked is read with the mark taken right before the request went
+// out, for a guard judged on what it returns.
+func (b *batcher) readMarked(ctx context.Context, ranges ...string) readResult {
 	if !b.batching {
-		return b.api.batchGet(ctx, ranges, false)
+		m := b.shifts.mark()
+		v, err := b.api.batchGet(ctx, ranges, false)
+		return readResult{values: v, mark: m, err: err}
 	}
 	op := &readOp{ctx: ctx, ranges: ranges, res: make(chan readResult, 1)}
 	r, err := submit(ctx, b, b.readQ, op, op.res)
 	if err != nil {
-		return nil, err
+		return readResult{err: err}
 	}
-	return r.values, r.err
+	return r
 }
 
-// update writes data (RAW), after checking g when it is not nil.
+// update writes data (RAW), after checking g when it is not nil. A write
+// whose rows moved between the check and the write is checked again.
 func (b *batcher) update(ctx context.Context, g *Guard, data []Values) error {
-	if !b.batching {
-		if g != nil {
-			rows, err := b.api.batchGet(ctx, g.ranges(), false)
-			if err != nil {
-				return err
-			}
-			if err := g.verdict(rows); err != nil {
-				b.m.rowMoved.WithLabelValues(g.Sheet).Inc()
-				return err
-			}
+	return failsafe.With(b.staleAgain).WithContext(ctx).Run(func() error {
+		if !b.batching {
+			return b.updateNow(ctx, g, data)
 		}
-		return b.api.batchUpdate(ctx, data, false)
+		op := &updateOp{ctx: ctx, guard: g, data: data, res: make(chan error, 1)}
+		err, qerr := submit[any](ctx, b, b.writeQ, op, op.res)
+		if qerr != nil {
+			return qerr
+		}
+		return err
+	})
+}
+
+// updateNow is update without batching: one request for the guard, one for
+// the write.
+func (b *batcher) updateNow(ctx context.Context, g *Guard, data []Values) error {
+	var j *judgement
+	if g != nil {
+		r := b.readMarked(ctx, g.ranges()...)
+		if r.err != nil {
+			return r.err
+		}
+		if err := g.verdict(r.values); err != nil {
+			b.m.rowMoved.WithLabelValues(g.Sheet).Inc()
+			return err
+		}
+		j = &judgement{mark: r.mark, ranges: g.ranges()}
 	}
-	op := &updateOp{ctx: ctx, guard: g, data: data, res: make(chan error, 1)}
-	err, qerr := submit[any](ctx, b, b.writeQ, op, op.res)
-	if qerr != nil {
-		return qerr
+	op := &updateOp{ctx: ctx, data: data, judged: j}
+	release, err := b.holdJudged([]*updateOp{op})
+	if err != nil {
+		return err
 	}
-	return err
+	defer release()
+	if len(b.stillJudged([]*updateOp{op})) == 0 {
+		return errGuardStale
+	}
+	return b.api.batchUpdate(ctx, data, false)
 }
 
 // appendRows appends rows to sheet and returns the first row number they got.
@@ -188,9 +237,10 @@ func (b *batcher) appendRows(ctx context.Context, sheet string, rows [][]any, ke
 }
 
 // updateForCaller writes data for a fleet operation id (no guard: its
-// caller judged it); it goes out only if the caller is confirmed waiting.
-func (b *batcher) updateForCaller(ctx context.Context, id string, data []Values) error {
-	op := &updateOp{ctx: ctx, data: data, fleetID: id, res: make(chan error, 1)}
+// caller judged it, on j when not nil); it goes out only if the caller is
+// confirmed waiting.
+func (b *batcher) updateForCaller(ctx context.Context, id string, data []Values, j *judgement) error {
+	op := &updateOp{ctx: ctx, data: data, fleetID: id, judged: j, res: make(chan error, 1)}
 	err, qerr := submit[any](ctx, b, b.writeQ, op, op.res)
 	if qerr != nil {
 		return qerr

@@ -76,6 +76,7 @@ func (b *batcher) execReads(batch []*readOp, preAcquired bool) {
 	ctx, cancel := b.batchContext(ctxs)
 	defer cancel()
 	b.m.batchSize.WithLabelValues("read").Observe(float64(len(batch)))
+	mark := b.shifts.mark()
 	values, err := b.api.batchGet(ctx, ranges, preAcquired)
 	if err != nil && isClientError(err) && len(batch) > 1 {
 		// One bad range (a renamed sheet…) must not fail everybody: go one by one.
@@ -95,7 +96,7 @@ func (b *batcher) execReads(batch []*readOp, preAcquired bool) {
 			out[i] = values[index[r]]
 		}
 		b.m.ops.WithLabelValues("read", "ok").Inc()
-		op.res <- readResult{values: out}
+		op.res <- readResult{values: out, mark: mark}
 	}
 }
 

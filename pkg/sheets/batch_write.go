@@ -94,6 +94,17 @@ func (b *batcher) execUpdates(batch []*updateOp, preAcquired bool) {
 	if batch = liveUpdates(batch); len(batch) == 0 {
 		return
 	}
+	release, err := b.holdJudged(batch)
+	if err != nil {
+		for _, op := range batch {
+			op.res <- err
+		}
+		return
+	}
+	defer release()
+	if batch = b.stillJudged(batch); len(batch) == 0 {
+		return
+	}
 	if batch = confirmed(ctx, b, batch, func(op *updateOp) string { return op.fleetID },
 		func(op *updateOp) { op.res <- errNotConfirmed }); len(batch) == 0 {
 		return
@@ -103,7 +114,7 @@ func (b *batcher) execUpdates(batch []*updateOp, preAcquired bool) {
 		data = append(data, op.data...)
 	}
 	b.m.batchSize.WithLabelValues("update").Observe(float64(len(batch)))
-	err := b.api.batchUpdate(ctx, data, preAcquired)
+	err = b.api.batchUpdate(ctx, data, preAcquired)
 	if err != nil && isClientError(err) && len(batch) > 1 {
 		// One bad write (a cell over 50,000 characters…) must not fail the others.
 		for _, op := range batch {
@@ -133,13 +144,14 @@ func (b *batcher) checkGuards(ctx context.Context, batch []*updateOp) []*updateO
 	if len(guarded) == 0 {
 		return batch
 	}
-	rows, err := b.read(ctx, ranges...)
-	if err != nil {
+	r := b.readMarked(ctx, ranges...)
+	if r.err != nil {
 		for _, op := range guarded {
-			op.res <- fmt.Errorf("sheets: verify row before write: %w", err)
+			op.res <- fmt.Errorf("sheets: verify row before write: %w", r.err)
 		}
 		return without(batch, guarded)
 	}
+	rows := r.values
 	var moved []*updateOp
 	for _, op := range guarded {
 		n := len(op.guard.ranges())
@@ -147,6 +159,8 @@ func (b *batcher) checkGuards(ctx context.Context, batch []*updateOp) []*updateO
 			b.m.rowMoved.WithLabelValues(op.guard.Sheet).Inc()
 			op.res <- err
 			moved = append(moved, op)
+		} else {
+			op.judged = &judgement{mark: r.mark, ranges: op.guard.ranges()}
 		}
 		rows = rows[n:]
 	}
@@ -178,7 +192,12 @@ func (b *batcher) execAppends(sheet string, ops []*appendOp, preAcquired bool) {
 		for _, op := range remaining {
 			rows = append(rows, op.rows...)
 		}
+		end, err := b.shifts.beginAppend(ctx, sheet)
+		if err != nil {
+			return err
+		}
 		rng, err := b.api.appendRows(ctx, sheet, rows, preAcquired)
+		end(rng, err)
 		preAcquired = false
 		switch {
 		case err == nil:

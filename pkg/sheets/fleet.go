@@ -90,6 +90,10 @@ type fleetOp struct {
 	Data     []Values  `json:"data,omitempty"`
 	Sheet    string    `json:"sheet,omitempty"`
 	Rows     [][]any   `json:"rows,omitempty"`
+	// An update judged by its caller on a guard read: the read's mark (as
+	// its carrier encoded it) and the guard's ranges (shift.go).
+	Mark  string   `json:"mark,omitempty"`
+	Guard []string `json:"guard,omitempty"`
 }
 
 // fleetResult answers one fleetOp.
@@ -97,6 +101,7 @@ type fleetResult struct {
 	ID       string     `json:"id"`
 	Values   [][][]any  `json:"values,omitempty"`
 	FirstRow int        `json:"first_row,omitempty"`
+	Mark     string     `json:"mark,omitempty"` // a read's: what a guard judged on it carries
 	Err      *remoteErr `json:"err,omitempty"`
 	Lost     bool       `json:"lost,omitempty"`
 	Again    bool       `json:"again,omitempty"` // not sent (caller not confirmed waiting): queue it again
@@ -109,6 +114,7 @@ type remoteErr struct {
 	Msg       string `json:"msg"`
 	Code      int    `json:"code,omitempty"`
 	Ambiguous bool   `json:"ambiguous,omitempty"` // an append that may have landed
+	Stale     bool   `json:"stale,omitempty"`     // an update not sent: rows may have moved since its guard was read
 	Deadline  bool   `json:"deadline,omitempty"`
 	Canceled  bool   `json:"canceled,omitempty"`
 }
@@ -117,7 +123,7 @@ func toRemote(err error) *remoteErr {
 	if err == nil {
 		return nil
 	}
-	r := &remoteErr{Msg: err.Error(), Ambiguous: errors.Is(err, errAskCaller),
+	r := &remoteErr{Msg: err.Error(), Ambiguous: errors.Is(err, errAskCaller), Stale: errors.Is(err, errGuardStale),
 		Deadline: errors.Is(err, context.DeadlineExceeded), Canceled: errors.Is(err, context.Canceled)}
 	var gerr *googleapi.Error
 	if errors.As(err, &gerr) {
@@ -141,6 +147,9 @@ func (e *fleetError) Unwrap() []error {
 	}
 	if e.r.Canceled {
 		out = append(out, context.Canceled)
+	}
+	if e.r.Stale {
+		out = append(out, errGuardStale)
 	}
 	return out
 }
@@ -216,7 +225,7 @@ func newFleet(rdb redis.UniversalClient, base string, local *batcher, m *metrics
 	f := &fleet{
 		rdb: rdb, keys: fleetKeys{base: base}, proc: hex.EncodeToString(id[:]), local: local,
 		o: o.withDefaults(), m: m, log: log,
-		again: retrypolicy.NewBuilder[any]().HandleErrors(errCarrierLost, errAppendAgain, errNotConfirmed).WithMaxRetries(-1).
+		again: retrypolicy.NewBuilder[any]().HandleErrors(errCarrierLost, errAppendAgain, errNotConfirmed, errGuardStale).WithMaxRetries(-1).
 			WithDelay(200 * time.Millisecond).ReturnLastFailure().Build(),
 		redisRetry: retrypolicy.NewBuilder[any]().WithMaxRetries(-1).WithDelay(200 * time.Millisecond).
 			ReturnLastFailure().Build(),
@@ -251,6 +260,7 @@ func (f *fleet) read(ctx context.Context, ranges []string) ([][][]any, error) {
 // fleet and judged here, then the write is queued.
 func (f *fleet) update(ctx context.Context, g *Guard, data []Values) error {
 	return failsafe.With(f.again).WithContext(ctx).Run(func() error {
+		op := &fleetOp{Kind: fleetUpdate, Data: data}
 		if g != nil {
 			rows, err := f.do(ctx, &fleetOp{Kind: fleetRead, Ranges: g.ranges()})
 			if errors.Is(err, errCarrierLost) {
@@ -263,8 +273,9 @@ func (f *fleet) update(ctx context.Context, g *Guard, data []Values) error {
 				f.m.rowMoved.WithLabelValues(g.Sheet).Inc()
 				return err
 			}
+			op.Mark, op.Guard = rows.Mark, g.ranges()
 		}
-		_, err := f.do(ctx, &fleetOp{Kind: fleetUpdate, Data: data})
+		_, err := f.do(ctx, op)
 		return err
 	})
 }

@@ -176,6 +176,9 @@ func (f *fleet) startCarrying(ctx context.Context) {
 		f.releaseLease(ctx)
 		return
 	}
+	// What this process judged in an earlier term is stale: another
+	// carrier may have appended since.
+	f.local.shifts.newTerm()
 	pctx, stop := context.WithCancel(f.ctx)
 	c := &carrier{stopPull: stop}
 	c.loops.Add(2)
@@ -302,9 +305,10 @@ func (f *fleet) carryOp(body string) {
 		var err error
 		switch op.Kind {
 		case fleetRead:
-			res.Values, err = f.local.read(ctx, op.Ranges...)
+			r := f.local.readMarked(ctx, op.Ranges...)
+			res.Values, res.Mark, err = r.values, r.mark.encode(f.proc), r.err
 		case fleetUpdate:
-			err = f.local.updateForCaller(ctx, op.ID, op.Data)
+			err = f.local.updateForCaller(ctx, op.ID, op.Data, f.judgement(op))
 		case fleetAppend:
 			res.FirstRow, err = f.local.appendForCaller(ctx, op.ID, op.Sheet, op.Rows)
 		default:
@@ -320,6 +324,20 @@ func (f *fleet) carryOp(body string) {
 		}
 		f.reply(op, res)
 	}()
+}
+
+// judgement is what a carried update was judged on: nil for an unguarded
+// one; a mark from another carrier (or an earlier term of this one) is
+// always stale, so the caller reads its guard again.
+func (f *fleet) judgement(op fleetOp) *judgement {
+	if op.Mark == "" && len(op.Guard) == 0 {
+		return nil
+	}
+	m, ok := decodeMark(op.Mark, f.proc)
+	if !ok {
+		m.term = ^uint64(0) // no term has it
+	}
+	return &judgement{mark: m, ranges: op.Guard}
 }
 
 // reply hands res to op's caller, waiting out a Redis outage until a little
