@@ -195,8 +195,12 @@ type heldLease struct {
 type leaseCtxKey struct{}
 
 // withLease carries the lease in ctx; every Bot API request sent under ctx
-// is fenced with it (telegram.WithFence), right before it leaves.
+// is fenced with it (telegram.WithFence), right before it leaves, and every
+// Sheets write by whoever sends it, right before it goes out
+// (redislock.WithFence): a write queued while the lease was held does not
+// land after another worker has taken the user over.
 func withLease(ctx context.Context, l *lease, ttl time.Duration, cancel context.CancelFunc) context.Context {
+	ctx = redislock.WithFence(ctx, redislock.Fence{Key: l.ib.lockKey(l.uid), Token: l.token})
 	return telegram.WithFence(context.WithValue(ctx, leaseCtxKey{}, &heldLease{l: l, ttl: ttl, cancel: cancel}), fence)
 }
 

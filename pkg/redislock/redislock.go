@@ -31,3 +31,25 @@ func Renew(ctx context.Context, rdb redis.Scripter, key, token string, ttl time.
 func Release(ctx context.Context, rdb redis.Scripter, key, token string) error {
 	return releaseScript.Run(ctx, rdb, []string{key}, token).Err()
 }
+
+// Fence names a held key for writes made on the holder's behalf by
+// another component (pkg/sheets): such a write goes out only while Key
+// still holds Token, checked by whoever sends it, right before it leaves.
+type Fence struct {
+	Key   string `json:"key"`
+	Token string `json:"token"`
+}
+
+type fenceCtxKey struct{}
+
+// WithFence carries f in ctx: writes under ctx that honour fences go out
+// only while f holds.
+func WithFence(ctx context.Context, f Fence) context.Context {
+	return context.WithValue(ctx, fenceCtxKey{}, &f)
+}
+
+// FenceFrom returns the fence ctx carries, or nil.
+func FenceFrom(ctx context.Context) *Fence {
+	f, _ := ctx.Value(fenceCtxKey{}).(*Fence)
+	return f
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"github.com/redis/go-redis/v9"
 )
 
 // The batcher coalesces concurrent callers: every read waiting when a read
@@ -54,6 +55,7 @@ type updateOp struct {
 	// carried write, by its caller): the write is not sent if rows it or
 	// the guard touch may have moved since (shift.go).
 	judged *judgement
+	fence  *Fence // WithFence's, checked right before the write goes out
 	res    chan error
 }
 
@@ -75,6 +77,7 @@ type appendOp struct {
 	// process of the fleet).
 	askCaller bool
 	fleetID   string // as in updateOp
+	fence     *Fence // as in updateOp
 	res       chan appendResult
 }
 
@@ -84,6 +87,7 @@ type appendResult struct {
 }
 
 type batchOptions struct {
+	rdb      redis.UniversalClient // fences are checked here (fence.go)
 	batching bool
 	interval time.Duration
 	maxBatch int
@@ -96,6 +100,7 @@ var errNotConfirmed = errors.New("sheets: the caller of the write is no longer w
 
 type batcher struct {
 	api api
+	rdb redis.UniversalClient // nil: a fenced write is refused
 	m   *metrics
 	// confirm, when set (a fleet carrier), says which carried writes'
 	// callers are still waiting; the others are not sent.
@@ -130,7 +135,7 @@ var errAppendAgain = errors.New("sheets: append the rows not found again")
 
 func newBatcher(a api, m *metrics, o batchOptions) *batcher {
 	b := &batcher{
-		api: a, m: m, batching: o.batching, interval: o.interval, maxBatch: o.maxBatch, maxURL: 7000,
+		api: a, rdb: o.rdb, m: m, batching: o.batching, interval: o.interval, maxBatch: o.maxBatch, maxURL: 7000,
 		slotRetry: retrypolicy.NewBuilder[any]().WithMaxRetries(-1).WithDelay(200 * time.Millisecond).
 			ReturnLastFailure().Build(),
 		appendAgain: retrypolicy.NewBuilder[any]().HandleErrors(errAppendAgain).WithMaxRetries(-1).
@@ -185,7 +190,7 @@ func (b *batcher) update(ctx context.Context, g *Guard, data []Values) error {
 		if !b.batching {
 			return b.updateNow(ctx, g, data)
 		}
-		op := &updateOp{ctx: ctx, guard: g, data: data, res: make(chan error, 1)}
+		op := &updateOp{ctx: ctx, guard: g, data: data, fence: fenceFrom(ctx), res: make(chan error, 1)}
 		err, qerr := submit[any](ctx, b, b.writeQ, op, op.res)
 		if qerr != nil {
 			return qerr
@@ -209,21 +214,21 @@ func (b *batcher) updateNow(ctx context.Context, g *Guard, data []Values) error 
 		}
 		j = &judgement{mark: r.mark, ranges: g.ranges()}
 	}
-	op := &updateOp{ctx: ctx, data: data, judged: j}
+	op := &updateOp{ctx: ctx, data: data, judged: j, fence: fenceFrom(ctx), res: make(chan error, 1)}
 	release, err := b.holdJudged([]*updateOp{op})
 	if err != nil {
 		return err
 	}
 	defer release()
-	if len(b.stillJudged([]*updateOp{op})) == 0 {
-		return errGuardStale
+	if len(b.stillJudged([]*updateOp{op})) == 0 || len(b.fencedUpdates(ctx, []*updateOp{op})) == 0 {
+		return <-op.res
 	}
 	return b.api.batchUpdate(ctx, data, false)
 }
 
 // appendRows appends rows to sheet and returns the first row number they got.
 func (b *batcher) appendRows(ctx context.Context, sheet string, rows [][]any, key string, verify VerifyFunc) (int, error) {
-	op := &appendOp{ctx: ctx, sheet: sheet, rows: rows, key: key, verify: verify, res: make(chan appendResult, 1)}
+	op := &appendOp{ctx: ctx, sheet: sheet, rows: rows, key: key, verify: verify, fence: fenceFrom(ctx), res: make(chan appendResult, 1)}
 	if !b.batching {
 		b.execAppends(sheet, []*appendOp{op}, false)
 		r := <-op.res
@@ -239,8 +244,8 @@ func (b *batcher) appendRows(ctx context.Context, sheet string, rows [][]any, ke
 // updateForCaller writes data for a fleet operation id (no guard: its
 // caller judged it, on j when not nil); it goes out only if the caller is
 // confirmed waiting.
-func (b *batcher) updateForCaller(ctx context.Context, id string, data []Values, j *judgement) error {
-	op := &updateOp{ctx: ctx, data: data, fleetID: id, judged: j, res: make(chan error, 1)}
+func (b *batcher) updateForCaller(ctx context.Context, id string, data []Values, j *judgement, f *Fence) error {
+	op := &updateOp{ctx: ctx, data: data, fleetID: id, judged: j, fence: f, res: make(chan error, 1)}
 	err, qerr := submit[any](ctx, b, b.writeQ, op, op.res)
 	if qerr != nil {
 		return qerr
@@ -251,8 +256,8 @@ func (b *batcher) updateForCaller(ctx context.Context, id string, data []Values,
 // appendForCaller appends rows for a fleet operation id: it goes out only
 // if the caller is confirmed waiting, and an ambiguous failure is handed
 // back (errAskCaller) for the caller's verify.
-func (b *batcher) appendForCaller(ctx context.Context, id, sheet string, rows [][]any) (int, error) {
-	op := &appendOp{ctx: ctx, sheet: sheet, rows: rows, askCaller: true, fleetID: id, res: make(chan appendResult, 1)}
+func (b *batcher) appendForCaller(ctx context.Context, id, sheet string, rows [][]any, f *Fence) (int, error) {
+	op := &appendOp{ctx: ctx, sheet: sheet, rows: rows, askCaller: true, fleetID: id, fence: f, res: make(chan appendResult, 1)}
 	r, err := submit[any](ctx, b, b.writeQ, op, op.res)
 	if err != nil {
 		return 0, err

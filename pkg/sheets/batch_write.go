@@ -109,6 +109,9 @@ func (b *batcher) execUpdates(batch []*updateOp, preAcquired bool) {
 		func(op *updateOp) { op.res <- errNotConfirmed }); len(batch) == 0 {
 		return
 	}
+	if batch = b.fencedUpdates(ctx, batch); len(batch) == 0 {
+		return
+	}
 	var data []Values
 	for _, op := range batch {
 		data = append(data, op.data...)
@@ -181,20 +184,19 @@ func (b *batcher) execAppends(sheet string, ops []*appendOp, preAcquired bool) {
 	b.m.batchSize.WithLabelValues("append").Observe(float64(len(ops)))
 	remaining := ops // not answered yet
 	err := failsafe.With(b.appendAgain).WithContext(ctx).Run(func() error {
-		if remaining = liveAppends(remaining); len(remaining) == 0 {
-			return nil
+		// The sheet is held from before the checks: a fence checked here
+		// holds until the rows have landed (fence.go).
+		end, err := b.shifts.beginAppend(ctx, sheet)
+		if err != nil {
+			return err
 		}
-		if remaining = confirmed(ctx, b, remaining, func(op *appendOp) string { return op.fleetID },
-			func(op *appendOp) { op.res <- appendResult{err: errNotConfirmed} }); len(remaining) == 0 {
+		if remaining = b.sendableAppends(ctx, remaining); len(remaining) == 0 {
+			end("", errNotSent)
 			return nil
 		}
 		var rows [][]any
 		for _, op := range remaining {
 			rows = append(rows, op.rows...)
-		}
-		end, err := b.shifts.beginAppend(ctx, sheet)
-		if err != nil {
-			return err
 		}
 		rng, err := b.api.appendRows(ctx, sheet, rows, preAcquired)
 		end(rng, err)
@@ -220,6 +222,26 @@ func (b *batcher) execAppends(sheet string, ops []*appendOp, preAcquired bool) {
 			op.res <- appendResult{err: fmt.Errorf("sheets: append to %s: %w", sheet, err)}
 		}
 	}
+}
+
+// sendableAppends answers the appends that must not go out now (caller
+// gone, not confirmed waiting, fence lost) and returns the others.
+func (b *batcher) sendableAppends(ctx context.Context, ops []*appendOp) []*appendOp {
+	if ops = liveAppends(ops); len(ops) == 0 {
+		return nil
+	}
+	if ops = confirmed(ctx, b, ops, func(op *appendOp) string { return op.fleetID },
+		func(op *appendOp) { op.res <- appendResult{err: errNotConfirmed} }); len(ops) == 0 {
+		return nil
+	}
+	return fenced(ctx, b, ops, func(op *appendOp) *Fence { return op.fence },
+		func(op *appendOp, err error) { op.res <- appendResult{err: err} })
+}
+
+// fencedUpdates is fenced for updates.
+func (b *batcher) fencedUpdates(ctx context.Context, ops []*updateOp) []*updateOp {
+	return fenced(ctx, b, ops, func(op *updateOp) *Fence { return op.fence },
+		func(op *updateOp, err error) { op.res <- err })
 }
 
 // answerAppended gives each caller its first row: rows were appended in the

@@ -147,7 +147,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		quota:   newQuota(o.Redis, o.KeyPrefix+"sheets:"+o.SpreadsheetID+":", o.ReadsPerWindow, o.WritesPerWindow, o.QuotaWindow, m),
 		breaker: cb, retry: rp, timeout: o.RequestTimeout, m: m, log: o.Logger,
 	}
-	b := newBatcher(svc, m, batchOptions{batching: o.Batching, interval: o.FlushInterval, maxBatch: o.MaxBatch})
+	b := newBatcher(svc, m, batchOptions{rdb: o.Redis, batching: o.Batching, interval: o.FlushInterval, maxBatch: o.MaxBatch})
 	c := &Client{id: o.SpreadsheetID, account: account, svc: svc, b: b}
 	if o.Batching && !o.ProcessLocal {
 		c.fleet = newFleet(o.Redis, o.KeyPrefix+"sheets:{"+o.SpreadsheetID+"}:fleet:", b, m, o.Logger, fleetOptions{})

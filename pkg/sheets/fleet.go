@@ -94,6 +94,9 @@ type fleetOp struct {
 	// its carrier encoded it) and the guard's ranges (shift.go).
 	Mark  string   `json:"mark,omitempty"`
 	Guard []string `json:"guard,omitempty"`
+	// A write's lease (WithFence), checked by the carrier right before the
+	// write goes out (fence.go).
+	Fence *Fence `json:"fence,omitempty"`
 }
 
 // fleetResult answers one fleetOp.
@@ -115,6 +118,7 @@ type remoteErr struct {
 	Code      int    `json:"code,omitempty"`
 	Ambiguous bool   `json:"ambiguous,omitempty"` // an append that may have landed
 	Stale     bool   `json:"stale,omitempty"`     // an update not sent: rows may have moved since its guard was read
+	Fenced    bool   `json:"fenced,omitempty"`    // a write not sent: its lease was lost
 	Deadline  bool   `json:"deadline,omitempty"`
 	Canceled  bool   `json:"canceled,omitempty"`
 }
@@ -124,6 +128,7 @@ func toRemote(err error) *remoteErr {
 		return nil
 	}
 	r := &remoteErr{Msg: err.Error(), Ambiguous: errors.Is(err, errAskCaller), Stale: errors.Is(err, errGuardStale),
+		Fenced:   errors.Is(err, ErrFenceLost),
 		Deadline: errors.Is(err, context.DeadlineExceeded), Canceled: errors.Is(err, context.Canceled)}
 	var gerr *googleapi.Error
 	if errors.As(err, &gerr) {
@@ -150,6 +155,9 @@ func (e *fleetError) Unwrap() []error {
 	}
 	if e.r.Stale {
 		out = append(out, errGuardStale)
+	}
+	if e.r.Fenced {
+		out = append(out, ErrFenceLost)
 	}
 	return out
 }
@@ -315,6 +323,9 @@ func (f *fleet) appendRows(ctx context.Context, sheet string, rows [][]any, key 
 // with op claimed.
 func (f *fleet) do(ctx context.Context, op *fleetOp) (fleetResult, error) {
 	op.ID = f.proc + "." + strconv.FormatUint(f.seq.Add(1), 36)
+	if op.Kind != fleetRead {
+		op.Fence = fenceFrom(ctx)
+	}
 	op.Reply = f.keys.reply(f.proc)
 	deadline, ok := ctx.Deadline()
 	if !ok {

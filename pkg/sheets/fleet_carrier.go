@@ -308,9 +308,9 @@ func (f *fleet) carryOp(body string) {
 			r := f.local.readMarked(ctx, op.Ranges...)
 			res.Values, res.Mark, err = r.values, r.mark.encode(f.proc), r.err
 		case fleetUpdate:
-			err = f.local.updateForCaller(ctx, op.ID, op.Data, f.judgement(op))
+			err = f.local.updateForCaller(ctx, op.ID, op.Data, f.judgement(op), op.Fence)
 		case fleetAppend:
-			res.FirstRow, err = f.local.appendForCaller(ctx, op.ID, op.Sheet, op.Rows)
+			res.FirstRow, err = f.local.appendForCaller(ctx, op.ID, op.Sheet, op.Rows, op.Fence)
 		default:
 			err = fmt.Errorf("sheets: unknown fleet operation %q", op.Kind)
 		}

@@ -39,7 +39,8 @@ func newFleetRedis(t *testing.T) (*miniredis.Miniredis, redis.UniversalClient) {
 
 func newMember(t *testing.T, rdb redis.UniversalClient, a *fakeAPI) *member {
 	t.Helper()
-	b := newTestBatcher(t, a, true, 100)
+	b := newBatcher(a, newMetrics(prometheus.NewRegistry()), batchOptions{rdb: rdb, batching: true, interval: time.Millisecond, maxBatch: 100})
+	t.Cleanup(b.close)
 	f := newFleet(rdb, "t:sheets:{x}:fleet:", b, newMetrics(prometheus.NewRegistry()),
 		slog.New(slog.NewTextHandler(io.Discard, nil)), fastFleet)
 	t.Cleanup(f.close)

@@ -19,6 +19,7 @@ type metrics struct {
 	ops                *prometheus.CounterVec
 	rowMoved           *prometheus.CounterVec
 	guardStale         prometheus.Counter
+	fenceLost          prometheus.Counter
 	fleetCarrier       prometheus.Gauge
 	fleetLost          prometheus.Counter
 }
@@ -45,13 +46,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Guarded writes refused because the row was not where the index said."}, []string{"sheet"}),
 		guardStale: prometheus.NewCounter(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "guard_stale_total",
 			Help: "Guarded writes judged again because an append may have moved their rows since the guard was read."}),
+		fenceLost: prometheus.NewCounter(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "fence_lost_total",
+			Help: "Writes not sent because the lease they were made under was no longer their caller's."}),
 		fleetCarrier: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "fleet_carrier",
 			Help: "1 while this process carries the fleet's Sheets requests (holds the coalescer's lease)."}),
 		fleetLost: prometheus.NewCounter(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "sheets", Name: "fleet_lost_total",
 			Help: "Operations of this process whose carrier stopped before answering (queued again; appends looked up first)."}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.quotaWait, m.retries, m.breakerState, m.breakerTransitions,
-		m.batchSize, m.ops, m.rowMoved, m.guardStale, m.fleetCarrier, m.fleetLost)
+		m.batchSize, m.ops, m.rowMoved, m.guardStale, m.fenceLost, m.fleetCarrier, m.fleetLost)
 	return m
 }
 

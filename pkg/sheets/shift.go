@@ -51,6 +51,9 @@ import (
 // nothing was written, and the caller reads the guard again.
 var errGuardStale = errors.New("sheets: rows moved since the guard was read; judging it again")
 
+// errNotSent tells an append's end that no request went out.
+var errNotSent = errors.New("sheets: not sent")
+
 // shiftMark is what a guard read saw: the rows as they were after every
 // append before seq, in the carrying term term.
 type shiftMark struct {
@@ -167,7 +170,9 @@ func (s *rowShifts) beginAppend(ctx context.Context, sheet string) (end func(upd
 		}
 		s.mu.Lock()
 		delete(s.flying, seq)
-		s.log = append(s.log, shift{seq: seq, sheet: sheet, row: row})
+		if !errors.Is(err, errNotSent) {
+			s.log = append(s.log, shift{seq: seq, sheet: sheet, row: row})
+		}
 		if len(s.log) > shiftLogSize {
 			s.forgotten = max(s.forgotten, s.log[0].seq+1)
 			s.log = s.log[1:]
