@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
@@ -30,6 +31,9 @@ type inbox struct {
 	rdb  redis.UniversalClient
 	keys redisx.Keys
 	ttl  time.Duration
+	// intentWait bounds how long claimPart waits for another holder's
+	// part to be recorded (0: defaultIntentWait).
+	intentWait time.Duration
 }
 
 func uidStr(uid int64) string { return strconv.FormatInt(uid, 10) }
@@ -306,3 +310,73 @@ func (ib *inbox) markStep(ctx context.Context, r stepRef, value string) error {
 
 // stepRetry waits out a Redis outage for markStep (whose context bounds it).
 var stepRetry = retrypolicy.NewBuilder[any]().WithMaxRetries(-1).WithBackoff(50*time.Millisecond, time.Second).Build()
+
+// Sent but not recorded. A message part is recorded as a step after
+// Telegram accepted it; if Redis goes away between the two, the drain waits
+// to record it, its lease runs out meanwhile, and the drain that takes the
+// user over when Redis is back would send the part again before the record
+// gets through. So right before a part leaves, its step holds an intent
+// ("?" and the lease's token) — written while the lease was held, before
+// the fenced send — and a later drain that finds another holder's intent
+// waits for that holder to record the part (or to clear the intent after a
+// failed send) for up to defaultIntentWait before it sends the part itself (a
+// holder that died between the send and the record; the one case left in
+// which a part goes twice).
+
+const (
+	intentPrefix      = "?"
+	defaultIntentWait = 5 * time.Second
+	intentPoll        = 50 * time.Millisecond
+)
+
+// leaseToken is the token of the drain's lease in ctx ("" outside a drain).
+func leaseToken(ctx context.Context) string {
+	if h, ok := ctx.Value(leaseCtxKey{}).(*heldLease); ok {
+		return h.l.token
+	}
+	return ""
+}
+
+// claimPart is asked right before a part that must leave once: sent (with
+// its recorded value) when an earlier run recorded it; otherwise the
+// caller's intent is recorded and the part may go.
+func (ib *inbox) claimPart(ctx context.Context, r stepRef) (string, bool, error) {
+	tok := leaseToken(ctx)
+	if tok == "" {
+		return ib.stepDone(ctx, r)
+	}
+	mine := intentPrefix + tok
+	wait := ib.intentWait
+	if wait <= 0 {
+		wait = defaultIntentWait
+	}
+	waited := time.Duration(0)
+	for {
+		v, done, err := ib.stepDone(ctx, r)
+		if err != nil || (done && !strings.HasPrefix(v, intentPrefix)) {
+			return v, done, err
+		}
+		if !done || v == mine || waited >= wait {
+			break
+		}
+		// Another holder's part is in flight or sent and not recorded yet.
+		select {
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		case <-time.After(intentPoll):
+		}
+		waited += intentPoll
+	}
+	if err := ib.rdb.Set(ctx, ib.stepKey(r.uid, r.update, r.name), mine, 7*24*time.Hour).Err(); err != nil {
+		return "", false, fmt.Errorf("chat: step %s: %w", r.name, err)
+	}
+	return "", false, nil
+}
+
+// unclaimPart clears the caller's intent after a send that failed, so the
+// next run sends the part without waiting.
+func (ib *inbox) unclaimPart(ctx context.Context, r stepRef) {
+	if tok := leaseToken(ctx); tok != "" {
+		_ = redislock.Release(context.WithoutCancel(ctx), ib.rdb, ib.stepKey(r.uid, r.update, r.name), intentPrefix+tok)
+	}
+}

@@ -68,3 +68,63 @@ func TestMarkStepWaitsOutAnOutage(t *testing.T) {
 		t.Fatalf("step %q %v %v", v, done, err)
 	}
 }
+
+// A part sent under one lease and not recorded yet (Redis was away; the
+// lease ran out meanwhile) is not sent again by the drain that takes the
+// user over: it waits for the first holder's record. A failed send clears
+// its intent at once; a holder that never records (it died) is waited for
+// only intentWait.
+func TestClaimPartWaitsForAnotherHoldersRecord(t *testing.T) {
+	b := newBench(t, nil)
+	b.s.ib.intentWait = time.Second
+	step := stepRef{4004, 102, "part"}
+	under := func(token string) context.Context {
+		return context.WithValue(context.Background(), leaseCtxKey{}, &heldLease{l: &lease{ib: b.s.ib, uid: step.uid, token: token}})
+	}
+	a, bb := under("a"), under("b")
+
+	if _, sent, err := b.s.ib.claimPart(a, step); err != nil || sent {
+		t.Fatalf("first claim: sent %v, %v", sent, err)
+	}
+	type claim struct {
+		v    string
+		sent bool
+		err  error
+	}
+	got := make(chan claim, 1)
+	go func() {
+		v, sent, err := b.s.ib.claimPart(bb, step)
+		got <- claim{v, sent, err}
+	}()
+	// The first holder records its part (the record waited out Redis).
+	if err := b.s.ib.markStep(a, step, "42"); err != nil {
+		t.Fatal(err)
+	}
+	if c := <-got; c.err != nil || !c.sent || c.v != "42" {
+		t.Fatalf("the second holder's claim: %+v, want the part sent as message 42", c)
+	}
+
+	failed := stepRef{4004, 103, "part"}
+	if _, _, err := b.s.ib.claimPart(a, failed); err != nil {
+		t.Fatal(err)
+	}
+	b.s.ib.unclaimPart(a, failed)
+	if v, done, _ := b.s.ib.stepDone(context.Background(), failed); done {
+		t.Fatalf("a failed send left %q", v)
+	}
+
+	dead := stepRef{4004, 104, "part"}
+	if _, _, err := b.s.ib.claimPart(a, dead); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, sent, err := b.s.ib.claimPart(bb, dead); err != nil || sent {
+		t.Fatalf("claim after a holder that never recorded: sent %v, %v", sent, err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("took over after %v, want the intent waited for (1 s)", waited)
+	}
+	if v, _, _ := b.s.ib.stepDone(context.Background(), dead); v != "?b" {
+		t.Errorf("the step holds %q after the take-over, want the new holder's intent", v)
+	}
+}

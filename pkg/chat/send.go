@@ -71,7 +71,7 @@ func (p partSteps) ref(i int) stepRef {
 }
 
 func (p partSteps) PartSent(ctx context.Context, i int) (int, bool, error) {
-	v, done, err := p.s.ib.stepDone(ctx, p.ref(i))
+	v, done, err := p.s.ib.claimPart(ctx, p.ref(i))
 	id, _ := strconv.Atoi(v)
 	return id, done, err
 }
@@ -85,6 +85,12 @@ func (p partSteps) PartDone(ctx context.Context, i, id int) error {
 	return p.s.ib.markStep(ctx, p.ref(i), strconv.Itoa(id))
 }
 
+// failed clears the intent of the part a send failed on: the one after
+// those that left (inbox.go, claimPart).
+func (p partSteps) failed(ctx context.Context, sent telegram.Sent) {
+	p.s.ib.unclaimPart(ctx, p.ref(len(sent.IDs)))
+}
+
 // post sends o through the text path. A user who blocked the bot is
 // recorded as such and errUserBlocked returned; every other error is the
 // path's, classified (telegram.Permanent tells whether a retry can help).
@@ -94,9 +100,13 @@ func (s *Service) post(ctx context.Context, o outgoing) (telegram.Sent, error) {
 		chat = o.step.uid
 	}
 	group := chat == s.o.OperatorsChatID && chat != 0
+	steps := partSteps{s: s, o: o, group: group}
 	t := telegram.Text{ChatID: chat, ThreadID: o.thread, Body: o.body, Markup: o.markup, ReplyTo: o.replyTo, Trim: o.trim, Marker: s.tx.TrimmedMarker,
-		Steps: partSteps{s: s, o: o, group: group}}
+		Steps: steps}
 	sent, err := telegram.SendText(ctx, s.d.Sender, t, chatSend)
+	if err != nil {
+		steps.failed(ctx, sent)
+	}
 	if sent.Trimmed {
 		s.log.Warn("text trimmed to Telegram's limit", "chat_id", chat, "step", o.step.name, "telegram_id", o.step.uid)
 	}

@@ -154,8 +154,12 @@ func (s *Service) statsCommand(ctx context.Context, m *telego.Message, updateID 
 	}
 	o := outgoing{step: step, chat: s.o.OperatorsChatID, thread: thread, replyTo: m.MessageID,
 		body: s.statsText(stats.LastTwoWeeks(appeals, s.now(), s.loc))}
-	_, err = telegram.SendText(ctx, s.d.Sender, telegram.Text{ChatID: o.chat, ThreadID: o.thread, Body: o.body, ReplyTo: o.replyTo,
-		Marker: s.tx.TrimmedMarker, Steps: partSteps{s: s, o: o}}, chatSend)
+	steps := partSteps{s: s, o: o}
+	sent, err := telegram.SendText(ctx, s.d.Sender, telegram.Text{ChatID: o.chat, ThreadID: o.thread, Body: o.body, ReplyTo: o.replyTo,
+		Marker: s.tx.TrimmedMarker, Steps: steps}, chatSend)
+	if err != nil {
+		steps.failed(ctx, sent)
+	}
 	if err != nil && telegram.Permanent(err) {
 		s.log.Error("/stats answer refused by the operators' group", "err", err)
 		return nil
