@@ -175,6 +175,9 @@ func (c *sendCall) policy() retrypolicy.RetryPolicy[any] {
 		Build()
 }
 
+// requestTimeout bounds one Bot API request once it has left.
+const requestTimeout = 30 * time.Second
+
 // attempt waits for the limiter, asks the fence, then makes the request.
 func (c *sendCall) attempt(ctx context.Context) error {
 	c.sent = false
@@ -184,7 +187,12 @@ func (c *sendCall) attempt(ctx context.Context) error {
 	c.sent = true
 	c.requests++
 	start := time.Now()
-	err := c.call(ctx)
+	// A request that left is waited for even when ctx ends meanwhile (a
+	// worker shutting down): Telegram may have acted on it already, and only
+	// its answer lets the caller record that the message was sent.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), requestTimeout)
+	defer cancel()
+	err := c.call(rctx)
 	c.s.latency.WithLabelValues(c.method).Observe(time.Since(start).Seconds())
 	c.last = classify(err)
 	c.s.calls.WithLabelValues(c.method, result(c.last)).Inc()

@@ -299,3 +299,33 @@ func TestBotRedactsToken(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A request that left is waited for when the caller's context ends
+// meanwhile (a worker shutting down): Telegram may already have sent the
+// message, and only its answer lets the caller record that; aborting would
+// send it a second time when the task runs again.
+func TestSenderWaitsForARequestThatLeft(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cancel() // the worker shuts down while Telegram handles the request
+		select {
+		case <-r.Context().Done():
+			return // the client gave up on a request Telegram acted on
+		case <-time.After(300 * time.Millisecond):
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, okMessage)
+	}))
+	defer srv.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bot, err := telegram.NewBot(telegram.BotOptions{Token: testToken, APIURL: srv.URL + "/", RequestTimeout: 5 * time.Second}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := telegram.NewSender(bot, nil, prometheus.NewRegistry(), log)
+	m, err := s.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: 7}, Text: "привет"}, telegram.Options{})
+	if err != nil || m == nil || m.MessageID != 1 {
+		t.Fatalf("SendMessage = %v, %v; want message 1 (the answer to the request that left)", m, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -36,7 +37,18 @@ type Server struct {
 	mux *asynq.ServeMux
 	log *slog.Logger
 	m   *metrics
+	// running counts handlers still running; asynq stops waiting for them
+	// at its shutdown timeout (and cancels their contexts) but does not
+	// wait for them to return.
+	running sync.WaitGroup
 }
+
+// handlerGrace is how long Shutdown waits, after asynq's shutdown timeout,
+// for cancelled handlers to return. A handler cancelled in the middle of a
+// Bot API request still gets the answer (pkg/telegram waits for a request
+// that left) and records the message as sent; exiting before that would
+// send it again when the task runs elsewhere.
+const handlerGrace = 3 * time.Second
 
 type metrics struct {
 	processed *prometheus.CounterVec
@@ -120,8 +132,18 @@ func (s *Server) Start() error {
 }
 
 // Shutdown stops fetching new tasks, waits up to the shutdown timeout for
-// in-flight ones and hands the rest back to the queue.
-func (s *Server) Shutdown() { s.srv.Shutdown() }
+// in-flight ones and hands the rest back to the queue, then gives the
+// handlers it cancelled up to handlerGrace to return.
+func (s *Server) Shutdown() {
+	s.srv.Shutdown()
+	done := make(chan struct{})
+	go func() { s.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(handlerGrace):
+		s.log.Warn("handlers still running after the shutdown timeout and the grace period; exiting anyway", "grace", handlerGrace)
+	}
+}
 
 // ProcessTask dispatches with metrics; unknown types are archived (SkipRetry).
 func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
@@ -131,6 +153,8 @@ func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		s.m.processed.WithLabelValues("unknown", "skipped").Inc()
 		return fmt.Errorf("worker: no handler for task type %q in this build; archived: %w", typ, asynq.SkipRetry)
 	}
+	s.running.Add(1)
+	defer s.running.Done()
 	s.m.inflight.WithLabelValues(typ).Inc()
 	start := time.Now()
 	err := h.ProcessTask(ctx, t)
