@@ -32,7 +32,9 @@ import (
 // What travels is plain data (ranges, cells, rows). What cannot travel
 // stays with the caller: a guarded write reads its guard ranges through the
 // fleet (sharing a read request with everybody's reads), judges them in the
-// caller's process and only then queues the write; an append whose request
+// caller's process and only then queues the write, with the read's mark
+// (shift.go) so the carrier can refuse it if an append moved its rows in
+// between, and the caller's lease (fence.go); an append whose request
 // failed ambiguously comes back to its caller, whose verify looks for the
 // key before the rows are queued again.
 //
