@@ -141,8 +141,8 @@ func (s *Service) putDay(ctx context.Context, day domain.SupportDay, now time.Ti
 func (s *Service) statsCommand(ctx context.Context, m *telego.Message, updateID int64) error {
 	s.metrics.turns.WithLabelValues("stats").Inc()
 	step := stepRef{s.o.OperatorsChatID, updateID, "stats"}
-	if _, done, err := s.ib.stepDone(ctx, step); err != nil || done {
-		return err
+	if v, done, err := s.ib.stepDone(ctx, step); err != nil || (done && !strings.HasPrefix(v, intentPrefix)) {
+		return err // sent already (an intent only: the part may not have left; claimPart decides)
 	}
 	appeals, err := s.d.Store.Appeals(ctx)
 	if err != nil {
