@@ -184,6 +184,15 @@ func (b *batcher) execAppends(sheet string, ops []*appendOp, preAcquired bool) {
 	b.m.batchSize.WithLabelValues("append").Observe(float64(len(ops)))
 	remaining := ops // not answered yet
 	err := failsafe.With(b.appendAgain).WithContext(ctx).Run(func() error {
+		// The request slot first: the sheet is not held while the quota
+		// is waited for (guarded writes to it would wait too). Per-call
+		// mode takes its slots inside each request, as the original did.
+		if !preAcquired && b.batching {
+			if err := b.slot(ctx, quotaWrite); err != nil {
+				return err
+			}
+			preAcquired = true
+		}
 		// The sheet is held from before the checks: a fence checked here
 		// holds until the rows have landed (fence.go).
 		end, err := b.shifts.beginAppend(ctx, sheet)

@@ -183,7 +183,7 @@ func (s *rowShifts) beginAppend(ctx context.Context, sheet string) (end func(upd
 }
 
 // reach is, per sheet, the lowest row (the largest row number) that ranges
-// touch; a.Unbounded rows reach the whole sheet.
+// touch; a1.Unbounded rows reach the whole sheet.
 func reach(ranges []string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, r := range ranges {
