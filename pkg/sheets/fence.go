@@ -16,12 +16,13 @@ import (
 // carrier: Redis was away longer than the lease, say, and another worker
 // has taken the user over and is re-running the same work. Checking the
 // lease before queueing the write is not enough — the write goes out later.
-// So a write made under redislock.WithFence carries the lease's key and token, and
-// the process that sends it checks them right before the request leaves
-// (appends while holding their sheet, so no look-up can slip between the
-// check and the landing, shift.go): a write whose lease is no longer the
-// caller's is not sent (ErrFenceLost). When the check cannot be made
-// (Redis unreachable) the write is not sent either.
+// So a write made under redislock.WithFence carries the lease's key and
+// token, and the process that sends it checks them right before the request
+// leaves — after its request slot was taken and its sheets are held
+// (shift.go), so nothing is waited for between the check and the request: a
+// write whose lease is no longer the caller's is not sent (ErrFenceLost).
+// When the check cannot be made (Redis unreachable) the write is not sent
+// either.
 
 // Fence is redislock's: a lease's key and its holder's token.
 type Fence = redislock.Fence
