@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
@@ -229,6 +230,15 @@ func fence(ctx context.Context) error {
 		h.cancel()
 		return errLeaseLost
 	}
+	if pp, ok := ctx.Value(pendingCtxKey{}).(*pendingPart); ok {
+		if r, ok := pp.take(); ok {
+			// The part's request leaves next: from now until its record,
+			// its step says it may have been sent.
+			if err := h.l.ib.rdb.Set(ctx, h.l.ib.stepKey(r.uid, r.update, r.name), intentPrefix+h.l.token, 7*24*time.Hour).Err(); err != nil {
+				return fmt.Errorf("chat: step %s: %w", r.name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -315,9 +325,10 @@ var stepRetry = retrypolicy.NewBuilder[any]().WithMaxRetries(-1).WithBackoff(50*
 // Telegram accepted it; if Redis goes away between the two, the drain waits
 // to record it, its lease runs out meanwhile, and the drain that takes the
 // user over when Redis is back would send the part again before the record
-// gets through. So right before a part leaves, its step holds an intent
-// ("?" and the lease's token) — written while the lease was held, before
-// the fenced send — and a later drain that finds another holder's intent
+// gets through. So right before a part's request leaves, its step holds an
+// intent ("?" and the lease's token) — written by the fence, after the
+// limiter let the request go and the lease was renewed (pendingPart) — and
+// a later drain that finds another holder's intent
 // waits for that holder to record the part (or to clear the intent after a
 // failed send) for up to defaultIntentWait before it sends the part itself (a
 // holder that died between the send and the record; the one case left in
@@ -367,10 +378,47 @@ func (ib *inbox) claimPart(ctx context.Context, r stepRef) (string, bool, error)
 		}
 		waited += intentPoll
 	}
+	if pp, ok := ctx.Value(pendingCtxKey{}).(*pendingPart); ok {
+		pp.set(r) // the fence writes the intent right before the request
+		return "", false, nil
+	}
 	if err := ib.rdb.Set(ctx, ib.stepKey(r.uid, r.update, r.name), mine, 7*24*time.Hour).Err(); err != nil {
 		return "", false, fmt.Errorf("chat: step %s: %w", r.name, err)
 	}
 	return "", false, nil
+}
+
+// pendingPart is the part a text send is about to make: claimPart leaves
+// it here and the drain's fence writes its intent right before the request
+// leaves, so an intent never stands for a part still waiting in the
+// limiter.
+type pendingPart struct {
+	mu  sync.Mutex
+	ref *stepRef
+}
+
+type pendingCtxKey struct{}
+
+// withPendingPart gives the text sends under ctx a pending part.
+func withPendingPart(ctx context.Context) context.Context {
+	return context.WithValue(ctx, pendingCtxKey{}, &pendingPart{})
+}
+
+func (pp *pendingPart) set(r stepRef) {
+	pp.mu.Lock()
+	pp.ref = &r
+	pp.mu.Unlock()
+}
+
+func (pp *pendingPart) take() (stepRef, bool) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	r := pp.ref
+	pp.ref = nil
+	if r == nil {
+		return stepRef{}, false
+	}
+	return *r, true
 }
 
 // unclaimPart clears the caller's intent after a send that failed, so the

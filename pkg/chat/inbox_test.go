@@ -128,3 +128,29 @@ func TestClaimPartWaitsForAnotherHoldersRecord(t *testing.T) {
 		t.Errorf("the step holds %q after the take-over, want the new holder's intent", v)
 	}
 }
+
+// Under a text send, the intent is written by the fence, right before the
+// part's request leaves, not while the part still waits in the limiter.
+func TestPartIntentIsWrittenByTheFence(t *testing.T) {
+	b := newBench(t, nil)
+	step := stepRef{4005, 105, "part"}
+	l, err := b.s.ib.lock(context.Background(), step.uid, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ctx = withPendingPart(withLease(ctx, l, time.Minute, cancel))
+	if _, sent, err := b.s.ib.claimPart(ctx, step); err != nil || sent {
+		t.Fatalf("claim: sent %v, %v", sent, err)
+	}
+	if v, done, _ := b.s.ib.stepDone(ctx, step); done {
+		t.Fatalf("the step holds %q before the request is let go", v)
+	}
+	if err := fence(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := b.s.ib.stepDone(ctx, step); v != "?"+l.token {
+		t.Fatalf("after the fence the step holds %q, want the lease's intent", v)
+	}
+}

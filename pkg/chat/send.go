@@ -101,6 +101,7 @@ func (s *Service) post(ctx context.Context, o outgoing) (telegram.Sent, error) {
 	}
 	group := chat == s.o.OperatorsChatID && chat != 0
 	steps := partSteps{s: s, o: o, group: group}
+	ctx = withPendingPart(ctx)
 	t := telegram.Text{ChatID: chat, ThreadID: o.thread, Body: o.body, Markup: o.markup, ReplyTo: o.replyTo, Trim: o.trim, Marker: s.tx.TrimmedMarker,
 		Steps: steps}
 	sent, err := telegram.SendText(ctx, s.d.Sender, t, chatSend)

@@ -155,6 +155,7 @@ func (s *Service) statsCommand(ctx context.Context, m *telego.Message, updateID 
 	o := outgoing{step: step, chat: s.o.OperatorsChatID, thread: thread, replyTo: m.MessageID,
 		body: s.statsText(stats.LastTwoWeeks(appeals, s.now(), s.loc))}
 	steps := partSteps{s: s, o: o}
+	ctx = withPendingPart(ctx)
 	sent, err := telegram.SendText(ctx, s.d.Sender, telegram.Text{ChatID: o.chat, ThreadID: o.thread, Body: o.body, ReplyTo: o.replyTo,
 		Marker: s.tx.TrimmedMarker, Steps: steps}, chatSend)
 	if err != nil {
