@@ -679,6 +679,68 @@ func (w *fleet) report(fault string, faultEnd, all time.Time, ans map[int64][]an
 }
 
 // activeChatTasks counts chat tasks being processed now.
+// killOutsideSendWindow is kill -9 of p at a moment when no part of a text
+// is between leaving for Telegram and its record in Redis: the one window
+// in which a kill makes a message go twice, which the design accepts (the
+// Bot API has no idempotency key). A part's step holds an intent ("?…")
+// from right before its request leaves until the record replaces it, so p
+// is frozen (SIGSTOP), the steps are looked at, and p is killed if none
+// holds an intent, or let go on and tried again a little later. The other
+// worker's parts count too (intents do not say whose they are), which only
+// makes the moment rarer.
+func (w *fleet) killOutsideSendWindow(p *proc) {
+	w.t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err := p.Freeze(); err != nil {
+			w.t.Fatal(err)
+		}
+		n, err := w.partsInFlight(ctx)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if n == 0 {
+			p.Kill()
+			return
+		}
+		if err := p.Thaw(); err != nil {
+			w.t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%d parts were always on their way to Telegram for 20 s: no moment to kill %s outside that window", n, p.Role)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// partsInFlight counts the chat's step keys that hold an intent.
+func (w *fleet) partsInFlight(ctx context.Context) (int, error) {
+	n := 0
+	iter := w.rdb.Scan(ctx, 0, "*chat:step:*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return 0, err
+	}
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), 500)]
+		keys = keys[len(batch):]
+		vals, err := w.rdb.MGet(ctx, batch...).Result()
+		if err != nil {
+			return 0, err
+		}
+		for _, v := range vals {
+			if s, ok := v.(string); ok && strings.HasPrefix(s, "?") {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
 func (w *fleet) activeChatTasks() int64 {
 	n, _ := w.rdb.LLen(context.Background(), "asynq:{chat}:active").Result()
 	return n

@@ -101,6 +101,12 @@ func (p *Proc) Kill() {
 	<-p.done
 }
 
+// Freeze stops the process where it is (SIGSTOP); Thaw lets it go on.
+func (p *Proc) Freeze() error { return p.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen process (SIGCONT).
+func (p *Proc) Thaw() error { return p.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Terminate sends SIGTERM and waits up to timeout; it returns how long the
 // process took to exit and its exit code (-1 if it had to be killed).
 func (p *Proc) Terminate(timeout time.Duration) (time.Duration, int) {
