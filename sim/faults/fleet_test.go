@@ -691,8 +691,9 @@ func (w *fleet) report(fault string, faultEnd, all time.Time, ans map[int64][]an
 func (w *fleet) killOutsideSendWindow(p *proc) {
 	w.t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	start := time.Now()
+	deadline := start.Add(20 * time.Second)
+	for looks := 1; ; looks++ {
 		if err := p.Freeze(); err != nil {
 			w.t.Fatal(err)
 		}
@@ -702,6 +703,7 @@ func (w *fleet) killOutsideSendWindow(p *proc) {
 		}
 		if n == 0 {
 			p.Kill()
+			w.t.Logf("%s killed outside the send-to-record window at look %d, %s after the first", p.Role, looks, time.Since(start).Round(time.Millisecond))
 			return
 		}
 		if err := p.Thaw(); err != nil {
