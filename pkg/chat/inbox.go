@@ -328,11 +328,11 @@ var stepRetry = retrypolicy.NewBuilder[any]().WithMaxRetries(-1).WithBackoff(50*
 // gets through. So right before a part's request leaves, its step holds an
 // intent ("?" and the lease's token) — written by the fence, after the
 // limiter let the request go and the lease was renewed (pendingPart) — and
-// a later drain that finds another holder's intent
-// waits for that holder to record the part (or to clear the intent after a
-// failed send) for up to defaultIntentWait before it sends the part itself (a
-// holder that died between the send and the record; the one case left in
-// which a part goes twice).
+// a later drain that finds another holder's intent waits for that holder to
+// record the part (or to clear the intent after a failed send) for up to
+// defaultIntentWait before it sends the part itself (a holder that died
+// between the send and the record: the one case left in which a part goes
+// twice).
 
 const (
 	intentPrefix      = "?"
@@ -349,8 +349,9 @@ func leaseToken(ctx context.Context) string {
 }
 
 // claimPart is asked right before a part that must leave once: sent (with
-// its recorded value) when an earlier run recorded it; otherwise the
-// caller's intent is recorded and the part may go.
+// its recorded value) when an earlier run recorded it; otherwise the part
+// may go, and the caller's intent is recorded — by the fence when the send
+// has a pendingPart, else at once.
 func (ib *inbox) claimPart(ctx context.Context, r stepRef) (string, bool, error) {
 	tok := leaseToken(ctx)
 	if tok == "" {
