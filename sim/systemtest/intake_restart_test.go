@@ -37,7 +37,10 @@ func TestIntakeBotRestartMidStream(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// SIGTERM once the bot is streaming: a process that has not yet reached
+	// its signal handler dies of the signal instead (a race-built binary
+	// on a busy machine can take longer than any fixed pause to start).
+	testutil.Eventually(t, 30*time.Second, "the bot enqueuing updates", func() bool { return intakePending(t, rdb) > 0 })
 	took, code := bot.Terminate(10 * time.Second)
 	if code != 0 {
 		t.Fatalf("bot exit code %d after SIGTERM (took %s)\n%s", code, took, bot.Output())
