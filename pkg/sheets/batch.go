@@ -64,6 +64,7 @@ type updateOp struct {
 type judgement struct {
 	mark   shiftMark
 	ranges []string
+	reach  map[string]int // per sheet, the lowest row the write relies on (set by holdJudged)
 }
 
 type appendOp struct {

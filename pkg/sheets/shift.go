@@ -257,6 +257,7 @@ func (b *batcher) holdJudged(batch []*updateOp) (release func(), err error) {
 		if err != nil {
 			return nil, err
 		}
+		op.judged.reach = rch // for stillJudged
 		for sh := range rch {
 			sheets = append(sheets, sh)
 		}
@@ -270,17 +271,15 @@ func (b *batcher) holdJudged(batch []*updateOp) (release func(), err error) {
 }
 
 // stillJudged answers errGuardStale to the judged writes whose rows may
-// have moved since their guard was read, and returns the others.
+// have moved since their guard was read, and returns the others. It runs
+// after holdJudged, which worked out what each write reaches.
 func (b *batcher) stillJudged(batch []*updateOp) []*updateOp {
 	out := batch[:0:0]
 	for _, op := range batch {
 		if op.judged != nil {
-			rch, _ := op.reach() // parsed by holdJudged already
-			if b.shifts.stale(op.judged.mark, rch) {
+			if b.shifts.stale(op.judged.mark, op.judged.reach) {
 				b.m.guardStale.Inc()
-				if op.res != nil {
-					op.res <- errGuardStale
-				}
+				op.res <- errGuardStale
 				continue
 			}
 		}
